@@ -1,0 +1,38 @@
+"""Connectors: pull normalized opportunities from a CRM and write KPI fields back (docs/connectors.md)."""
+
+from connectors.base import (
+    CheckResult,
+    CheckStatus,
+    Connector,
+    ConnectorConfig,
+    FieldKind,
+    FieldSpec,
+    FieldUpdate,
+    FieldValue,
+    ProvisionAction,
+    ProvisionResult,
+    PullBatch,
+    RecordError,
+    WriteResult,
+)
+from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError, ProvisionError
+
+__all__ = [
+    "AuthError",
+    "BudgetExhausted",
+    "CheckResult",
+    "CheckStatus",
+    "ConnectionFailed",
+    "Connector",
+    "ConnectorConfig",
+    "ConnectorError",
+    "FieldKind",
+    "FieldSpec",
+    "FieldUpdate",
+    "FieldValue",
+    "ProvisionAction",
+    "ProvisionResult",
+    "PullBatch",
+    "RecordError",
+    "WriteResult",
+]

@@ -1,0 +1,175 @@
+"""The connector protocol: the seam that makes CRMs pluggable (docs/connectors.md).
+
+A connector is a class registered under a name (``type`` in the YAML), with its own pydantic config
+model and five abilities: check, pull, read fields, write fields, provision fields.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from kpi_core.schema import Opportunity, Partner
+
+FieldValue = Decimal | float | int | str | datetime | None
+"""A value written to (or read from) a CRM field; None clears the field."""
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's config model. Subclasses add their own fields; extra keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: str
+
+
+class FieldKind(str, enum.Enum):
+    """What kind of CRM field a KPI lands in; each connector maps it to its own field type."""
+
+    CURRENCY = "currency"
+    PERCENT = "percent"
+    NUMBER = "number"
+    DATETIME = "datetime"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """A custom field on the partner record that writeback needs."""
+
+    name: str
+    label: str
+    kind: FieldKind
+    description: str = ""
+    precision: int = 18
+    scale: int = 2
+    length: int = 255
+
+
+@dataclass(frozen=True, slots=True)
+class PullBatch:
+    """A slice of a pull. ``watermark`` is safe to persist once this batch (and all before it) is stored:
+    it never passes data that has not been handed over."""
+
+    opportunities: Sequence[Opportunity] = ()
+    partners: Sequence[Partner] = ()
+    deleted_opportunity_ids: Sequence[str] = ()
+    watermark: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordError:
+    message: str
+    code: str = ""
+    field: str | None = None
+    retryable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The CRM's answer for one partner record of a write batch."""
+
+    partner_id: str
+    ok: bool
+    errors: tuple[RecordError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUpdate:
+    partner_id: str
+    values: Mapping[str, FieldValue]
+
+
+class CheckStatus(str, enum.Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One line of ``partnerkpi check``: what was checked, how it went, what to do about it."""
+
+    name: str
+    status: CheckStatus
+    message: str
+
+
+class ProvisionAction(str, enum.Enum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionResult:
+    field: str
+    action: ProvisionAction
+    message: str = ""
+
+
+@dataclass
+class ConnectorStats:
+    """Counters a connector keeps for the run history."""
+
+    api_calls: int = 0
+    retries: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+C = TypeVar("C", bound=ConnectorConfig)
+
+
+class Connector(abc.ABC, Generic[C]):
+    """Base class of every connector. Subclasses set ``type_name`` and ``config_model``."""
+
+    type_name: ClassVar[str]
+    config_model: ClassVar[type[ConnectorConfig]]
+    full_refresh: ClassVar[bool] = False
+    """True when every pull is the whole data set (a file export): whatever it does not yield is deleted."""
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+        self.stats = ConnectorStats()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @abc.abstractmethod
+    def check(self) -> list[CheckResult]:
+        """Credentials, permissions, fields and API budget, each as a line an ops engineer can act on."""
+
+    @abc.abstractmethod
+    def pull(self, watermark: str | None) -> Iterator[PullBatch]:
+        """Changes since ``watermark`` (None: everything), normalized, in batches."""
+
+    @abc.abstractmethod
+    def read_fields(self, partner_ids: Sequence[str], fields: Sequence[str]) -> dict[str, dict[str, FieldValue]]:
+        """Current values of ``fields`` on the given partner records (for verify_live plans)."""
+
+    @abc.abstractmethod
+    def write_fields(self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]) -> list[WriteResult]:
+        """Write values in as few calls as the CRM allows; one result per update, never raising for a
+        record-level failure."""
+
+    @abc.abstractmethod
+    def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
+        """Create the fields that are missing; leave matching ones alone; refuse incompatible ones."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Connector[C]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

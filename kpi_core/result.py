@@ -1,0 +1,127 @@
+"""What a KPI computation returns: per group and period, every figure with its prior value and change.
+
+Plain dataclasses, so that reports, snapshots and writeback read one shape. Figure names are the names
+of kpis.md (``deal_count``, ``won_revenue``, ...); channel figures live under ``channels[segment]``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from kpi_core.schema import Segment
+
+Number = Decimal | float | int
+
+
+class GroupKind(str, enum.Enum):
+    PARTNER = "partner"
+    """One partner."""
+    PARTNERS = "partners"
+    """All partner-sourced opportunities together."""
+    DIRECT = "direct"
+    """Opportunities with no partner."""
+    OVERALL = "overall"
+    """Everything."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GroupKey:
+    kind: GroupKind
+    partner_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.partner_id if self.kind is GroupKind.PARTNER and self.partner_id else self.kind.value
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodWindow:
+    """A named period ``[first, last]`` as of a day, and its prior period."""
+
+    name: str
+    as_of: date
+    first: date
+    last: date
+    prior_first: date
+    prior_last: date
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One KPI in period P and in the prior period, with the change.
+
+    ``change`` = value - prior (None when either is None); ``change_pct`` = change / |prior| as a ratio
+    (None when prior is 0 or None).
+    """
+
+    value: Number | None
+    prior: Number | None
+    change: Number | None
+    change_pct: float | None
+
+
+class PipelineSource(str, enum.Enum):
+    REBUILT = "rebuilt"
+    """OPEN_AT(L') rebuilt from today's records."""
+    SNAPSHOT = "snapshot"
+    """OPEN_AT(L') taken from a stored KPI snapshot of an earlier run."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKpis:
+    group: GroupKey
+    period: PeriodWindow
+    figures: dict[str, Figure]
+    """deal_count, won_revenue, avg_deal_size, open_count, open_amount, weighted_amount, pipeline_change,
+    pipeline_change_pct, coverage, close_rate, cohort_open, created_count, win_rate, closed_count,
+    avg_cycle_days, deal_velocity; for partners also quality_score, win_rate_smoothed and the component
+    percentiles pct_won_revenue, pct_deal_count, pct_win_rate_smoothed."""
+    channels: dict[Segment, dict[str, Figure]] = field(default_factory=dict)
+    """Per segment: deal_count, won_revenue, revenue_share, close_rate, win_rate."""
+    low_sample: bool | None = None
+    """Partners only: fewer than min_closed closed deals in P."""
+    pipeline_prior_source: PipelineSource = PipelineSource.REBUILT
+
+
+@dataclass
+class DataQuality:
+    """Counters of kpis.md's data-quality rules (each record counted once per rule it breaks)."""
+
+    missing_amount: int = 0
+    negative_amount: int = 0
+    unknown_stage: int = 0
+    missing_created: int = 0
+    closed_without_close_date: int = 0
+    unknown_currency: int = 0
+    unknown_partner: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "missing_amount": self.missing_amount,
+            "negative_amount": self.negative_amount,
+            "unknown_stage": self.unknown_stage,
+            "missing_created": self.missing_created,
+            "closed_without_close_date": self.closed_without_close_date,
+            "unknown_currency": self.unknown_currency,
+            "unknown_partner": self.unknown_partner,
+        }
+
+
+@dataclass
+class KpiResult:
+    as_of: date
+    currency: str
+    periods: list[PeriodWindow]
+    groups: list[GroupKpis]
+    data_quality: DataQuality
+    opportunities_seen: int = 0
+    """Records consumed (deleted ones included) — for the run history."""
+
+    def for_group(self, key: GroupKey, period: str) -> GroupKpis | None:
+        for g in self.groups:
+            if g.group == key and g.period.name == period:
+                return g
+        return None
