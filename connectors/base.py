@@ -32,7 +32,13 @@ class ConnectorConfig(BaseModel):
 
 
 class FieldKind(str, enum.Enum):
-    """What kind of CRM field a KPI lands in; each connector maps it to its own field type."""
+    """What kind of CRM field a KPI lands in; each connector maps it to its own field type.
+
+    Writeback hands connectors values already in the field's unit and rounded to ``FieldSpec.scale``:
+    CURRENCY a Decimal in the reporting currency (a connector whose field holds another currency converts
+    it), PERCENT a Decimal in percentage points (63.15 for a rate of 0.6315, as a Salesforce Percent field
+    holds it), NUMBER a Decimal, DATETIME an aware datetime, TEXT a str. Connectors never rescale.
+    """
 
     CURRENCY = "currency"
     PERCENT = "percent"
@@ -153,11 +159,15 @@ class Connector(abc.ABC, Generic[C]):
         """Changes since ``watermark`` (None: everything), normalized, in batches."""
 
     @abc.abstractmethod
-    def read_fields(self, partner_ids: Sequence[str], fields: Sequence[str]) -> dict[str, dict[str, FieldValue]]:
+    def read_fields(
+        self, partner_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, FieldValue]]:
         """Current values of ``fields`` on the given partner records (for verify_live plans)."""
 
     @abc.abstractmethod
-    def write_fields(self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]) -> list[WriteResult]:
+    def write_fields(
+        self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
+    ) -> list[WriteResult]:
         """Write values in as few calls as the CRM allows; one result per update, never raising for a
         record-level failure."""
 
@@ -165,7 +175,7 @@ class Connector(abc.ABC, Generic[C]):
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         """Create the fields that are missing; leave matching ones alone; refuse incompatible ones."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections."""
 
     def __enter__(self) -> Connector[C]:

@@ -48,7 +48,9 @@ class RetryPolicy:
             exc = state.outcome.exception() if state.outcome else None
             hint = classify(exc) if exc is not None else None
             if hint is not None:
-                log.info("retrying after %s (attempt %d)", hint.reason or type(exc).__name__, state.attempt_number)
+                log.info(
+                    "retrying after %s (attempt %d)", hint.reason or type(exc).__name__, state.attempt_number
+                )
                 if on_retry is not None:
                     on_retry(hint)
 

@@ -6,6 +6,7 @@ emulation module (``salesforce.py``, ``hubspot.py``); this module knows no CRM.
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import random
 import re
@@ -141,7 +142,7 @@ class Emulation(abc.ABC):
     def not_found(self, request: Request) -> Response:
         return Response.json({"message": f"no route for {request.method} {request.path}"}, 404)
 
-    def decorate(self, request: Request, response: Response) -> None:
+    def decorate(self, request: Request, response: Response) -> None:  # noqa: B027 - optional hook
         """Headers every answer carries (e.g. ``Sforce-Limit-Info``, ``X-HubSpot-RateLimit-*``)."""
 
     def admin(self, action: str, payload: Any) -> Any:
@@ -322,10 +323,8 @@ class _Server(ThreadingHTTPServer):
         try:
             self.RequestHandlerClass(tls, client_address, self)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 tls.close()
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # client went away, TLS refused, ...: the client sees it; the server keeps serving.

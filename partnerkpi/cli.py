@@ -1,0 +1,312 @@
+"""The ``partnerkpi`` command. Exit codes (README): 0 ok, 1 partial failure, 2 config or usage error,
+3 auth or connection error, 4 another run holds the lock."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from partnerkpi import __version__
+from partnerkpi.logs import redact, setup_logging
+from partnerkpi.pipeline import ExitCode
+
+log = logging.getLogger("partnerkpi")
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="partnerkpi",
+    help="Channel-partner KPIs from CRM opportunities, written back into the CRM.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Validate the config, or print its JSON Schema.", no_args_is_help=True)
+runs_app = typer.Typer(help="The run history.", invoke_without_command=True)
+sandbox_app = typer.Typer(help="The CRM sandbox (Salesforce and HubSpot emulation on 127.0.0.1).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(runs_app, name="runs")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+class _State:
+    config_path: Path = Path("partnerkpi.yaml")
+    quiet: bool = False
+    log_format: str = "text"
+
+
+state = _State()
+out = Console(soft_wrap=False)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err.print(f"[red]error:[/] {redact(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"partnerkpi {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", envvar="PARTNERKPI_CONFIG", help="The YAML config file.")
+    ] = Path("partnerkpi.yaml"),
+    log_format: Annotated[str, typer.Option(help="Log format: text or json (for log shippers).")] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    if log_format not in ("text", "json"):
+        fail(f"--log-format must be text or json, not {log_format!r}", ExitCode.CONFIG)
+    state.config_path, state.quiet, state.log_format = config, quiet, log_format
+    setup_logging("debug" if verbose else "info", log_format, quiet)
+
+
+def load_app_config() -> Any:
+    from partnerkpi.config import ConfigError, load_config
+
+    try:
+        return load_config(state.config_path)
+    except ConfigError as exc:
+        fail(str(exc), ExitCode.CONFIG)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Turn known failures into one line and the right exit code; never a bare traceback."""
+    from connectors.errors import ConnectorError
+    from partnerkpi.state import LockHeld
+
+    try:
+        return fn()
+    except typer.Exit:
+        raise
+    except LockHeld as exc:
+        fail(str(exc), ExitCode.LOCKED)
+    except ConnectorError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyError as exc:
+        fail(str(exc.args[0]) if exc.args else str(exc), ExitCode.CONFIG)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:
+        log.debug("internal error", exc_info=True)
+        fail(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", ExitCode.PARTIAL)
+
+
+# -- config ------------------------------------------------------------------------------------------
+@config_app.command("validate")
+def config_validate() -> None:
+    """Check the config file: syntax, keys, types, ${VAR}s and secret files. Exit 2 on the first problem."""
+    cfg = load_app_config()
+    names = ", ".join(f"{c.name} ({c.type})" for c in cfg.connectors) or "no connectors"
+    out.print(f"{state.config_path}: ok · {names}")
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the config file (for editor completion)."""
+    from partnerkpi.config import config_json_schema
+
+    print(json.dumps(config_json_schema(), indent=2))
+
+
+# -- pipeline commands -------------------------------------------------------------------------------
+def _selected(cfg: Any, connector: str | None) -> list[str]:
+    names = [c.name for c in cfg.connectors]
+    if connector is None:
+        return names
+    if connector not in names:
+        fail(f"no connector named {connector!r} (connectors: {', '.join(names) or 'none'})", ExitCode.CONFIG)
+    return [connector]
+
+
+def _progress() -> Any:
+    from partnerkpi.progress import ProgressReporter
+
+    return ProgressReporter(err, "none" if state.quiet else "auto")
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of must be a date like 2026-11-22, not {value!r}", ExitCode.CONFIG)
+
+
+ConnectorOpt = Annotated[str | None, typer.Option("--connector", help="Only this connector (by name).")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Compute as of this day (default: today).")]
+
+
+@app.command()
+def sync(
+    connector: ConnectorOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Pull, compute and plan; write nothing.")] = False,
+    as_of: AsOfOpt = None,
+) -> None:
+    """The scheduled job: pull, compute the KPIs, write changed fields back, record the run."""
+    from partnerkpi.commands import run_sync
+
+    cfg = load_app_config()
+    code = _guard(lambda: run_sync(cfg, _selected(cfg, connector), _progress(), out, dry_run, _parse_day(as_of)))
+    raise typer.Exit(code)
+
+
+@app.command()
+def pull(connector: ConnectorOpt = None) -> None:
+    """Pull changes from the CRMs into the local mirror; compute and write nothing."""
+    from partnerkpi.commands import run_pull
+
+    cfg = load_app_config()
+    raise typer.Exit(_guard(lambda: run_pull(cfg, _selected(cfg, connector), _progress(), out)))
+
+
+@app.command()
+def plan(
+    connector: ConnectorOpt = None,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    as_of: AsOfOpt = None,
+) -> None:
+    """Show what a sync would write, field by field (before and after), from the mirror. Writes nothing."""
+    from partnerkpi.commands import run_plan
+
+    if format not in ("table", "json"):
+        fail("--format must be table or json", ExitCode.CONFIG)
+    cfg = load_app_config()
+    raise typer.Exit(_guard(lambda: run_plan(cfg, _selected(cfg, connector), out, format, _parse_day(as_of))))
+
+
+@app.command()
+def report(
+    connector: ConnectorOpt = None,
+    format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    period: Annotated[list[str] | None, typer.Option("--period", help="Only these periods.")] = None,
+    partner: Annotated[list[str] | None, typer.Option("--partner", help="Only these partner ids.")] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """The partner scorecard from the local mirror (no CRM needed)."""
+    from partnerkpi.commands import run_report
+
+    if format not in ("table", "json", "csv"):
+        fail("--format must be table, json or csv", ExitCode.CONFIG)
+    cfg = load_app_config()
+    raise typer.Exit(
+        _guard(
+            lambda: run_report(
+                cfg, _selected(cfg, connector), out, format, out_file, period or [], partner or [], _parse_day(as_of)
+            )
+        )
+    )
+
+
+@app.command()
+def provision(connector: ConnectorOpt = None) -> None:
+    """Create the mapped KPI fields in the CRMs (idempotent; an incompatible existing field is refused)."""
+    from partnerkpi.commands import run_provision
+
+    cfg = load_app_config()
+    raise typer.Exit(_guard(lambda: run_provision(cfg, _selected(cfg, connector), out)))
+
+
+@app.command()
+def check(connector: ConnectorOpt = None) -> None:
+    """Check config, credentials, fields and API budget, and say what to fix."""
+    from partnerkpi.commands import run_check
+
+    cfg = load_app_config()
+    raise typer.Exit(_guard(lambda: run_check(cfg, _selected(cfg, connector), out)))
+
+
+@runs_app.callback()
+def runs_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    connector: ConnectorOpt = None,
+) -> None:
+    """List recent runs (``partnerkpi runs show ID`` for one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from partnerkpi.commands import list_runs
+
+    cfg = load_app_config()
+    raise typer.Exit(_guard(lambda: list_runs(cfg, out, limit, connector)))
+
+
+@runs_app.command("show")
+def runs_show(run_id: int) -> None:
+    """One run: counts, data quality, failures."""
+    from partnerkpi.commands import show_run
+
+    cfg = load_app_config()
+    raise typer.Exit(_guard(lambda: show_run(cfg, out, run_id)))
+
+
+@app.command()
+def demo(
+    workdir: Annotated[
+        Path | None, typer.Option(help="Keep the demo's files here (default: a temporary directory).")
+    ] = None,
+) -> None:
+    """Run the whole job end to end on the embedded default and print the scorecard."""
+    from partnerkpi.demo import run_demo
+
+    raise typer.Exit(_guard(lambda: run_demo(out, workdir, _progress())))
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 8443,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 42,
+    partners: Annotated[int, typer.Option(help="Partners to generate.")] = 50,
+    opportunities: Annotated[int, typer.Option(help="Opportunities to generate.")] = 20_000,
+    latency_ms: Annotated[float, typer.Option(help="Latency added to every call.")] = 0.0,
+    rate_limit: Annotated[float, typer.Option(help="Requests per second per CRM (0: unlimited).")] = 0.0,
+    fault: Annotated[list[str] | None, typer.Option(help="A fault knob, e.g. error_rate=0.1 (repeatable).")] = None,
+) -> None:
+    """Serve the sandbox until Ctrl-C."""
+    from partnerkpi.sandbox.app import serve
+
+    raise typer.Exit(
+        _guard(
+            lambda: serve(
+                port=port,
+                seed=seed,
+                partners=partners,
+                opportunities=opportunities,
+                latency_ms=latency_ms,
+                rate_limit=rate_limit,
+                faults=fault or [],
+            )
+        )
+    )
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except SystemExit as exc:
+        sys.exit(exc.code)
+
+
+def _table(title: str, columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    return table

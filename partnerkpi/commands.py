@@ -1,0 +1,309 @@
+"""What each CLI command does, on a loaded config. The CLI module only parses arguments."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+from rich.console import Console
+from rich.table import Table
+
+from connectors.base import CheckStatus, ProvisionAction
+from kpi_core import clock
+from kpi_core.result import GroupKind, KpiResult
+from partnerkpi.config import AppConfig
+from partnerkpi.logs import register_secrets
+from partnerkpi.pipeline import (
+    ConnectorRun,
+    ExitCode,
+    compute_kpis,
+    connector_config,
+    open_connector,
+    plan_writeback,
+    pull_into_store,
+    sync_connector,
+)
+from partnerkpi.progress import ProgressReporter
+from partnerkpi.reports.csv_export import write_csv
+from partnerkpi.reports.serialize import connector_report, json_default, report_document
+from partnerkpi.reports.table import print_scorecard
+from partnerkpi.state import StateStore
+from writeback import Plan
+
+
+def secrets_of(model: Any) -> Iterator[str]:
+    """Every SecretStr value in a config tree, to register with the log redaction filter."""
+    if isinstance(model, SecretStr):
+        yield model.get_secret_value()
+    elif isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            yield from secrets_of(getattr(model, name))
+    elif isinstance(model, (list, tuple)):
+        for item in model:
+            yield from secrets_of(item)
+    elif isinstance(model, dict):
+        for item in model.values():
+            yield from secrets_of(item)
+
+
+def open_store(cfg: AppConfig) -> StateStore:
+    register_secrets(secrets_of(cfg))
+    return StateStore.open(cfg.state.url)
+
+
+def worst(codes: list[int]) -> int:
+    """The exit code of several connector runs: the most serious one (4 > 3 > 1 > 0)."""
+    order = [ExitCode.OK, ExitCode.PARTIAL, ExitCode.AUTH, ExitCode.LOCKED]
+    return max(codes, key=order.index, default=ExitCode.OK)
+
+
+def _summary(run: ConnectorRun) -> str:
+    c = run.counts
+    parts = [
+        f"pulled {c.get('pulled', 0):,}",
+        f"changed {c.get('inserted', 0) + c.get('changed', 0):,}",
+        f"deleted {c.get('deleted', 0):,}",
+    ]
+    if "planned_fields" in c:
+        parts.append(f"planned {c['planned_fields']:,} field(s)")
+    if "written_fields" in c:
+        parts.append(f"wrote {c['written_fields']:,} field(s) on {c.get('written_records', 0):,} record(s)")
+    if c.get("failed_records"):
+        parts.append(f"failed {c['failed_records']:,} record(s)")
+    if c.get("api_calls"):
+        parts.append(f"{c['api_calls']:,} API calls")
+    return ", ".join(parts)
+
+
+def run_sync(
+    cfg: AppConfig, names: list[str], progress: ProgressReporter, out: Console, dry_run: bool, as_of: date | None
+) -> int:
+    store = open_store(cfg)
+    codes = []
+    for name in names:
+        run = sync_connector(cfg, store, name, progress, dry_run=dry_run, as_of=as_of, command="sync")
+        codes.append(run.exit_code)
+        label = f"run {run.run_id} · {name}" if run.run_id else name
+        if run.status in ("ok", "partial"):
+            style = "green" if run.status == "ok" else "yellow"
+            out.print(f"[{style}]{run.status}[/] {label}: {_summary(run)}" + (" (dry run)" if dry_run else ""))
+            if dry_run and run.plan is not None:
+                print_plan(out, run.plan)
+        else:
+            out.print(f"[red]{run.status}[/] {label}: {run.message}")
+        for failure in run.failures[:10]:
+            out.print(f"  {failure['partner_id']} {failure['field'] or ''}: {failure['code']} {failure['message']}")
+    return worst(codes)
+
+
+def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: Console) -> int:
+    store = open_store(cfg)
+    for name in names:
+        run_id = store.start_run(name, "pull")
+        status, message, counts = "failed", "", {}
+        try:
+            with store.lock(name, run_id), open_connector(connector_config(cfg, name)) as connector:
+                counts = pull_into_store(store, connector, run_id, progress)
+                counts["api_calls"] = connector.stats.api_calls
+                status = "ok"
+        except Exception as exc:
+            message = str(exc)
+            raise
+        finally:
+            store.finish_run(run_id, status, counts, {}, [], message)
+        out.print(
+            f"[green]ok[/] run {run_id} · {name}: pulled {counts['pulled']:,}, new {counts['inserted']:,}, "
+            f"changed {counts['changed']:,}, deleted {counts['deleted']:,}"
+        )
+    return ExitCode.OK
+
+
+def print_plan(out: Console, plan: Plan, limit: int = 50) -> None:
+    if plan.is_empty:
+        out.print(f"{plan.connector}: nothing to write ({plan.unchanged:,} field(s) already up to date)")
+        return
+    table = Table(title=f"{plan.connector}: {len(plan.changes):,} field(s) to write", title_justify="left")
+    for col in ("partner", "field", "before", "after", "why"):
+        table.add_column(col, overflow="fold")
+    for change in plan.changes[:limit]:
+        after = change.after.isoformat() if hasattr(change.after, "isoformat") else change.after  # type: ignore[union-attr]
+        table.add_row(
+            change.partner_id,
+            change.field,
+            "–" if change.before is None else str(change.before),
+            "–" if after is None else str(after),
+            change.reason.value,
+        )
+    if len(plan.changes) > limit:
+        table.caption = f"first {limit} of {len(plan.changes):,}; --format json for all"
+    out.print(table)
+    out.print(f"unchanged {plan.unchanged:,} · below min_change {plan.below_min_change:,}")
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "connector": plan.connector,
+        "unchanged": plan.unchanged,
+        "below_min_change": plan.below_min_change,
+        "changes": [
+            {
+                "partner_id": c.partner_id,
+                "field": c.field,
+                "before": c.before,
+                "after": c.after,
+                "reason": c.reason.value,
+            }
+            for c in plan.changes
+        ],
+    }
+
+
+def run_plan(cfg: AppConfig, names: list[str], out: Console, fmt: str, as_of: date | None) -> int:
+    store = open_store(cfg)
+    plans = []
+    for name in names:
+        writeback = cfg.writeback.for_connector(name)
+        if writeback is None or not writeback.fields:
+            out.print(f"{name}: no writeback fields mapped")
+            continue
+        result = compute_kpis(store, cfg, name, as_of)
+        with open_connector(connector_config(cfg, name)) as connector:
+            plans.append(plan_writeback(store, connector, writeback, result))
+    if fmt == "json":
+        print(json.dumps([plan_json(p) for p in plans], default=json_default, indent=2))
+    else:
+        for p in plans:
+            print_plan(out, p)
+    return ExitCode.OK
+
+
+def _filtered(result: KpiResult, periods: list[str], partners: list[str]) -> KpiResult:
+    if not periods and not partners:
+        return result
+    groups = [
+        g
+        for g in result.groups
+        if (not periods or g.period.name in periods)
+        and (not partners or g.group.kind is not GroupKind.PARTNER or g.group.partner_id in partners)
+    ]
+    kept = [p for p in result.periods if not periods or p.name in periods]
+    return KpiResult(result.as_of, result.currency, kept, groups, result.data_quality, result.opportunities_seen)
+
+
+def run_report(
+    cfg: AppConfig,
+    names: list[str],
+    out: Console,
+    fmt: str,
+    out_file: Path | None,
+    periods: list[str],
+    partners: list[str],
+    as_of: date | None,
+) -> int:
+    store = open_store(cfg)
+    unknown = [p for p in periods if p not in cfg.kpi.periods]
+    if unknown:
+        raise KeyError(f"--period {unknown[0]!r} is not in kpi.periods ({', '.join(cfg.kpi.periods)})")
+    docs = []
+    results = []
+    for name in names:
+        result = _filtered(compute_kpis(store, cfg, name, as_of), periods, partners)
+        names_by_id = {p.id: p.name for p in store.partners(name)}
+        results.append((name, result, names_by_id))
+        docs.append(connector_report(name, result, names_by_id, {"last_run": _last_run(store, name)}))
+    document = report_document(docs, clock.utcnow())
+    target = out_file.open("w", encoding="utf-8", newline="") if out_file else None
+    try:
+        if fmt == "json":
+            json.dump(document, target or sys.stdout, default=json_default, indent=2)
+            (target or sys.stdout).write("\n")
+        elif fmt == "csv":
+            write_csv(document, target or sys.stdout)
+        else:
+            console = Console(file=target, width=100) if target else out
+            for name, result, names_by_id in results:
+                print_scorecard(console, result, name, names_by_id)
+    finally:
+        if target:
+            target.close()
+    return ExitCode.OK
+
+
+def _last_run(store: StateStore, name: str) -> dict[str, Any] | None:
+    runs = store.runs(limit=1, connector=name)
+    if not runs:
+        return None
+    r = runs[0]
+    return {"id": r.id, "started_at": r.started_at, "ended_at": r.ended_at, "status": r.status}
+
+
+def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:
+    code = ExitCode.OK
+    for name in names:
+        writeback = cfg.writeback.for_connector(name)
+        if writeback is None or not writeback.fields:
+            out.print(f"{name}: no writeback fields mapped; nothing to provision")
+            continue
+        with open_connector(connector_config(cfg, name)) as connector:
+            for result in connector.provision_fields(list(writeback.specs().values())):
+                style = {"created": "green", "unchanged": "dim", "refused": "red"}[result.action.value]
+                out.print(f"{name}: [{style}]{result.action.value}[/] {result.field} {result.message}".rstrip())
+                if result.action is ProvisionAction.REFUSED:
+                    code = ExitCode.PARTIAL
+    return code
+
+
+def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
+    code = ExitCode.OK
+    out.print("[green]ok[/] config: valid")
+    for name in names:
+        with open_connector(connector_config(cfg, name)) as connector:
+            for line in connector.check():
+                style = {"ok": "green", "warn": "yellow", "fail": "red"}[line.status.value]
+                out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {line.message}")
+                if line.status is CheckStatus.FAIL:
+                    code = ExitCode.PARTIAL
+    return code
+
+
+def list_runs(cfg: AppConfig, out: Console, limit: int, connector: str | None) -> int:
+    store = open_store(cfg)
+    table = Table(title="runs", title_justify="left")
+    for col in ("id", "connector", "command", "started", "seconds", "status", "summary"):
+        table.add_column(col)
+    for r in store.runs(limit=limit, connector=connector):
+        seconds = f"{(r.ended_at - r.started_at).total_seconds():.1f}" if r.ended_at else "running"
+        counts = r.counts or {}
+        summary = ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int) and v)
+        table.add_row(
+            str(r.id), r.connector, r.command, r.started_at.isoformat(timespec="seconds"), seconds, r.status, summary
+        )
+    out.print(table)
+    return ExitCode.OK
+
+
+def show_run(cfg: AppConfig, out: Console, run_id: int) -> int:
+    store = open_store(cfg)
+    r = store.run(run_id)
+    if r is None:
+        raise KeyError(f"no run with id {run_id}")
+    out.print(f"run {r.id} · {r.connector} · {r.command} · {r.status}")
+    out.print(f"started {r.started_at.isoformat()} · ended {r.ended_at.isoformat() if r.ended_at else '–'}")
+    if r.message:
+        out.print(f"message: {r.message}")
+    for title, data in (("counts", r.counts), ("data quality", r.data_quality)):
+        if data:
+            out.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in data.items()))
+    if r.failures:
+        table = Table(title=f"{len(r.failures)} failure(s)", title_justify="left")
+        for col in ("partner", "field", "code", "message"):
+            table.add_column(col, overflow="fold")
+        for f in r.failures:
+            table.add_row(f.get("partner_id", ""), f.get("field") or "", f.get("code", ""), f.get("message", ""))
+        out.print(table)
+    return ExitCode.OK

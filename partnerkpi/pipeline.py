@@ -1,0 +1,184 @@
+"""The sync pipeline for one connector: lock, pull, mirror, compute, snapshot, plan, apply, record.
+
+Each stage can also run alone (``pull``, ``report``, ``plan``). Data flows one way; the state store is the
+only thing shared between stages, so a crashed run leaves nothing the next one cannot finish.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connectors import registry
+from connectors.base import Connector, ConnectorConfig
+from connectors.errors import AuthError, ConnectorError
+from kpi_core import clock
+from kpi_core.compute import compute
+from kpi_core.result import GroupKey, KpiResult
+from partnerkpi.config import AppConfig
+from partnerkpi.progress import ProgressReporter
+from partnerkpi.reports.serialize import group_dict
+from partnerkpi.state import StateStore
+from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan
+from writeback.values import canonical
+
+log = logging.getLogger("partnerkpi.pipeline")
+
+
+class ExitCode:
+    OK = 0
+    PARTIAL = 1
+    CONFIG = 2
+    AUTH = 3
+    LOCKED = 4
+
+
+@dataclass
+class ConnectorRun:
+    """What one connector's run did: the run history's row, in memory."""
+
+    connector: str
+    command: str
+    run_id: int | None = None
+    status: str = "ok"
+    """ok | partial | failed | locked"""
+    message: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    data_quality: dict[str, int] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    result: KpiResult | None = None
+    plan: Plan | None = None
+    exit_code: int = ExitCode.OK
+
+
+def open_connector(config: ConnectorConfig) -> Connector[Any]:
+    return registry.get(config.type)(config)
+
+
+def connector_config(app: AppConfig, name: str) -> ConnectorConfig:
+    for c in app.connectors:
+        if c.name == name:
+            return c
+    known = ", ".join(c.name for c in app.connectors) or "none"
+    raise KeyError(f"no connector named {name!r} in the config (connectors: {known})")
+
+
+def pull_into_store(
+    store: StateStore, connector: Connector[Any], run_id: int, progress: ProgressReporter
+) -> dict[str, int]:
+    """Pull changes since the stored watermark into the mirror; each batch and its watermark commit
+    together, so the watermark never passes data that is not stored."""
+    name = connector.name
+    counts = {"pulled": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "partners": 0}
+    with progress.stage(f"{name}: pull") as stage:
+        for batch in connector.pull(store.get_watermark(name)):
+            applied = store.apply_pull_batch(name, batch, run_id)
+            counts["pulled"] += len(batch.opportunities)
+            counts["partners"] += len(batch.partners)
+            counts["inserted"] += applied.inserted
+            counts["changed"] += applied.changed
+            counts["unchanged"] += applied.unchanged
+            counts["deleted"] += applied.deleted
+            stage.advance(len(batch.opportunities))
+        if connector.full_refresh:
+            counts["deleted"] += store.sweep_unseen(name, run_id)
+    return counts
+
+
+def compute_kpis(store: StateStore, app: AppConfig, name: str, as_of: date | None = None) -> KpiResult:
+    """The KPIs of one connector from its mirror (one streaming pass)."""
+    day = as_of or clock.today(app.kpi.timezone)
+
+    def snapshot(group: GroupKey, on: date) -> Decimal | None:
+        return store.snapshot_open_amount(name, group.kind.value, group.partner_id, on)
+
+    return compute(
+        store.iter_opportunities(name),
+        settings=app.kpi,
+        as_of=day,
+        partners=store.partner_ids(name),
+        pipeline_snapshot=snapshot,
+    )
+
+
+def save_snapshot(store: StateStore, name: str, run_id: int, result: KpiResult) -> None:
+    store.save_snapshot(name, run_id, result.as_of, [group_dict(g) for g in result.groups])
+
+
+def plan_writeback(
+    store: StateStore,
+    connector: Connector[Any],
+    writeback: ConnectorWriteback,
+    result: KpiResult,
+) -> Plan:
+    name = connector.name
+    partner_ids = sorted(store.partner_ids(name))
+    desired = desired_values(result, writeback, partner_ids)
+    live = None
+    if writeback.verify_live:
+        live = connector.read_fields(partner_ids, [m.field for m in writeback.fields])
+    return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live)
+
+
+def sync_connector(
+    app: AppConfig,
+    store: StateStore,
+    name: str,
+    progress: ProgressReporter,
+    *,
+    dry_run: bool = False,
+    as_of: date | None = None,
+    command: str = "sync",
+) -> ConnectorRun:
+    """The whole job for one connector. Never raises for a CRM or data problem: the run records it."""
+    run = ConnectorRun(connector=name, command=command)
+    config = connector_config(app, name)
+    run_id = store.start_run(name, command)
+    run.run_id = run_id
+    try:
+        with store.lock(name, run_id), open_connector(config) as connector:
+            run.counts.update(pull_into_store(store, connector, run_id, progress))
+            with progress.stage(f"{name}: compute"):
+                result = compute_kpis(store, app, name, as_of)
+            run.result = result
+            run.data_quality = result.data_quality.as_dict()
+            if not dry_run:
+                save_snapshot(store, name, run_id, result)
+            writeback = app.writeback.for_connector(name)
+            if writeback is not None and writeback.enabled and writeback.fields:
+                plan = plan_writeback(store, connector, writeback, result)
+                run.plan = plan
+                run.counts["planned_fields"] = len(plan.changes)
+                if not dry_run and plan.changes:
+                    updates = len(plan.updates())
+                    with progress.stage(f"{name}: write", total=updates) as stage:
+                        outcome = apply_plan(
+                            plan,
+                            connector,
+                            writeback.specs(),
+                            record=lambda writes: store.record_writes(
+                                name, run_id, ((p, f, canonical(v)) for p, f, v in writes)
+                            ),
+                            progress=stage.advance,
+                        )
+                    run.counts["written_records"] = outcome.records_written
+                    run.counts["written_fields"] = outcome.fields_written
+                    run.counts["failed_records"] = len({f.partner_id for f in outcome.failures})
+                    run.failures = [
+                        {"partner_id": f.partner_id, "field": f.field, "code": f.code, "message": f.message}
+                        for f in outcome.failures
+                    ]
+                    if outcome.failures:
+                        run.status, run.exit_code = "partial", ExitCode.PARTIAL
+                        run.message = f"{run.counts['failed_records']} partner record(s) were not written"
+            run.counts["api_calls"] = connector.stats.api_calls
+    except AuthError as exc:
+        run.status, run.exit_code, run.message = "failed", ExitCode.AUTH, str(exc)
+    except ConnectorError as exc:
+        run.status, run.exit_code, run.message = "failed", exc.exit_code or ExitCode.PARTIAL, str(exc)
+    finally:
+        store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
+    return run

@@ -1,0 +1,75 @@
+"""Progress on long work: bars on a terminal, a plain line per stage when not a TTY (cron), nothing with
+--quiet. The pipeline only calls ``stage()`` and ``advance()``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+log = logging.getLogger("partnerkpi")
+
+
+class Stage(Protocol):
+    def advance(self, n: int = 1) -> None: ...
+
+
+class _Count:
+    def __init__(self) -> None:
+        self.done = 0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+
+
+class _RichStage:
+    def __init__(self, progress: Progress, task: int) -> None:
+        self.progress, self.task = progress, task
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(self.task, n)  # type: ignore[arg-type]
+
+
+class ProgressReporter:
+    """``mode``: "bar" (rich, on a TTY), "lines" (one log line per stage), "none"."""
+
+    def __init__(self, console: Console, mode: str = "auto", prefix: str = "") -> None:
+        if mode == "auto":
+            mode = "bar" if console.is_terminal else "lines"
+        self.console, self.mode, self.prefix = console, mode, prefix
+
+    @contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Stage]:
+        label = f"{self.prefix}{name}"
+        started = time.monotonic()
+        if self.mode == "bar":
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            ) as progress:
+                task = progress.add_task(label, total=total)
+                yield _RichStage(progress, task)
+                done = progress.tasks[0].completed
+            self.console.print(f"[green]✓[/] {label}: {int(done):,} in {time.monotonic() - started:.1f}s")
+            return
+        counter = _Count()
+        yield counter
+        if self.mode == "lines":
+            log.info("%s: %s in %.1fs", label, f"{counter.done:,}", time.monotonic() - started)

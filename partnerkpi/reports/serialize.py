@@ -1,0 +1,90 @@
+"""KPI results as plain JSON-ready data: the one shape behind the JSON report, the CSV export and the
+stored KPI snapshots. Money is a decimal string (exact); rates are floats; dates ISO 8601."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from kpi_core.result import DataQuality, Figure, GroupKpis, KpiResult, Number, PeriodWindow
+
+SCHEMA_VERSION = "partnerkpi.report/v1"
+
+
+def number(value: Number | None) -> str | float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
+def figure_dict(fig: Figure) -> dict[str, Any]:
+    return {
+        "value": number(fig.value),
+        "prior": number(fig.prior),
+        "change": number(fig.change),
+        "change_pct": fig.change_pct,
+    }
+
+
+def period_dict(p: PeriodWindow) -> dict[str, str]:
+    return {
+        "name": p.name,
+        "as_of": p.as_of.isoformat(),
+        "first": p.first.isoformat(),
+        "last": p.last.isoformat(),
+        "prior_first": p.prior_first.isoformat(),
+        "prior_last": p.prior_last.isoformat(),
+    }
+
+
+def group_dict(g: GroupKpis, partner_names: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+    name = (partner_names or {}).get(g.group.partner_id or "") if g.group.partner_id else None
+    return {
+        "group": {"kind": g.group.kind.value, "partner_id": g.group.partner_id, "name": name},
+        "period": g.period.name,
+        "figures": {k: figure_dict(v) for k, v in sorted(g.figures.items())},
+        "channels": {
+            seg.value: {k: figure_dict(v) for k, v in sorted(figs.items())}
+            for seg, figs in g.channels.items()
+        },
+        "low_sample": g.low_sample,
+        "pipeline_prior_source": g.pipeline_prior_source.value,
+    }
+
+
+def data_quality_dict(dq: DataQuality) -> dict[str, int]:
+    return dq.as_dict()
+
+
+def connector_report(
+    connector: str,
+    result: KpiResult,
+    partner_names: Mapping[str, str | None] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": connector,
+        "as_of": result.as_of.isoformat(),
+        "currency": result.currency,
+        "opportunities_seen": result.opportunities_seen,
+        "periods": [period_dict(p) for p in result.periods],
+        "data_quality": data_quality_dict(result.data_quality),
+        "groups": [group_dict(g, partner_names) for g in result.groups],
+        **(dict(extra) if extra else {}),
+    }
+
+
+def report_document(connectors: list[dict[str, Any]], generated_at: datetime) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "generated_at": generated_at.isoformat(), "connectors": connectors}
+
+
+def json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

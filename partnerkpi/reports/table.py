@@ -1,0 +1,123 @@
+"""The terminal scorecard: partners ranked by quality score, with arrows for change. Fits 100 columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
+
+
+def _money(value: object) -> str:
+    if value is None:
+        return "–"
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{d.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
+
+
+def _rate(value: object) -> str:
+    return "–" if value is None else f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+
+
+def _arrow(fig: Figure | None, higher_is_better: bool = True) -> Text:
+    if fig is None or fig.change is None:
+        return Text("")
+    change = float(fig.change)
+    if change == 0:
+        return Text(" =", style="dim")
+    good = (change > 0) == higher_is_better
+    return Text(" ▲" if change > 0 else " ▼", style="green" if good else "red")
+
+
+def _cell(g: GroupKpis, name: str, fmt: str) -> Text:
+    fig = g.figures.get(name)
+    value = fig.value if fig else None
+    if fmt == "money":
+        text = _money(value)
+    elif fmt == "rate":
+        text = _rate(value)
+    elif fmt == "score":
+        text = "–" if value is None else f"{float(value):.1f}"
+    else:
+        text = "–" if value is None else str(value)
+    out = Text(text)
+    out.append_text(_arrow(fig))
+    return out
+
+
+def scorecard_table(
+    result: KpiResult,
+    period: str,
+    title: str,
+    partner_names: Mapping[str, str | None] | None = None,
+    limit: int = 25,
+) -> Table:
+    names = partner_names or {}
+    rows = [g for g in result.groups if g.period.name == period and g.group.kind is GroupKind.PARTNER]
+    rows.sort(
+        key=lambda g: -(float(g.figures["quality_score"].value or 0) if "quality_score" in g.figures else 0)
+    )
+    table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
+    table.add_column("#", justify="right", width=3)
+    table.add_column("Partner", overflow="ellipsis", max_width=24, no_wrap=True)
+    table.add_column("Score", justify="right")
+    table.add_column("Won", justify="right")
+    table.add_column("Revenue", justify="right")
+    table.add_column("Avg deal", justify="right")
+    table.add_column("Win rate", justify="right")
+    table.add_column("Pipeline", justify="right")
+    for i, g in enumerate(rows[:limit], 1):
+        pid = g.group.partner_id or ""
+        label = names.get(pid) or pid
+        if g.low_sample:
+            label += " *"
+        table.add_row(
+            str(i),
+            label,
+            _cell(g, "quality_score", "score"),
+            _cell(g, "deal_count", "int"),
+            _cell(g, "won_revenue", "money"),
+            _cell(g, "avg_deal_size", "money"),
+            _cell(g, "win_rate", "rate"),
+            _cell(g, "open_amount", "money"),
+        )
+    for kind in (GroupKind.PARTNERS, GroupKind.DIRECT, GroupKind.OVERALL):
+        for g in result.groups:
+            if g.period.name == period and g.group.kind is kind:
+                table.add_row(
+                    "",
+                    Text(f"all {kind.value}" if kind is not GroupKind.DIRECT else "direct", style="bold"),
+                    "",
+                    _cell(g, "deal_count", "int"),
+                    _cell(g, "won_revenue", "money"),
+                    _cell(g, "avg_deal_size", "money"),
+                    _cell(g, "win_rate", "rate"),
+                    _cell(g, "open_amount", "money"),
+                )
+    if len(rows) > limit:
+        table.caption = f"top {limit} of {len(rows)} partners · * fewer closed deals than min_closed"
+    else:
+        table.caption = "* fewer closed deals than min_closed · ▲▼ against the prior period"
+    return table
+
+
+def print_scorecard(
+    console: Console,
+    result: KpiResult,
+    connector: str,
+    partner_names: Mapping[str, str | None] | None = None,
+    periods: list[str] | None = None,
+    limit: int = 25,
+) -> None:
+    for p in result.periods:
+        if periods and p.name not in periods:
+            continue
+        title = f"{connector} · {p.name.replace('_', ' ')} ({p.first} to {p.last}) · {result.currency} · as of {p.as_of}"
+        console.print(scorecard_table(result, p.name, title, partner_names, limit))
+    dq = {k: v for k, v in result.data_quality.as_dict().items() if v}
+    if dq:
+        console.print("data quality: " + ", ".join(f"{k} {v}" for k, v in dq.items()), style="yellow")

@@ -1,0 +1,1 @@
+"""Shared fixtures. The sandbox fixtures come from partnerkpi.sandbox.testing (registered below)."""
