@@ -13,7 +13,6 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from partnerkpi import __version__
 from partnerkpi.logs import redact, setup_logging
@@ -31,7 +30,9 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Validate the config, or print its JSON Schema.", no_args_is_help=True)
 runs_app = typer.Typer(help="The run history.", invoke_without_command=True)
-sandbox_app = typer.Typer(help="The CRM sandbox (Salesforce and HubSpot emulation on 127.0.0.1).", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The CRM sandbox (Salesforce and HubSpot emulation on 127.0.0.1).", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 app.add_typer(runs_app, name="runs")
 app.add_typer(sandbox_app, name="sandbox")
@@ -45,6 +46,8 @@ class _State:
 
 state = _State()
 out = Console(soft_wrap=False)
+if not out.is_terminal and out.width < 100:
+    out = Console(soft_wrap=False, width=100)  # cron, pipes: fit 100 columns rather than 80
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -77,19 +80,22 @@ def main_options(
     setup_logging("debug" if verbose else "info", log_format, quiet)
 
 
-def load_app_config() -> Any:
+def load_app_config(all_problems: bool = False) -> Any:
     from partnerkpi.config import ConfigError, load_config
 
     try:
         return load_config(state.config_path)
     except ConfigError as exc:
+        if all_problems and len(exc.problems) > 1:
+            for line in exc.lines()[1:]:
+                err.print(f"[red]error:[/] {redact(line)}", highlight=False)
         fail(str(exc), ExitCode.CONFIG)
 
 
 def _guard(fn: Callable[[], T]) -> T:
     """Turn known failures into one line and the right exit code; never a bare traceback."""
     from connectors.errors import ConnectorError
-    from partnerkpi.state import LockHeld
+    from partnerkpi.state import LockHeld, StateError
 
     try:
         return fn()
@@ -97,6 +103,8 @@ def _guard(fn: Callable[[], T]) -> T:
         raise
     except LockHeld as exc:
         fail(str(exc), ExitCode.LOCKED)
+    except StateError as exc:
+        fail(str(exc), ExitCode.CONFIG)
     except ConnectorError as exc:
         fail(str(exc), exc.exit_code)
     except KeyError as exc:
@@ -105,14 +113,16 @@ def _guard(fn: Callable[[], T]) -> T:
         fail("interrupted", 130)
     except Exception as exc:
         log.debug("internal error", exc_info=True)
-        fail(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", ExitCode.PARTIAL)
+        fail(
+            f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", ExitCode.PARTIAL
+        )
 
 
 # -- config ------------------------------------------------------------------------------------------
 @config_app.command("validate")
 def config_validate() -> None:
-    """Check the config file: syntax, keys, types, ${VAR}s and secret files. Exit 2 on the first problem."""
-    cfg = load_app_config()
+    """Check the config file: syntax, keys, types, ${VAR}s and secret files; every problem, one line each."""
+    cfg = load_app_config(all_problems=True)
     names = ", ".join(f"{c.name} ({c.type})" for c in cfg.connectors) or "no connectors"
     out.print(f"{state.config_path}: ok · {names}")
 
@@ -157,14 +167,18 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Compute as of this
 @app.command()
 def sync(
     connector: ConnectorOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Pull, compute and plan; write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Pull, compute and plan; write nothing.")
+    ] = False,
     as_of: AsOfOpt = None,
 ) -> None:
     """The scheduled job: pull, compute the KPIs, write changed fields back, record the run."""
     from partnerkpi.commands import run_sync
 
     cfg = load_app_config()
-    code = _guard(lambda: run_sync(cfg, _selected(cfg, connector), _progress(), out, dry_run, _parse_day(as_of)))
+    code = _guard(
+        lambda: run_sync(cfg, _selected(cfg, connector), _progress(), out, dry_run, _parse_day(as_of))
+    )
     raise typer.Exit(code)
 
 
@@ -196,7 +210,9 @@ def plan(
 def report(
     connector: ConnectorOpt = None,
     format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
     period: Annotated[list[str] | None, typer.Option("--period", help="Only these periods.")] = None,
     partner: Annotated[list[str] | None, typer.Option("--partner", help="Only these partner ids.")] = None,
     as_of: AsOfOpt = None,
@@ -210,7 +226,14 @@ def report(
     raise typer.Exit(
         _guard(
             lambda: run_report(
-                cfg, _selected(cfg, connector), out, format, out_file, period or [], partner or [], _parse_day(as_of)
+                cfg,
+                _selected(cfg, connector),
+                out,
+                format,
+                out_file,
+                period or [],
+                partner or [],
+                _parse_day(as_of),
             )
         )
     )
@@ -278,7 +301,9 @@ def sandbox_serve(
     opportunities: Annotated[int, typer.Option(help="Opportunities to generate.")] = 20_000,
     latency_ms: Annotated[float, typer.Option(help="Latency added to every call.")] = 0.0,
     rate_limit: Annotated[float, typer.Option(help="Requests per second per CRM (0: unlimited).")] = 0.0,
-    fault: Annotated[list[str] | None, typer.Option(help="A fault knob, e.g. error_rate=0.1 (repeatable).")] = None,
+    fault: Annotated[
+        list[str] | None, typer.Option(help="A fault knob, e.g. error_rate=0.1 (repeatable).")
+    ] = None,
 ) -> None:
     """Serve the sandbox until Ctrl-C."""
     from partnerkpi.sandbox.app import serve
@@ -303,10 +328,3 @@ def main() -> None:
         app(standalone_mode=True)
     except SystemExit as exc:
         sys.exit(exc.code)
-
-
-def _table(title: str, columns: list[str]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c)
-    return table

@@ -16,6 +16,7 @@ from rich.table import Table
 from connectors.base import CheckStatus, ProvisionAction
 from kpi_core import clock
 from kpi_core.result import GroupKind, KpiResult
+from partnerkpi.alerts import run_alert, score_drop_alerts, send_alerts
 from partnerkpi.config import AppConfig
 from partnerkpi.logs import register_secrets
 from partnerkpi.pipeline import (
@@ -81,24 +82,49 @@ def _summary(run: ConnectorRun) -> str:
 
 
 def run_sync(
-    cfg: AppConfig, names: list[str], progress: ProgressReporter, out: Console, dry_run: bool, as_of: date | None
+    cfg: AppConfig,
+    names: list[str],
+    progress: ProgressReporter,
+    out: Console,
+    dry_run: bool,
+    as_of: date | None,
 ) -> int:
     store = open_store(cfg)
     codes = []
     for name in names:
         run = sync_connector(cfg, store, name, progress, dry_run=dry_run, as_of=as_of, command="sync")
         codes.append(run.exit_code)
+        if not dry_run:
+            _alert(cfg, store, run)
         label = f"run {run.run_id} · {name}" if run.run_id else name
         if run.status in ("ok", "partial"):
             style = "green" if run.status == "ok" else "yellow"
-            out.print(f"[{style}]{run.status}[/] {label}: {_summary(run)}" + (" (dry run)" if dry_run else ""))
+            out.print(
+                f"[{style}]{run.status}[/] {label}: {_summary(run)}" + (" (dry run)" if dry_run else "")
+            )
             if dry_run and run.plan is not None:
                 print_plan(out, run.plan)
         else:
             out.print(f"[red]{run.status}[/] {label}: {run.message}")
         for failure in run.failures[:10]:
-            out.print(f"  {failure['partner_id']} {failure['field'] or ''}: {failure['code']} {failure['message']}")
+            out.print(
+                f"  {failure['partner_id']} {failure['field'] or ''}: {failure['code']} {failure['message']}"
+            )
     return worst(codes)
+
+
+def _alert(cfg: AppConfig, store: StateStore, run: ConnectorRun) -> None:
+    """Webhooks for a failed or partial run and for score drops; never fails the sync."""
+    if not cfg.alerts.webhooks:
+        return
+    alerts = []
+    status_alert = run_alert(run.connector, run.status, run.message, run.run_id)
+    if status_alert is not None:
+        alerts.append(status_alert)
+    if run.result is not None:
+        names = {p.id: p.name for p in store.partners(run.connector)}
+        alerts.extend(score_drop_alerts(run.connector, run.result, cfg.alerts, names))
+    send_alerts(alerts, cfg.alerts)
 
 
 def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: Console) -> int:
@@ -192,7 +218,9 @@ def _filtered(result: KpiResult, periods: list[str], partners: list[str]) -> Kpi
         and (not partners or g.group.kind is not GroupKind.PARTNER or g.group.partner_id in partners)
     ]
     kept = [p for p in result.periods if not periods or p.name in periods]
-    return KpiResult(result.as_of, result.currency, kept, groups, result.data_quality, result.opportunities_seen)
+    return KpiResult(
+        result.as_of, result.currency, kept, groups, result.data_quality, result.opportunities_seen
+    )
 
 
 def run_report(
@@ -252,7 +280,9 @@ def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:
         with open_connector(connector_config(cfg, name)) as connector:
             for result in connector.provision_fields(list(writeback.specs().values())):
                 style = {"created": "green", "unchanged": "dim", "refused": "red"}[result.action.value]
-                out.print(f"{name}: [{style}]{result.action.value}[/] {result.field} {result.message}".rstrip())
+                out.print(
+                    f"{name}: [{style}]{result.action.value}[/] {result.field} {result.message}".rstrip()
+                )
                 if result.action is ProvisionAction.REFUSED:
                     code = ExitCode.PARTIAL
     return code
@@ -281,7 +311,13 @@ def list_runs(cfg: AppConfig, out: Console, limit: int, connector: str | None) -
         counts = r.counts or {}
         summary = ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int) and v)
         table.add_row(
-            str(r.id), r.connector, r.command, r.started_at.isoformat(timespec="seconds"), seconds, r.status, summary
+            str(r.id),
+            r.connector,
+            r.command,
+            r.started_at.isoformat(timespec="seconds"),
+            seconds,
+            r.status,
+            summary,
         )
     out.print(table)
     return ExitCode.OK
@@ -304,6 +340,8 @@ def show_run(cfg: AppConfig, out: Console, run_id: int) -> int:
         for col in ("partner", "field", "code", "message"):
             table.add_column(col, overflow="fold")
         for f in r.failures:
-            table.add_row(f.get("partner_id", ""), f.get("field") or "", f.get("code", ""), f.get("message", ""))
+            table.add_row(
+                f.get("partner_id", ""), f.get("field") or "", f.get("code", ""), f.get("message", "")
+            )
         out.print(table)
     return ExitCode.OK

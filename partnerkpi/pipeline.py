@@ -6,6 +6,7 @@ only thing shared between stages, so a crashed run leaves nothing the next one c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +22,7 @@ from kpi_core.result import GroupKey, KpiResult
 from partnerkpi.config import AppConfig
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.reports.serialize import group_dict
-from partnerkpi.state import StateStore
+from partnerkpi.state import LockHeld, SnapshotRow, StateStore
 from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan
 from writeback.values import canonical
 
@@ -105,7 +106,8 @@ def compute_kpis(store: StateStore, app: AppConfig, name: str, as_of: date | Non
 
 
 def save_snapshot(store: StateStore, name: str, run_id: int, result: KpiResult) -> None:
-    store.save_snapshot(name, run_id, result.as_of, [group_dict(g) for g in result.groups])
+    rows = [SnapshotRow.from_group(g, group_dict(g)) for g in result.groups]
+    store.save_snapshot(name, run_id, result.as_of, rows)
 
 
 def plan_writeback(
@@ -133,52 +135,84 @@ def sync_connector(
     as_of: date | None = None,
     command: str = "sync",
 ) -> ConnectorRun:
-    """The whole job for one connector. Never raises for a CRM or data problem: the run records it."""
+    """The whole job for one connector. Never raises for a CRM or data problem: the run records it.
+
+    The lock is taken before the run is recorded, so a run that finds the lock held leaves no history row
+    and exits 4 at once (the scheduler's overlapping start, not a failure)."""
     run = ConnectorRun(connector=name, command=command)
     config = connector_config(app, name)
-    run_id = store.start_run(name, command)
-    run.run_id = run_id
-    try:
-        with store.lock(name, run_id), open_connector(config) as connector:
-            run.counts.update(pull_into_store(store, connector, run_id, progress))
-            with progress.stage(f"{name}: compute"):
-                result = compute_kpis(store, app, name, as_of)
-            run.result = result
-            run.data_quality = result.data_quality.as_dict()
-            if not dry_run:
-                save_snapshot(store, name, run_id, result)
-            writeback = app.writeback.for_connector(name)
-            if writeback is not None and writeback.enabled and writeback.fields:
-                plan = plan_writeback(store, connector, writeback, result)
-                run.plan = plan
-                run.counts["planned_fields"] = len(plan.changes)
-                if not dry_run and plan.changes:
-                    updates = len(plan.updates())
-                    with progress.stage(f"{name}: write", total=updates) as stage:
-                        outcome = apply_plan(
-                            plan,
-                            connector,
-                            writeback.specs(),
-                            record=lambda writes: store.record_writes(
-                                name, run_id, ((p, f, canonical(v)) for p, f, v in writes)
-                            ),
-                            progress=stage.advance,
-                        )
-                    run.counts["written_records"] = outcome.records_written
-                    run.counts["written_fields"] = outcome.fields_written
-                    run.counts["failed_records"] = len({f.partner_id for f in outcome.failures})
-                    run.failures = [
-                        {"partner_id": f.partner_id, "field": f.field, "code": f.code, "message": f.message}
-                        for f in outcome.failures
-                    ]
-                    if outcome.failures:
-                        run.status, run.exit_code = "partial", ExitCode.PARTIAL
-                        run.message = f"{run.counts['failed_records']} partner record(s) were not written"
-            run.counts["api_calls"] = connector.stats.api_calls
-    except AuthError as exc:
-        run.status, run.exit_code, run.message = "failed", ExitCode.AUTH, str(exc)
-    except ConnectorError as exc:
-        run.status, run.exit_code, run.message = "failed", exc.exit_code or ExitCode.PARTIAL, str(exc)
-    finally:
-        store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store.lock(name))
+        except LockHeld as exc:
+            run.status, run.exit_code, run.message = "locked", ExitCode.LOCKED, str(exc)
+            return run
+        run_id = store.start_run(name, command)
+        run.run_id = run_id
+        try:
+            with open_connector(config) as connector:
+                _sync_stages(app, store, connector, run, progress, dry_run=dry_run, as_of=as_of)
+        except AuthError as exc:
+            run.status, run.exit_code, run.message = "failed", ExitCode.AUTH, str(exc)
+        except ConnectorError as exc:
+            run.status, run.exit_code, run.message = "failed", exc.exit_code or ExitCode.PARTIAL, str(exc)
+        except BaseException as exc:
+            run.status, run.exit_code = "failed", ExitCode.PARTIAL
+            run.message = f"internal error: {type(exc).__name__}: {exc}"
+            raise
+        finally:
+            store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
     return run
+
+
+def _sync_stages(
+    app: AppConfig,
+    store: StateStore,
+    connector: Connector[Any],
+    run: ConnectorRun,
+    progress: ProgressReporter,
+    *,
+    dry_run: bool,
+    as_of: date | None,
+) -> None:
+    name = connector.name
+    run_id = run.run_id
+    assert run_id is not None
+    try:
+        run.counts.update(pull_into_store(store, connector, run_id, progress))
+        with progress.stage(f"{name}: compute"):
+            result = compute_kpis(store, app, name, as_of)
+        run.result = result
+        run.data_quality = result.data_quality.as_dict()
+        if not dry_run:
+            save_snapshot(store, name, run_id, result)
+        writeback = app.writeback.for_connector(name)
+        if writeback is None or not writeback.enabled or not writeback.fields:
+            return
+        plan = plan_writeback(store, connector, writeback, result)
+        run.plan = plan
+        run.counts["planned_fields"] = len(plan.changes)
+        if dry_run or not plan.changes:
+            return
+        with progress.stage(f"{name}: write", total=len(plan.updates())) as stage:
+            outcome = apply_plan(
+                plan,
+                connector,
+                writeback.specs(),
+                record=lambda writes: store.record_writes(
+                    name, run_id, ((p, f, canonical(v)) for p, f, v in writes)
+                ),
+                progress=stage.advance,
+            )
+        run.counts["written_records"] = outcome.records_written
+        run.counts["written_fields"] = outcome.fields_written
+        run.counts["failed_records"] = len({f.partner_id for f in outcome.failures})
+        run.failures = [
+            {"partner_id": f.partner_id, "field": f.field, "code": f.code, "message": f.message}
+            for f in outcome.failures
+        ]
+        if outcome.failures:
+            run.status, run.exit_code = "partial", ExitCode.PARTIAL
+            run.message = f"{run.counts['failed_records']} partner record(s) were not written; the next run retries them"
+    finally:
+        run.counts["api_calls"] = connector.stats.api_calls

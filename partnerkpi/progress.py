@@ -67,9 +67,13 @@ class ProgressReporter:
                 task = progress.add_task(label, total=total)
                 yield _RichStage(progress, task)
                 done = progress.tasks[0].completed
-            self.console.print(f"[green]✓[/] {label}: {int(done):,} in {time.monotonic() - started:.1f}s")
+            count = f"{int(done):,} in " if done or total is not None else ""
+            self.console.print(f"[green]✓[/] {label}: {count}{time.monotonic() - started:.1f}s")
             return
         counter = _Count()
         yield counter
         if self.mode == "lines":
-            log.info("%s: %s in %.1fs", label, f"{counter.done:,}", time.monotonic() - started)
+            if counter.done or total is not None:
+                log.info("%s: %s in %.1fs", label, f"{counter.done:,}", time.monotonic() - started)
+            else:
+                log.info("%s: done in %.1fs", label, time.monotonic() - started)

@@ -1,1 +1,3 @@
 """Shared fixtures. The sandbox fixtures come from partnerkpi.sandbox.testing (registered below)."""
+
+pytest_plugins = ["partnerkpi.sandbox.testing"]

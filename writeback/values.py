@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -53,6 +54,12 @@ def _figure(group: GroupKpis, kpi: str) -> Figure | None:
     return group.figures.get(kpi)
 
 
+def period_phrase(name: str) -> str:
+    """``last_90_days`` -> ``90 days``; ``quarter_to_date`` -> ``quarter to date``."""
+    match = re.fullmatch(r"last_(\d+)_days", name)
+    return f"{match.group(1)} days" if match else name.replace("_", " ")
+
+
 def score_breakdown(group: GroupKpis) -> str | None:
     parts = []
     for key, label in BREAKDOWN_LABELS:
@@ -60,8 +67,7 @@ def score_breakdown(group: GroupKpis) -> str | None:
         if fig is None or fig.value is None:
             return None
         parts.append(f"{label} p{round(float(fig.value) * 100)}")
-    days = (group.period.last - group.period.first).days + 1
-    text = " · ".join(parts) + f" ({group.period.name.replace('_', ' ')}, {days} days)"
+    text = " · ".join(parts) + f" ({period_phrase(group.period.name)})"
     if group.low_sample:
         text += " · low sample"
     return text

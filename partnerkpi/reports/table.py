@@ -12,6 +12,13 @@ from rich.text import Text
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
 
 
+_AGGREGATE_LABELS = {
+    GroupKind.PARTNERS: "all partners",
+    GroupKind.DIRECT: "direct",
+    GroupKind.OVERALL: "overall",
+}
+
+
 def _money(value: object) -> str:
     if value is None:
         return "–"
@@ -28,9 +35,9 @@ def _arrow(fig: Figure | None, higher_is_better: bool = True) -> Text:
         return Text("")
     change = float(fig.change)
     if change == 0:
-        return Text(" =", style="dim")
+        return Text("=", style="dim")
     good = (change > 0) == higher_is_better
-    return Text(" ▲" if change > 0 else " ▼", style="green" if good else "red")
+    return Text("▲" if change > 0 else "▼", style="green" if good else "red")
 
 
 def _cell(g: GroupKpis, name: str, fmt: str) -> Text:
@@ -44,8 +51,9 @@ def _cell(g: GroupKpis, name: str, fmt: str) -> Text:
         text = "–" if value is None else f"{float(value):.1f}"
     else:
         text = "–" if value is None else str(value)
-    out = Text(text)
-    out.append_text(_arrow(fig))
+    arrow = _arrow(fig)
+    out = Text(text + " " if arrow.plain else text + "  ")
+    out.append_text(arrow)
     return out
 
 
@@ -64,12 +72,12 @@ def scorecard_table(
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
     table.add_column("#", justify="right", width=3)
     table.add_column("Partner", overflow="ellipsis", max_width=24, no_wrap=True)
-    table.add_column("Score", justify="right")
-    table.add_column("Won", justify="right")
-    table.add_column("Revenue", justify="right")
-    table.add_column("Avg deal", justify="right")
-    table.add_column("Win rate", justify="right")
-    table.add_column("Pipeline", justify="right")
+    table.add_column("Score", justify="right", no_wrap=True)
+    table.add_column("Won", justify="right", no_wrap=True)
+    table.add_column("Revenue", justify="right", no_wrap=True)
+    table.add_column("Avg deal", justify="right", no_wrap=True)
+    table.add_column("Win rate", justify="right", no_wrap=True)
+    table.add_column("Pipeline", justify="right", no_wrap=True)
     for i, g in enumerate(rows[:limit], 1):
         pid = g.group.partner_id or ""
         label = names.get(pid) or pid
@@ -90,7 +98,7 @@ def scorecard_table(
             if g.period.name == period and g.group.kind is kind:
                 table.add_row(
                     "",
-                    Text(f"all {kind.value}" if kind is not GroupKind.DIRECT else "direct", style="bold"),
+                    Text(_AGGREGATE_LABELS[kind], style="bold"),
                     "",
                     _cell(g, "deal_count", "int"),
                     _cell(g, "won_revenue", "money"),

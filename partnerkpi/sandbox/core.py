@@ -187,7 +187,10 @@ class Sandbox:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._cert.configure_cert(context)
         self._server = _Server((self.host, self._port), _RequestHandler, self, context)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        server = self._server
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), name="sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -321,7 +324,8 @@ class _Server(ThreadingHTTPServer):
         except (ssl.SSLError, OSError):
             return
         try:
-            self.RequestHandlerClass(tls, client_address, self)
+            handler_class: Any = self.RequestHandlerClass
+            handler_class(tls, client_address, self)
         finally:
             with contextlib.suppress(OSError):
                 tls.close()
@@ -356,7 +360,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._drop()
             return
         except Exception as exc:  # a sandbox bug must show as a 500, not hang the client
-            response = Response.json([{"message": f"sandbox error: {exc!r}", "errorCode": "UNKNOWN_EXCEPTION"}], 500)
+            response = Response.json(
+                [{"message": f"sandbox error: {exc!r}", "errorCode": "UNKNOWN_EXCEPTION"}], 500
+            )
         self.send_response(response.status)
         for key, value in response.headers.items():
             self.send_header(key, value)

@@ -116,7 +116,7 @@ def test_unknown_kpi_and_missing_period_are_config_errors() -> None:
 def test_score_breakdown_reads_like_a_sentence() -> None:
     assert (
         score_breakdown(partner_group("p1", 70, "1", 0.5))
-        == "Revenue p82 · Deals p64 · Win rate p70 (last 90 days, 90 days)"
+        == "Revenue p82 · Deals p64 · Win rate p70 (90 days)"
     )
 
 

@@ -1,0 +1,266 @@
+"""The one way every HubSpot call goes: the SDK's API objects, built once, behind pacing and one retry
+policy.
+
+hubspot-api-client builds a new ApiClient (and urllib3 pool) on each attribute access such as
+``hs.crm.deals.basic_api``; :class:`HubSpotApis` takes each object once and keeps it. Every kept ApiClient
+gets a hook at its REST layer (``rest_client.request``, the single method all its HTTP verbs go through):
+before a request the pacer waits for room, after it the ``X-HubSpot-RateLimit-*`` headers of the answer
+(success or error) feed the pacer. That is cleaner than the ``*_with_http_info`` variants, which return
+headers only on success and would have to be used for every call. The SDK's own urllib3 retries are
+switched off (``Retry(total=0)``): :meth:`HubSpotClient.call` retries under the project's tenacity policy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import hubspot
+import urllib3
+from hubspot.discovery.discovery_base import DiscoveryBase
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import MaxRetryError, SSLError
+
+from connectors.base import ConnectorStats
+from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError
+from connectors.hubspot.auth import TokenSource
+from connectors.hubspot.pacing import Pacer
+from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+NO_SDK_RETRY = urllib3.Retry(
+    total=0,
+    connect=0,
+    read=0,
+    redirect=0,
+    status=0,
+    other=0,
+    respect_retry_after_header=False,
+    raise_on_status=False,
+    raise_on_redirect=False,
+)
+"""The SDK's urllib3 retries off: a failure surfaces at once and our policy decides."""
+
+
+class HubSpotApiError(ConnectorError):
+    """HubSpot answered with an error that retrying does not cure (a 4xx other than 401/429)."""
+
+    def __init__(self, message: str, status: int, category: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.category = category
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of an SDK ApiException (each SDK sub-package has its own class)."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and hasattr(exc, "body") and hasattr(exc, "headers"):
+        return status
+    return None
+
+
+def error_body(exc: BaseException) -> dict[str, Any]:
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return {"message": body[:200]}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def header(exc: BaseException, name: str) -> str | None:
+    headers = getattr(exc, "headers", None)
+    if headers is None:
+        return None
+    value = headers.get(name)
+    return str(value) if value is not None else None
+
+
+def is_daily_limit(exc: BaseException) -> bool:
+    return http_status(exc) == 429 and str(error_body(exc).get("policyName", "")).upper() == "DAILY"
+
+
+def classify(exc: BaseException) -> RetryHint | None:
+    """429 (but not the daily limit), 5xx and dropped connections are retried, honouring Retry-After;
+    a TLS failure (untrusted certificate) and other answers are not."""
+    status = http_status(exc)
+    if status is not None:
+        if status == 429 and not is_daily_limit(exc):
+            return RetryHint(after=parse_retry_after(header(exc, "Retry-After")), reason="HTTP 429")
+        if status >= 500:
+            return RetryHint(after=parse_retry_after(header(exc, "Retry-After")), reason=f"HTTP {status}")
+        return None
+    if isinstance(exc, MaxRetryError):
+        if isinstance(exc.reason, SSLError):
+            return None
+        return RetryHint(reason=f"connection problem ({type(exc.reason).__name__})")
+    if isinstance(exc, SSLError):
+        return None
+    if isinstance(exc, (Urllib3Error, ConnectionError, TimeoutError)):
+        return RetryHint(reason=f"connection problem ({type(exc).__name__})")
+    return None
+
+
+def translate(exc: BaseException, host: str) -> BaseException:
+    """An exception the connector raises instead: a one-line message, no secrets, no raw bodies."""
+    if isinstance(exc, ConnectorError):
+        return exc
+    status = http_status(exc)
+    if status is not None:
+        body = error_body(exc)
+        category = str(body.get("category") or body.get("errorType") or "")
+        message = str(body.get("message") or "")[:300]
+        where = f"HubSpot answered {status}{' ' + category if category else ''}"
+        if status == 401:
+            return AuthError(f"{where}: the access token was refused ({message or 'unauthorized'})")
+        if status == 403:
+            return AuthError(f"{where}: the token lacks a scope for this call ({message or 'forbidden'})")
+        if is_daily_limit(exc):
+            return BudgetExhausted(f"{where}: the portal's daily API allowance is used up; try after midnight")
+        if status == 0:
+            return ConnectionFailed(f"cannot reach HubSpot at {host}: TLS failure (check ca_bundle)")
+        return HubSpotApiError(f"{where}: {message}", status, category)
+    if isinstance(exc, MaxRetryError) and isinstance(exc.reason, SSLError) or isinstance(exc, SSLError):
+        return ConnectionFailed(
+            f"cannot reach HubSpot at {host}: its TLS certificate is not trusted (set ca_bundle to the CA "
+            "that signed it)"
+        )
+    if isinstance(exc, (Urllib3Error, ConnectionError, TimeoutError)):
+        reason = exc.reason if isinstance(exc, MaxRetryError) else exc
+        return ConnectionFailed(f"cannot reach HubSpot at {host} ({type(reason).__name__}), after retries")
+    return exc
+
+
+@dataclass
+class HubSpotApis:
+    """The SDK API objects this connector uses, each built once."""
+
+    deals_basic: Any
+    deals_search: Any
+    pipelines: Any
+    association_batch: Any
+    association_labels: Any
+    companies_batch: Any
+    properties: Any
+    property_groups: Any
+    access_tokens: Any
+
+
+class HubSpotClient:
+    """Kept SDK objects, the current token pushed to each, pacing and the retry policy around calls."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        tokens: TokenSource,
+        pacer: Pacer,
+        ca_bundle: str | None,
+        timeout: float,
+        stats: ConnectorStats,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.host = host
+        self.tokens = tokens
+        self.pacer = pacer
+        self.policy = policy
+        self.stats = stats
+        self.timeout = timeout
+        self._configurations: list[Any] = []
+        self._token: str | None = None
+        sdk = hubspot.HubSpot(
+            host=host,
+            ssl_ca_cert=ca_bundle,
+            retry=NO_SDK_RETRY,
+            api_factory=self._build_api,
+        )
+        self.apis = HubSpotApis(
+            deals_basic=sdk.crm.deals.basic_api,
+            deals_search=sdk.crm.deals.search_api,
+            pipelines=sdk.crm.pipelines.pipelines_api,
+            association_batch=sdk.crm.associations.v4.batch_api,
+            association_labels=sdk.crm.associations.v4.schema.definitions_api,
+            companies_batch=sdk.crm.companies.batch_api,
+            properties=sdk.crm.properties.core_api,
+            property_groups=sdk.crm.properties.groups_api,
+            access_tokens=sdk.oauth.access_tokens_api,
+        )
+
+    # -- building -----------------------------------------------------------------------------------
+    def _build_api(self, package: Any, api_name: str, config: Mapping[str, Any]) -> Any:
+        api = DiscoveryBase._default_api_factory(package, api_name, dict(config))
+        api_client = api.api_client
+        self._configurations.append(api_client.configuration)
+        self._instrument(api_client.rest_client)
+        return api
+
+    def _instrument(self, rest: Any) -> None:
+        send = rest.request
+
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            path = urlsplit(url).path
+            self.pacer.before(is_search=method == "POST" and path.endswith("/search"))
+            if kwargs.get("_request_timeout") is None:
+                kwargs["_request_timeout"] = self.timeout
+            self.stats.api_calls += 1
+            try:
+                response = send(method, url, *args, **kwargs)
+            except Exception as exc:
+                self.pacer.observe(getattr(exc, "headers", None))
+                raise
+            self.pacer.observe(response.getheaders())
+            return response
+
+        rest.request = request
+
+    def close(self) -> None:
+        for configuration in self._configurations:
+            configuration.access_token = None
+        close = getattr(self.tokens, "close", None)
+        if callable(close):
+            close()
+
+    # -- calling ------------------------------------------------------------------------------------
+    def _sync_token(self) -> None:
+        token = self.tokens.token()
+        if token != self._token:
+            for configuration in self._configurations:
+                configuration.access_token = token
+            self._token = token
+
+    def _on_retry(self, hint: RetryHint) -> None:
+        self.stats.retries += 1
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn`` (one SDK call) under the retry policy, with a fresh token; a 401 renews the token once
+        (OAuth) and tries again. Failures come out as ConnectorError subclasses."""
+
+        def attempt() -> T:
+            self._sync_token()
+            return fn()
+
+        renewed = False
+        while True:
+            try:
+                return self.policy.call(attempt, classify, self._on_retry)
+            except Exception as exc:
+                if http_status(exc) == 401 and self.tokens.can_refresh and not renewed:
+                    log.info("HubSpot answered 401: renewing the OAuth access token")
+                    self.tokens.refresh()
+                    renewed = True
+                    continue
+                translated = translate(exc, self.host)
+                if translated is exc:
+                    raise
+                raise translated from None

@@ -1,0 +1,65 @@
+"""What one group accumulates for one window of days, and for one pipeline day: counts and money sums.
+
+Everything a figure needs is a sum, so tallies of several groups add up (partners = sum of partners,
+overall = partners + direct). Per-segment lists are indexed by ``SEGMENTS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from kpi_core.schema import Segment
+
+SEGMENTS: tuple[Segment, ...] = (Segment.PAID, Segment.EARNED, Segment.OWNED, Segment.UNCLASSIFIED)
+ZERO = Decimal(0)
+
+
+def _counts() -> list[int]:
+    return [0] * len(SEGMENTS)
+
+
+def _money() -> list[Decimal]:
+    return [ZERO] * len(SEGMENTS)
+
+
+@dataclass
+class Tally:
+    """One group, one window ``[first, last]``: WON, LOST and CREATED, per segment."""
+
+    won: list[int] = field(default_factory=_counts)
+    lost: list[int] = field(default_factory=_counts)
+    won_amount: list[Decimal] = field(default_factory=_money)
+    won_with_amount: int = 0
+    cycle_days: int = 0
+    """Sum over WON with a creation day of max(0, closed_on - created_on)."""
+    cycle_deals: int = 0
+    created: list[int] = field(default_factory=_counts)
+    created_won: list[int] = field(default_factory=_counts)
+    created_open: int = 0
+
+    def add(self, other: Tally) -> None:
+        for i in range(len(SEGMENTS)):
+            self.won[i] += other.won[i]
+            self.lost[i] += other.lost[i]
+            self.won_amount[i] += other.won_amount[i]
+            self.created[i] += other.created[i]
+            self.created_won[i] += other.created_won[i]
+        self.won_with_amount += other.won_with_amount
+        self.cycle_days += other.cycle_days
+        self.cycle_deals += other.cycle_deals
+        self.created_open += other.created_open
+
+
+@dataclass
+class OpenTally:
+    """One group, one day d: OPEN_AT(d)."""
+
+    count: int = 0
+    amount: Decimal = ZERO
+    weighted: Decimal = ZERO
+
+    def add(self, other: OpenTally) -> None:
+        self.count += other.count
+        self.amount += other.amount
+        self.weighted += other.weighted

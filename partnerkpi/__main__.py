@@ -1,0 +1,3 @@
+from partnerkpi.cli import main
+
+main()

@@ -1,0 +1,106 @@
+"""The config file's shape: the application's own sections, composed with the packages' models
+(kpi_core's settings, each connector type's config, writeback's mappings, alerts). Extra keys are
+errors everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from kpi_core.settings import KpiSettings
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from connectors.base import ConnectorConfig
+from partnerkpi.alerts import AlertsConfig
+from writeback import WritebackConfig
+
+DEFAULT_STATE_URL = "sqlite:///.partnerkpi/state.sqlite"
+CONFIG_DIR = "config_dir"
+"""Key of the validation context holding the config file's directory (relative paths start there)."""
+
+
+def config_dir(info: ValidationInfo) -> Path | None:
+    """The config file's directory, for models that resolve relative paths (None outside load_config)."""
+    context = info.context
+    value = context.get(CONFIG_DIR) if isinstance(context, dict) else None
+    return value if isinstance(value, Path) else None
+
+
+class StateConfig(BaseModel):
+    """Where the state database lives: one SQLAlchemy URL (SQLite by default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(
+        default=DEFAULT_STATE_URL,
+        validate_default=True,
+        description="SQLAlchemy URL of the state database; a relative SQLite path starts at the config file.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _resolve_sqlite_path(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {value!r} (e.g. {DEFAULT_STATE_URL})") from None
+        base = config_dir(info)
+        database = url.database or ""
+        if (
+            base is None
+            or url.get_backend_name() != "sqlite"
+            or database in ("", ":memory:")
+            or database.startswith("file:")
+            or Path(database).is_absolute()
+        ):
+            return value
+        return url.set(database=str(base / Path(database).expanduser())).render_as_string(hide_password=False)
+
+
+class LoggingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = Field(default="text", description="json for log shippers.")
+
+
+# The writeback section: writeback's own model (connector name -> field mappings). The one place to change
+# if the writeback package's config model changes.
+WritebackSection = WritebackConfig
+
+
+class AppConfig(BaseModel):
+    """The whole config file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    state: StateConfig = Field(default_factory=StateConfig)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
+    connectors: list[SerializeAsAny[ConnectorConfig]] = Field(
+        default_factory=list, description="The CRMs and files to read, each validated by its type's model."
+    )
+    writeback: WritebackSection = Field(default_factory=WritebackSection)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _state_always_validated(cls, data: Any) -> Any:
+        """So that the default state URL, too, is resolved against the config file's directory."""
+        if isinstance(data, dict) and "state" not in data:
+            return {**data, "state": {}}
+        return data
+
+    def connector(self, name: str) -> ConnectorConfig | None:
+        return next((c for c in self.connectors if c.name == name), None)

@@ -1,0 +1,409 @@
+"""The HTML scorecard (``partnerkpi report --format html``): one self-contained page for sales leaders.
+
+Everything is inline (styles, SVG charts; no script, no font, no network), so the file can be mailed,
+archived and opened offline. It renders the versioned JSON document (docs/output-schema.md), the
+same data the JSON and CSV exports carry, plus the partners' trends from the stored KPI snapshots.
+The markup is compact (optional closing tags left out) so that a thousand partners stay well under
+2 MB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from partnerkpi.reports import fmt, svg
+from partnerkpi.reports.history import HistoryPoint, ReportHistory, series
+from partnerkpi.reports.html_style import stylesheet
+from partnerkpi.reports.view import (
+    SEGMENTS,
+    ConnectorView,
+    DocumentView,
+    Fig,
+    GroupView,
+    PeriodView,
+    document_view,
+)
+
+PartnerHistory = Mapping[str, Sequence[HistoryPoint]]
+
+DATA_QUALITY_RULES: tuple[tuple[str, str, str], ...] = (
+    (
+        "missing_amount",
+        "Missing amount",
+        "Counted as a deal and in the rates; left out of every sum of money.",
+    ),
+    ("negative_amount", "Negative amount", "Treated as a missing amount."),
+    ("unknown_currency", "Unknown currency", "Not convertible: treated as a missing amount."),
+    ("unknown_stage", "Unknown stage", "Left out entirely (the stage is not in the CRM's stage metadata)."),
+    ("closed_without_close_date", "Closed without a close date", "Left out entirely."),
+    ("missing_created", "No creation date", "Left out of the cohort, the open pipeline and the cycle time."),
+    (
+        "unknown_partner",
+        "Unknown partner",
+        "Partner id with no partner record: counted in all partners, not ranked.",
+    ),
+)
+
+
+def day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def span(first: date, last: date) -> str:
+    return f"{day(first)} – {day(last)}"
+
+
+def moment(value: object) -> str:
+    """A stored timestamp (datetime or ISO text) as ``2026-10-31 18:05 UTC``."""
+    if value is None:
+        return fmt.DASH
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    zone = when.tzname() or ""
+    return f"{when:%Y-%m-%d %H:%M} {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}".rstrip()
+
+
+def change_span(text: str, change: float | Decimal | None, extra: str = "") -> str:
+    """A change with its direction as a class (colour and arrow come from the stylesheet)."""
+    return f'<span class="{fmt.trend(change)}">{escape(text)}</span>{extra}'
+
+
+# -- the page ---------------------------------------------------------------------------------------
+def render_html(document: Mapping[str, Any], history: ReportHistory | None = None) -> str:
+    """The whole report as one HTML page; ``history`` (reports.history.report_history) adds trends."""
+    view = document_view(document)
+    periods = max((len(c.periods) for c in view.connectors), default=1)
+    body = "".join(
+        connector_section(c, i, None if history is None else history.get(c.name, {}))
+        for i, c in enumerate(view.connectors)
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(page_title(view))}</title><style>{stylesheet(periods)}</style></head><body>"
+        f"{svg.spark_markers()}{page_header(view)}<main>{body}</main>{page_footer()}</body></html>\n"
+    )
+
+
+def page_title(view: DocumentView) -> str:
+    names = ", ".join(c.name for c in view.connectors) or "no connector"
+    as_of = max((c.as_of for c in view.connectors), default=view.generated_at.date())
+    return f"Partner scorecard · {names} · as of {day(as_of)}"
+
+
+def page_header(view: DocumentView) -> str:
+    return (
+        '<header class="top"><h1>Partner scorecard</h1>'
+        f"<p>Generated {escape(moment(view.generated_at))} · {escape(view.schema)}</p></header>"
+    )
+
+
+def page_footer() -> str:
+    return (
+        "<footer><h2>How to read this report</h2>"
+        "<p><b>Score</b> (0–100) ranks the partners of one period against each other: a weighted sum of "
+        "each component’s percentile among all partners — won revenue, deals won and the smoothed win "
+        "rate (default weights 50%, 30%, 20%). A percentile of 80 means the partner does better than 80% "
+        "of partners on that component.</p>"
+        "<p><b>Change</b> compares the period with the period before it (▲ higher, ▼ lower). "
+        '<span class="ls">*</span> marks a partner with fewer closed deals than the configured minimum: '
+        "its score rests on little data.</p>"
+        "<p><b>Channel mix</b> is each marketing channel’s share of won revenue. Trends show the score and "
+        "won revenue of the period as computed by each stored sync run, oldest to newest.</p></footer>"
+    )
+
+
+# -- one connector ----------------------------------------------------------------------------------
+def connector_section(c: ConnectorView, index: int, history: PartnerHistory | None) -> str:
+    tabs = "".join(
+        f'<input type="radio" name="c{index}" id="c{index}p{j}"{" checked" if j == 0 else ""}>'
+        f'<label for="c{index}p{j}">{escape(p.title)}</label>'
+        for j, p in enumerate(c.periods)
+    )
+    panels = "".join(period_section(c, p, history) for p in c.periods)
+    return (
+        f'<section class="conn" aria-labelledby="c{index}h"><h2 id="c{index}h">{escape(c.name)}</h2>'
+        f'{meta(c)}<div class="tabs">{tabs}{panels}</div>{data_quality_panel(c)}</section>'
+    )
+
+
+def meta(c: ConnectorView) -> str:
+    run = c.last_run or {}
+    pulled = moment(run.get("ended_at") or run.get("started_at"))
+    if run.get("status"):
+        pulled += f" (run {run.get('id')}, {run['status']})"
+    partners = max((len(p.partners) for p in c.periods), default=0)
+    items = (
+        ("Periods", ", ".join(p.title for p in c.periods) or fmt.DASH),
+        ("As of", day(c.as_of)),
+        ("Currency", c.currency),
+        ("Data pulled", pulled),
+        ("Opportunities read", fmt.count(c.opportunities_seen)),
+        ("Partners ranked", fmt.count(partners)),
+    )
+    cells = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)
+    return f'<dl class="meta">{cells}</dl>'
+
+
+# -- one period -------------------------------------------------------------------------------------
+def period_section(c: ConnectorView, p: PeriodView, history: PartnerHistory | None) -> str:
+    heading = (
+        f'<h3>{escape(p.title)}<span class="range">{span(p.first, p.last)} · '
+        f"against {span(p.prior_first, p.prior_last)}</span></h3>"
+    )
+    return (
+        f'<section class="period" aria-label="{escape(p.title)}">{heading}{tiles(c, p)}'
+        f'<div class="charts">{mix_figure(p)}{pipeline_figure(c, p)}</div>'
+        f"{leaderboard(c, p, history)}</section>"
+    )
+
+
+def tile(label: str, value: str, detail: str) -> str:
+    return f'<div class="tile"><div class="k">{escape(label)}</div><div class="v">{escape(value)}</div><div class="d">{detail}</div></div>'
+
+
+def _vs_prior(fig: Fig[Decimal] | Fig[int], render: Callable[[Any], str]) -> str:
+    change = change_span(fmt.signed_rate(fig.change_pct), fig.change) if fig.change_pct is not None else ""
+    return f"{change} prior {escape(render(fig.prior))}".strip()
+
+
+def tiles(c: ConnectorView, p: PeriodView) -> str:
+    partners = p.aggregates.get("partners")
+    overall = p.aggregates.get("overall")
+    if partners is None:
+        return ""
+    revenue, deals = partners.money("won_revenue"), partners.count("deal_count")
+    win, pipeline = partners.rate("win_rate"), partners.money("open_amount")
+    total = overall.money("won_revenue").value if overall else None
+    share = float(revenue.value / total) if revenue.value is not None and total else None
+    low = sum(1 for g in p.partners if g.low_sample)
+    win_change = (
+        None
+        if win.change is None
+        else change_span(f"{fmt.sign(win.change)}{abs(win.change) * 100:.1f} pts", win.change)
+    )
+    return (
+        '<div class="tiles">'
+        + tile(
+            f"Partner won revenue ({c.currency})",
+            fmt.money_compact(revenue.value),
+            _vs_prior(revenue, fmt.money_compact),
+        )
+        + tile("Partner deals won", fmt.count(deals.value), _vs_prior(deals, fmt.count))
+        + tile(
+            "Partner win rate", fmt.rate(win.value), f"{win_change or ''} prior {fmt.rate(win.prior)}".strip()
+        )
+        + tile(
+            f"Partner open pipeline ({c.currency})",
+            fmt.money_compact(pipeline.value),
+            _vs_prior(pipeline, fmt.money_compact),
+        )
+        + tile(
+            "Partner share of revenue",
+            fmt.rate(share),
+            f"{len(p.partners):,} partners · {low:,} with few closed deals",
+        )
+        + "</div>"
+    )
+
+
+def chart_groups(p: PeriodView, top: int = 3) -> list[GroupView]:
+    """The groups the charts compare: all partners, direct, overall, then the top-ranked partners."""
+    aggregates = [p.aggregates[k] for k in ("partners", "direct", "overall") if k in p.aggregates]
+    return aggregates + list(p.partners[:top])
+
+
+def mix_figure(p: PeriodView) -> str:
+    rows = [
+        svg.MixRow(g.label, g.revenue_shares(), fmt.money_compact(g.money("won_revenue").value))
+        for g in chart_groups(p)
+    ]
+    desc = "; ".join(
+        f"{r.label}: " + (", ".join(f"{s} {v * 100:.0f}%" for s, v in r.shares) or "no won revenue")
+        for r in rows
+    )
+    chart = svg.mix_chart(rows, f"Channel mix of won revenue, {p.title.lower()}", desc)
+    return (
+        "<figure><figcaption>Channel mix of won revenue"
+        "<small>Share of won revenue by marketing channel; all partners, direct, overall and the top 3 partners</small>"
+        f"</figcaption>{chart}</figure>"
+    )
+
+
+def pipeline_figure(c: ConnectorView, p: PeriodView) -> str:
+    rows = []
+    for g in chart_groups(p):
+        fig = g.money("open_amount")
+        rows.append(
+            svg.PairRow(
+                g.label,
+                None if fig.value is None else float(fig.value),
+                None if fig.prior is None else float(fig.prior),
+                f"{fmt.money_compact(fig.value)} ({fmt.signed_rate(fig.change_pct)})"
+                if fig.change_pct is not None
+                else fmt.money_compact(fig.value),
+                fmt.money_compact(fig.prior),
+            )
+        )
+    legend = (f"Open on {day(p.last)}", f"Open on {day(p.prior_last)}")
+    desc = "; ".join(f"{r.label}: {r.now_text} now, {r.before_text} before" for r in rows)
+    chart = svg.pair_chart(
+        rows, legend, f"Open pipeline now and at the end of the prior period ({c.currency})", desc
+    )
+    source = p.aggregates.get("partners")
+    note = (
+        "taken from a stored snapshot"
+        if source and source.pipeline_prior_source == "snapshot"
+        else "rebuilt from today’s records"
+    )
+    return (
+        f"<figure><figcaption>Open pipeline now against the prior period ({escape(c.currency)})"
+        f"<small>Open amount on the period’s last day and on the prior period’s; the prior is {note}</small>"
+        f"</figcaption>{chart}</figure>"
+    )
+
+
+# -- the leaderboard --------------------------------------------------------------------------------
+def leaderboard(c: ConnectorView, p: PeriodView, history: PartnerHistory | None) -> str:
+    trends = history is not None
+    keys = "".join(f"<span>{svg.swatch(s)}{svg.SEGMENT_LABELS[s]}</span>" for s in SEGMENTS)
+    rows = "".join(partner_row(i, g, p, history) for i, g in enumerate(p.partners, 1))
+    aggregates = "".join(
+        aggregate_row(p.aggregates[k], trends) for k in ("partners", "direct", "overall") if k in p.aggregates
+    )
+    caption = f"Partners ranked by quality score, {p.title.lower()}, {c.currency}"
+    return (
+        f"<h4>Leaderboard · {len(p.partners):,} partners by score</h4>"
+        f'<div class="legend"><span>Channel mix of won revenue:</span>{keys}'
+        '<span><span class="ls">*</span> few closed deals</span></div>'
+        f'<div class="wrap"><table class="board{" trends" if trends else ""}"><caption class="sr">{escape(caption)}</caption>'
+        f"{board_head(trends, snapshot_span(history, p.name))}<tbody>{rows}{aggregates}</tbody></table></div>"
+    )
+
+
+def snapshot_span(history: PartnerHistory | None, period: str) -> str:
+    """The trend columns' reach, for their heading: how many snapshot days, from when to when."""
+    days = sorted(
+        {point.as_of for points in (history or {}).values() for point in points if point.period == period}
+    )
+    if not days:
+        return " · no stored snapshots"
+    return f" · {len(days)} snapshots, {span(days[0], days[-1])}"
+
+
+def board_head(trends: bool, snapshots: str) -> str:
+    trend_top = f'<th colspan="2" scope="colgroup" class="c">Trend{snapshots}</th>' if trends else ""
+    trend_sub = (
+        '<th scope="col" class="c">Score</th><th scope="col" class="c">Won revenue</th>' if trends else ""
+    )
+    return (
+        '<thead><tr><th rowspan="2" scope="col">#</th><th rowspan="2" scope="col" class="l">Partner</th>'
+        '<th rowspan="2" scope="col">Score</th><th rowspan="2" scope="col">Change</th>'
+        '<th colspan="3" scope="colgroup">Percentile</th>'
+        '<th rowspan="2" scope="col">Won revenue</th><th rowspan="2" scope="col">Deals</th>'
+        '<th rowspan="2" scope="col">Win rate</th><th rowspan="2" scope="col">Open pipeline</th>'
+        f'<th rowspan="2" scope="col" class="c">Channel mix</th>{trend_top}</tr>'
+        f'<tr><th scope="col">Revenue</th><th scope="col">Deals</th><th scope="col">Win rate</th>{trend_sub}</tr></thead>'
+    )
+
+
+def change_class(change: float | Decimal | None) -> str:
+    """An unquoted class attribute for a change's direction (compact: repeated on every row)."""
+    return f" class={fmt.trend(change)}"
+
+
+def money_cell(fig: Fig[Decimal]) -> str:
+    if fig.change_pct is None:
+        return f"<td>{fmt.money(fig.value)}"
+    return f"<td>{fmt.money(fig.value)}<i{change_class(fig.change)}>{fmt.signed_rate(fig.change_pct)}</i>"
+
+
+def figures_cells(g: GroupView) -> str:
+    """Won revenue, deals, win rate, open pipeline (each with its change) and the channel mix."""
+    return (
+        money_cell(g.money("won_revenue"))
+        + f"<td>{fmt.count(g.count('deal_count').value)}"
+        + f"<td>{fmt.rate(g.rate('win_rate').value)}"
+        + money_cell(g.money("open_amount"))
+        + f"<td>{svg.share_bar(dict(g.revenue_shares()), mix_title(g))}"
+    )
+
+
+def mix_title(g: GroupView) -> str:
+    shares = g.revenue_shares()
+    if not shares:
+        return "No won revenue"
+    return ", ".join(f"{segment} {share * 100:.0f}%" for segment, share in shares)
+
+
+def partner_cell(g: GroupView) -> str:
+    star = '<span class="ls" title="fewer closed deals than the minimum">*</span>' if g.low_sample else ""
+    pid = g.partner_id or ""
+    return f"<th>{escape(g.label)}{star}" + (f"<small>{escape(pid)}</small>" if g.name and pid else "")
+
+
+def partner_row(rank: int, g: GroupView, p: PeriodView, history: PartnerHistory | None) -> str:
+    score = g.rate("quality_score")
+    bar = f"{(score.value or 0) / 100:.2f}".lstrip("0")
+    percentiles = "".join(
+        f"<td>{fmt.percentile(g.rate(k).value)}"
+        for k in ("pct_won_revenue", "pct_deal_count", "pct_win_rate_smoothed")
+    )
+    trend_cells = (
+        "" if history is None else trend_cell_pair(series(history.get(g.partner_id or "", ()), p.name))
+    )
+    return (
+        f"<tr><td>{rank}{partner_cell(g)}<td style=--s:{bar}>{fmt.score(score.value)}"
+        f"<td{change_class(score.change)}>{fmt.signed_score(score.change)}{percentiles}"
+        f"{figures_cells(g)}{trend_cells}"
+    )
+
+
+def aggregate_row(g: GroupView, trends: bool) -> str:
+    blanks = "<td>" * (2 if trends else 0)
+    return f"<tr class=agg><td><th>{escape(g.label)}<td><td><td><td><td>{figures_cells(g)}{blanks}"
+
+
+def trend_cell_pair(points: Sequence[HistoryPoint]) -> str:
+    """Sparklines of the score and of won revenue across the stored snapshots of the period."""
+    if not points:
+        return f"<td>{fmt.DASH}<td>{fmt.DASH}"
+    scores = [p.quality_score for p in points]
+    revenue = [None if p.won_revenue is None else float(p.won_revenue) for p in points]
+    first, last = points[0], points[-1]
+    score_title = f"Score {fmt.score(first.quality_score)} → {fmt.score(last.quality_score)}"
+    revenue_title = f"Revenue {fmt.money_compact(first.won_revenue)} → {fmt.money_compact(last.won_revenue)}"
+    return (
+        f"<td>{svg.sparkline(scores, score_title, floor=None, min_span=10.0) or fmt.DASH}"
+        f"<td>{svg.sparkline(revenue, revenue_title, floor=0.0) or fmt.DASH}"
+    )
+
+
+# -- data quality -----------------------------------------------------------------------------------
+def data_quality_panel(c: ConnectorView) -> str:
+    rows = []
+    for key, label, effect in DATA_QUALITY_RULES:
+        n = int(c.data_quality.get(key, 0))
+        rows.append(
+            f'<tr{" class=zero" if n == 0 else ""}><td>{label}<td class="n">{n:,}<td>{escape(effect)}'
+        )
+    left_out = sum(int(v) for v in c.data_quality.values())
+    summary = (
+        '<p class="ok">No record broke a data-quality rule.</p>'
+        if left_out == 0
+        else f"<p>{left_out:,} rule breaks among {c.opportunities_seen:,} opportunities read. "
+        "A record that breaks a rule is left out of the figures it would falsify and counted here; "
+        "fix it in the CRM and the next sync picks it up.</p>"
+    )
+    low = "".join(
+        f"<li>{escape(p.title)}: {sum(1 for g in p.partners if g.low_sample):,} of {len(p.partners):,} partners</li>"
+        for p in c.periods
+    )
+    return (
+        f'<section class="dq" aria-label="Data quality, {escape(c.name)}"><h3>Data quality</h3>{summary}'
+        '<table><thead><tr><th scope="col">Rule<th scope="col">Records<th scope="col">What the report does</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<p>Partners with few closed deals (score shown, resting on little data):</p><ul>{low}</ul></section>"
+    )

@@ -1,0 +1,153 @@
+"""The portal's metadata endpoints: pipelines, properties and property groups, association labels, and the
+v4 association batch read (with HubSpot's 207 ``NO_ASSOCIATIONS_FOUND`` for objects that have none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpi_core.clock import utcnow
+from partnerkpi.sandbox.core import Request, Response
+from partnerkpi.sandbox.hubspot.errors import HubSpotError, standard_error
+from partnerkpi.sandbox.hubspot.portal import ASSOCIATION_LABELS, PIPELINES, Pipeline, Portal
+from partnerkpi.sandbox.hubspot.schema import PORTAL_CREATED, PropertyGroup, iso_ms, validate_definition
+
+ASSOCIATION_BATCH_MAX = 1000
+ASSOCIATED_PAGE = 500
+INVERSE_LABELS = (
+    {"category": "HUBSPOT_DEFINED", "typeId": 342, "label": None},
+    {"category": "HUBSPOT_DEFINED", "typeId": 6, "label": "Primary"},
+    {"category": "USER_DEFINED", "typeId": 8, "label": "Partner"},
+)
+
+
+def pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
+    return {
+        "label": pipeline.label,
+        "displayOrder": pipeline.display_order,
+        "id": pipeline.id,
+        "stages": [
+            {
+                "label": s.label,
+                "displayOrder": i,
+                "metadata": {"isClosed": "true" if s.is_closed else "false", "probability": s.probability},
+                "id": s.id,
+                "createdAt": PORTAL_CREATED,
+                "updatedAt": PORTAL_CREATED,
+                "archived": False,
+                "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+            }
+            for i, s in enumerate(pipeline.stages)
+        ],
+        "createdAt": PORTAL_CREATED,
+        "updatedAt": PORTAL_CREATED,
+        "archived": False,
+    }
+
+
+def pipelines(request: Request) -> Response:
+    return Response.json({"results": [pipeline_json(p) for p in PIPELINES]})
+
+
+def pipeline(request: Request, pipeline_id: str) -> Response:
+    for p in PIPELINES:
+        if p.id == pipeline_id:
+            return Response.json(pipeline_json(p))
+    raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {pipeline_id}.")
+
+
+class Metadata:
+    def __init__(self, portal: Portal) -> None:
+        self.portal = portal
+
+    def properties(self, kind: str) -> Response:
+        return Response.json({"results": [p.to_json() for p in self.portal.properties[kind].values()]})
+
+    def property(self, kind: str, name: str) -> Response:
+        prop = self.portal.properties[kind].get(name)
+        if prop is None:
+            raise HubSpotError(
+                404, "OBJECT_NOT_FOUND", f"Unable to find property {name} for object type {kind}."
+            )
+        return Response.json(prop.to_json())
+
+    def create_property(self, kind: str, request: Request) -> Response:
+        prop = validate_definition(request.json(), self.portal.groups[kind], self.portal.properties[kind])
+        prop.created_at = prop.updated_at = iso_ms(utcnow())
+        self.portal.properties[kind][prop.name] = prop
+        self.portal.version += 1
+        return Response.json(prop.to_json(), 201)
+
+    def groups(self, kind: str) -> Response:
+        return Response.json({"results": [g.to_json() for g in self.portal.groups[kind].values()]})
+
+    def create_group(self, kind: str, request: Request) -> Response:
+        body = request.json()
+        if not isinstance(body, dict) or not body.get("name") or not body.get("label"):
+            raise HubSpotError(
+                400, "VALIDATION_ERROR", "Invalid input JSON: a group needs a name and a label"
+            )
+        name = str(body["name"])
+        groups = self.portal.groups[kind]
+        if name in groups:
+            raise HubSpotError(
+                409,
+                "OBJECT_ALREADY_EXISTS",
+                f"Property group named '{name}' already exists.",
+                {"name": [name]},
+            )
+        group = groups[name] = PropertyGroup(name, str(body["label"]), int(body.get("displayOrder", -1)))
+        return Response.json(group.to_json(), 201)
+
+    @staticmethod
+    def labels(from_kind: str) -> Response:
+        if from_kind == "deals":
+            return Response.json({"results": [t.to_json() for t in ASSOCIATION_LABELS]})
+        return Response.json({"results": list(INVERSE_LABELS)})
+
+    def batch_read(self, request: Request) -> Response:
+        started = iso_ms(utcnow())
+        body = request.json()
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list):
+            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: missing required field 'inputs'")
+        if len(inputs) > ASSOCIATION_BATCH_MAX:
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                f"Batch input cannot exceed {ASSOCIATION_BATCH_MAX} inputs; got {len(inputs)}.",
+            )
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for item in inputs:
+            deal_id = str((item or {}).get("id") or "")
+            after = int((item or {}).get("after") or 0)
+            key = self.portal.deal_key(deal_id)
+            associations = self.portal.deal_associations(key) if key is not None else []
+            if not associations:
+                errors.append(
+                    standard_error(
+                        "VALIDATION_ERROR",
+                        f"No company is associated with deal {deal_id}.",
+                        {"fromObjectId": [deal_id], "toObjectType": ["company"]},
+                        "crm.associations.NO_ASSOCIATIONS_FOUND",
+                    )
+                )
+                continue
+            window = associations[after : after + ASSOCIATED_PAGE]
+            result: dict[str, Any] = {
+                "from": {"id": deal_id},
+                "to": [
+                    {"toObjectId": int(a.company_id), "associationTypes": [t.to_json() for t in a.types]}
+                    for a in window
+                ],
+            }
+            if after + len(window) < len(associations):
+                result["paging"] = {"next": {"after": str(after + len(window))}}
+            results.append(result)
+        payload: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if errors:
+            payload["numErrors"] = len(errors)
+            payload["errors"] = errors
+        payload["startedAt"] = started
+        payload["completedAt"] = iso_ms(utcnow())
+        return Response.json(payload, 207 if errors else 200)

@@ -1,0 +1,407 @@
+"""``/crm/v3/objects/{deals,companies}``: list, get, search, create, update and the batch endpoints.
+
+Limits as HubSpot applies them: list pages of at most 100 (a larger ``limit`` is cut to 100), search pages
+of at most 200 and never past the 10,000th result (a request with ``after`` at or beyond 10,000 answers
+400; the page that reaches it still offers ``paging.next.after``), batches of at most 100 inputs.
+Unknown or read-only properties and malformed values in a write refuse the whole request with HubSpot's
+400 ``Property values were not valid: [...]``; per-record failures (missing ids, injected faults) answer
+207 with ``errors``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kpi_core.clock import utcnow
+from partnerkpi.sandbox.core import Faults, Request, Response
+from partnerkpi.sandbox.hubspot import search
+from partnerkpi.sandbox.hubspot.errors import HubSpotError, invalid_property_values, standard_error
+from partnerkpi.sandbox.hubspot.portal import (
+    COMPANY_ID_BASE,
+    CUSTOMER_OFFSET,
+    PARTNER_LABEL_TYPE_ID,
+    V3_TYPE_NAMES,
+    Association,
+    AssociationType,
+    Portal,
+    Record,
+)
+from partnerkpi.sandbox.hubspot.schema import coerce, iso_ms
+
+LIST_MAX = 100
+LIST_DEFAULT = 10
+BATCH_MAX = 100
+DEFAULT_PROPERTIES = {
+    "deals": (
+        "amount",
+        "closedate",
+        "createdate",
+        "dealname",
+        "dealstage",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "pipeline",
+    ),
+    "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+}
+SINGULAR = {"deals": "DEAL", "companies": "COMPANY"}
+_FAILURE_CATEGORIES = {
+    "UNABLE_TO_LOCK_ROW": "CONFLICT",
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "VALIDATION_ERROR",
+}
+_FAILURE_MESSAGES = {
+    "CONFLICT": "Object {id} was modified by another request while this update ran; retry the update.",
+    "VALIDATION_ERROR": "Property values were not valid: partner scores are locked while the quarterly partner "
+    "review is open (object {id}).",
+}
+
+
+def _stamp() -> str:
+    return iso_ms(utcnow())
+
+
+def requested_properties(request: Request) -> list[str] | None:
+    """``properties`` as repeated parameters, comma-separated, or both."""
+    names = [n.strip() for raw in request.query.get("properties", []) for n in raw.split(",") if n.strip()]
+    return names or None
+
+
+class Objects:
+    def __init__(self, portal: Portal, faults: Callable[[], Faults], rng: Callable[[], float]) -> None:
+        self.portal = portal
+        self.faults = faults
+        self.random = rng
+        self.failure_attempts: Counter[str] = Counter()
+        self._search_cache: OrderedDict[tuple[object, ...], list[str]] = OrderedDict()
+
+    # -- rendering -----------------------------------------------------------------------------------
+    def render(
+        self,
+        kind: str,
+        record: Record,
+        properties: Iterable[str] | None,
+        associations: list[str] | None = None,
+    ) -> dict[str, Any]:
+        defs = self.portal.properties[kind]
+        names = DEFAULT_PROPERTIES[kind] if properties is None else properties
+        props = {n: record.props.get(n) for n in names if n in defs}
+        body: dict[str, Any] = {
+            "id": record.id,
+            "properties": props,
+            "createdAt": record.created_at,
+            "updatedAt": record.updated_at,
+            "archived": record.archived,
+        }
+        if record.archived and record.archived_at:
+            body["archivedAt"] = record.archived_at
+        if (
+            associations
+            and kind == "deals"
+            and any(a in ("companies", "company", "0-2") for a in associations)
+        ):
+            key = self.portal.deal_key(record.id)
+            entries = []
+            for assoc in self.portal.deal_associations(key) if key is not None else []:
+                for t in assoc.types:
+                    name = V3_TYPE_NAMES.get(t.type_id) or (t.label or "").lower().replace(" ", "_")
+                    entries.append({"id": assoc.company_id, "type": name})
+            if entries:
+                body["associations"] = {"companies": {"results": entries}}
+        return body
+
+    # -- lookup --------------------------------------------------------------------------------------
+    def find(self, kind: str, object_id: str) -> Record | None:
+        if kind == "companies":
+            return self.portal.companies.get(object_id)
+        key = self.portal.deal_key(object_id)
+        return None if key is None else self.portal.deal(key)
+
+    def _editable(self, kind: str, object_id: str) -> Record | None:
+        if kind == "companies":
+            record = self.portal.companies.get(object_id)
+            if record is not None:
+                self.portal.version += 1
+            return record
+        key = self.portal.deal_key(object_id)
+        return None if key is None else self.portal.editable_deal(key)
+
+    # -- list / get ----------------------------------------------------------------------------------
+    def list_page(self, kind: str, request: Request) -> Response:
+        limit = min(LIST_MAX, max(1, int(request.param("limit") or LIST_DEFAULT)))
+        archived = (request.param("archived") or "false").lower() == "true"
+        after = request.param("after")
+        properties = requested_properties(request)
+        associations = [a for raw in request.query.get("associations", []) for a in raw.split(",") if a]
+        page: list[Record] = []
+        next_id: str | None = None
+        for object_id, record_of in self._ordered(kind, after, archived):
+            if len(page) == limit:
+                next_id = object_id
+                break
+            page.append(record_of())
+        body: dict[str, Any] = {"results": [self.render(kind, r, properties, associations) for r in page]}
+        if next_id is not None:
+            query = f"?after={next_id}&limit={limit}" + ("&archived=true" if archived else "")
+            host = request.header("Host") or "api.hubapi.com"
+            link = f"https://{host}/crm/v3/objects/{kind}{query}"
+            body["paging"] = {"next": {"after": next_id, "link": link}}
+        return Response.json(body)
+
+    def _ordered(
+        self, kind: str, after: str | None, archived: bool
+    ) -> Iterable[tuple[str, Callable[[], Record]]]:
+        start = int(after) if after and after.isdigit() else 0
+        if kind == "companies":
+            for record in sorted(self.portal.companies.values(), key=lambda r: int(r.id)):
+                if int(record.id) >= start and record.archived == archived:
+                    yield record.id, lambda record=record: record  # type: ignore[misc]
+            return
+        portal = self.portal
+        first = max(1, start - int(portal.deal_id(0))) if start else 1
+        for key in portal.deal_keys(first):
+            if portal.is_archived(key) == archived:
+                yield portal.deal_id(key), lambda key=key: portal.deal(key)  # type: ignore[misc]
+
+    def get(self, kind: str, request: Request, object_id: str) -> Response:
+        archived = (request.param("archived") or "false").lower() == "true"
+        record = self.find(kind, object_id)
+        if record is None or record.archived != archived:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
+        associations = [a for raw in request.query.get("associations", []) for a in raw.split(",") if a]
+        return Response.json(self.render(kind, record, requested_properties(request), associations))
+
+    # -- search --------------------------------------------------------------------------------------
+    def search_page(self, kind: str, request: Request) -> Response:
+        query = search.parse_query(request.json())
+        if query.after >= search.MAX_RESULTS:
+            raise HubSpotError(400, "VALIDATION_ERROR", "There was a problem with the request.")
+        ids = self._matching(kind, query)
+        end = min(query.after + query.limit, search.MAX_RESULTS)
+        page = ids[query.after : end]
+        body: dict[str, Any] = {
+            "total": len(ids),
+            "results": [self.render(kind, self._must(kind, i), query.properties) for i in page],
+        }
+        if query.after + len(page) < len(ids):
+            body["paging"] = {"next": {"after": str(query.after + len(page))}}
+        return Response.json(body)
+
+    def _must(self, kind: str, object_id: str) -> Record:
+        record = self.find(kind, object_id)
+        assert record is not None
+        return record
+
+    def _matching(self, kind: str, query: search.Query) -> list[str]:
+        cache_key = (kind, self.portal.version, *query.cache_key())
+        cached = self._search_cache.get(cache_key)
+        if cached is not None:
+            self._search_cache.move_to_end(cache_key)
+            return cached
+        defs = self.portal.properties[kind]
+        candidates: Iterable[Record]
+        if kind == "companies":
+            candidates = self.portal.companies.values()
+        else:
+            portal = self.portal
+            bounds = search.range_on(query, "hs_lastmodifieddate", defs)
+            keys = portal.deal_keys() if bounds is None else portal.keys_modified_between(*bounds)
+            candidates = (portal.deal(k) for k in keys if not portal.is_archived(k))
+        ids = search.run(query, candidates, defs, int)
+        self._search_cache[cache_key] = ids
+        while len(self._search_cache) > 8:
+            self._search_cache.popitem(last=False)
+        return ids
+
+    # -- writes --------------------------------------------------------------------------------------
+    def validate(self, kind: str, values: Any, admin: bool = False) -> dict[str, str | None]:
+        """Every value checked against its property; all problems reported at once, as HubSpot does."""
+        if not isinstance(values, dict):
+            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: properties must be an object")
+        defs = self.portal.properties[kind]
+        out: dict[str, str | None] = {}
+        problems = []
+        for name, value in values.items():
+            prop = defs.get(name)
+            if admin and prop is not None and prop.read_only_value and name != "hs_object_id":
+                out[name] = None if value is None else str(value)
+                continue
+            stored, problem = coerce(prop, name, value)
+            if problem is not None:
+                problems.append(problem)
+            else:
+                out[name] = stored or None
+        if problems:
+            raise invalid_property_values(problems)
+        return out
+
+    def apply(self, kind: str, record: Record, values: dict[str, str | None], bump: bool = True) -> None:
+        record.props.update(values)
+        if bump:
+            record.props["hs_lastmodifieddate"] = _stamp()
+        if kind == "deals":
+            self.portal.recompute(record)
+
+    def create(self, kind: str, request: Request) -> Response:
+        body = request.json() or {}
+        record = self._create_one(kind, body)
+        return Response.json(self.render(kind, record, list(self._written(body))), 201)
+
+    @staticmethod
+    def _written(body: Any) -> Iterable[str]:
+        props = body.get("properties") if isinstance(body, dict) else None
+        return props.keys() if isinstance(props, dict) else ()
+
+    def _create_one(self, kind: str, body: Any) -> Record:
+        values = self.validate(kind, (body or {}).get("properties") or {})
+        if kind == "companies":
+            number = max(int(i) for i in self.portal.companies) + 1
+            number = max(number, COMPANY_ID_BASE + CUSTOMER_OFFSET * 2)
+            now = _stamp()
+            record = Record(
+                str(number), {"createdate": now, "hs_lastmodifieddate": now, "hs_object_id": str(number)}
+            )
+            record.props.update(values)
+            self.portal.companies[record.id] = record
+            self.portal.version += 1
+            return record
+        return self.portal.create_deal(values, self._associations(body.get("associations") or []))
+
+    def _associations(self, raw: list[Any]) -> list[Association]:
+        out: list[Association] = []
+        for item in raw:
+            to = str(((item or {}).get("to") or {}).get("id") or "")
+            if to not in self.portal.companies:
+                raise HubSpotError(
+                    400, "VALIDATION_ERROR", f"Could not find company with id {to} to associate."
+                )
+            types = []
+            for t in item.get("types") or []:
+                type_id = int(t.get("associationTypeId"))
+                category = str(t.get("associationCategory") or "HUBSPOT_DEFINED")
+                label = "Partner" if type_id == PARTNER_LABEL_TYPE_ID and category == "USER_DEFINED" else None
+                types.append(AssociationType(category, type_id, "Primary" if type_id == 5 else label))
+            out.append(Association(to, types))
+        return out
+
+    def update(self, kind: str, request: Request, object_id: str) -> Response:
+        body = request.json() or {}
+        values = self.validate(kind, body.get("properties") or {})
+        record = self._editable(kind, object_id)
+        if record is None or record.archived:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
+        self.apply(kind, record, values)
+        return Response.json(self.render(kind, record, list(values)))
+
+    # -- batch ---------------------------------------------------------------------------------------
+    def _inputs(self, body: Any) -> list[Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: missing required field 'inputs'")
+        inputs: list[Any] = body["inputs"]
+        if len(inputs) > BATCH_MAX:
+            raise HubSpotError(
+                400, "VALIDATION_ERROR", f"Batch input cannot exceed {BATCH_MAX} inputs; got {len(inputs)}."
+            )
+        return inputs
+
+    @staticmethod
+    def _batch(
+        results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, ok: int
+    ) -> Response:
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
+        body["startedAt"] = started
+        body["completedAt"] = _stamp()
+        return Response.json(body, 207 if errors else ok)
+
+    def batch_read(self, kind: str, request: Request) -> Response:
+        started = _stamp()
+        body = request.json()
+        inputs = self._inputs(body)
+        archived = (request.param("archived") or "false").lower() == "true"
+        properties = body.get("properties") or None
+        results, missing = [], []
+        for item in inputs:
+            object_id = str((item or {}).get("id") or "")
+            record = self.find(kind, object_id)
+            if record is None or record.archived != archived:
+                missing.append(object_id)
+            else:
+                results.append(self.render(kind, record, properties))
+        errors = []
+        if missing:
+            errors.append(
+                standard_error(
+                    "OBJECT_NOT_FOUND",
+                    f"Could not get some {SINGULAR[kind]} objects, they may be deleted or not exist. "
+                    "Check that ids are valid.",
+                    {"ids": missing},
+                )
+            )
+        return self._batch(results, errors, started, 200)
+
+    def batch_create(self, kind: str, request: Request) -> Response:
+        started = _stamp()
+        inputs = self._inputs(request.json())
+        for item in inputs:  # validate everything before writing anything
+            self.validate(kind, (item or {}).get("properties") or {})
+        records = [self._create_one(kind, item or {}) for item in inputs]
+        results = [self.render(kind, r, list(self._written(i))) for r, i in zip(records, inputs, strict=True)]
+        return self._batch(results, [], started, 201)
+
+    def batch_update(self, kind: str, request: Request) -> Response:
+        started = _stamp()
+        inputs = self._inputs(request.json())
+        seen: set[str] = set()
+        planned: list[tuple[str, dict[str, str | None]]] = []
+        for item in inputs:
+            object_id = str((item or {}).get("id") or "")
+            if object_id in seen:
+                raise HubSpotError(
+                    400, "VALIDATION_ERROR", f"Duplicate IDs found in batch input: [{object_id}]"
+                )
+            seen.add(object_id)
+            planned.append((object_id, self.validate(kind, (item or {}).get("properties") or {})))
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for object_id, values in planned:
+            existing = self.find(kind, object_id)
+            if existing is None or existing.archived:
+                missing.append(object_id)
+                continue
+            failure = self._injected_failure(object_id)
+            if failure is not None:
+                errors.append(failure)
+                continue
+            record = self._editable(kind, object_id)
+            assert record is not None
+            self.apply(kind, record, values)
+            results.append(self.render(kind, record, list(values)))
+        if missing:
+            errors.append(
+                standard_error(
+                    "OBJECT_NOT_FOUND",
+                    f"Could not get some {SINGULAR[kind]} objects, they may be deleted or not exist. "
+                    "Check that ids are valid.",
+                    {"ids": missing},
+                )
+            )
+        return self._batch(results, errors, started, 200)
+
+    def _injected_failure(self, object_id: str) -> dict[str, Any] | None:
+        faults = self.faults()
+        listed = object_id in faults.record_failure_ids
+        if not listed and not (faults.record_failure_rate and self.random() < faults.record_failure_rate):
+            return None
+        if listed and faults.record_failure_times:
+            self.failure_attempts[object_id] += 1
+            if self.failure_attempts[object_id] > faults.record_failure_times:
+                return None
+        code = faults.record_failure_code or "CONFLICT"
+        category = _FAILURE_CATEGORIES.get(code, code)
+        message = _FAILURE_MESSAGES.get(category, "The update of object {id} failed.").format(id=object_id)
+        return standard_error(category, message, {"ids": [object_id]})

@@ -1,0 +1,18 @@
+"""The state store (SQLAlchemy Core; SQLite by default, one URL setting)."""
+
+from partnerkpi.state.errors import LockHeld, SchemaTooNew, StateError
+from partnerkpi.state.records import BatchCounts, LockInfo, RunRecord, SnapshotRow
+from partnerkpi.state.store import StateStore
+from partnerkpi.state.tables import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BatchCounts",
+    "LockHeld",
+    "LockInfo",
+    "RunRecord",
+    "SchemaTooNew",
+    "SnapshotRow",
+    "StateError",
+    "StateStore",
+]

@@ -1,0 +1,53 @@
+"""KPI snapshots: what each run computed, kept so that a later run can use the pipeline a past run
+measured (kpis.md, "OPEN_AT of a past day") instead of rebuilding it from today's records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, insert, select
+
+from kpi_core import clock
+from partnerkpi.state.records import SnapshotRow
+from partnerkpi.state.tables import kpi_snapshots
+
+
+def save(conn: Connection, connector: str, run_id: int, as_of: date, rows: Iterable[SnapshotRow]) -> int:
+    now = clock.utcnow()
+    values = [
+        {
+            "connector": connector,
+            "run_id": run_id,
+            "as_of": as_of,
+            "period": r.period,
+            "last_day": r.last_day,
+            "group_kind": r.group_kind,
+            "partner_id": r.partner_id,
+            "open_amount": r.open_amount,
+            "payload": dict(r.payload),
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    if values:
+        conn.execute(insert(kpi_snapshots), values)
+    return len(values)
+
+
+def open_amount(
+    conn: Connection, connector: str, group_kind: str, partner_id: str | None, day: date
+) -> Decimal | None:
+    """The open pipeline the latest run recorded for the group as of ``day``; None when none did."""
+    t = kpi_snapshots.c
+    partner = t.partner_id.is_(None) if partner_id is None else t.partner_id == partner_id
+    query = (
+        select(t.open_amount)
+        .where(t.connector == connector, t.group_kind == group_kind, partner, t.last_day == day)
+        .where(t.open_amount.is_not(None))
+        .order_by(t.run_id.desc(), t.id.desc())
+        .limit(1)
+    )
+    value: Decimal | None = conn.execute(query).scalar_one_or_none()
+    return value

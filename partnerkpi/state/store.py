@@ -1,0 +1,231 @@
+"""The state store: the one thing shared between runs (mirror, watermarks, KPI snapshots, writeback
+ledger, run history, locks). Every method is one transaction; batch-oriented, so that a crash between
+calls leaves nothing the next run cannot finish."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError
+
+from connectors.base import PullBatch
+from kpi_core import clock
+from kpi_core.schema import Opportunity, Partner
+from partnerkpi.state import history, locks, mirror, snapshots
+from partnerkpi.state.engine import open_engines
+from partnerkpi.state.errors import LockHeld, StateError
+from partnerkpi.state.migrations import MIGRATIONS, migrate
+from partnerkpi.state.records import BatchCounts, LockInfo, RunRecord, SnapshotRow
+from partnerkpi.state.tables import ledger, watermarks
+from partnerkpi.state.upsert import upsert
+
+log = logging.getLogger("partnerkpi.state")
+
+DEFAULT_STREAM = "default"
+LedgerWrite = tuple[str, str, str | None]
+"""(partner id, field, canonical value) — a write the CRM confirmed."""
+
+
+class StateStore:
+    """The state database at ``url`` (SQLite by default), created and migrated on open."""
+
+    iter_chunk_size: int = 5_000
+    """Rows per query when streaming opportunities."""
+
+    def __init__(self, url: str, *, stale_lock_after: timedelta = timedelta(minutes=10)) -> None:
+        self.url = url
+        self.stale_lock_after = stale_lock_after
+        try:
+            self._engine, self._write = open_engines(url)
+            self.schema_version = migrate(self._write, MIGRATIONS, where=self._where())
+        except OSError as exc:
+            raise StateError(
+                f"cannot create the state database {self._where()}: {exc.strerror or exc}"
+            ) from exc
+        except (ArgumentError, DatabaseError) as exc:
+            reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
+            raise StateError(f"cannot open the state database {self._where()}: {reason}") from exc
+
+    @classmethod
+    def open(cls, url: str, *, stale_lock_after: timedelta = timedelta(minutes=10)) -> StateStore:
+        return cls(url, stale_lock_after=stale_lock_after)
+
+    def _where(self) -> str:
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return repr(self.url)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- the mirror ---------------------------------------------------------------------------------
+    def apply_pull_batch(self, connector: str, batch: PullBatch, run_id: int) -> BatchCounts:
+        """Upsert the batch, soft-delete its deletions and store its watermark, all in one transaction:
+        the watermark never passes data that is not stored."""
+        with self._write.begin() as conn:
+            counts = mirror.apply_batch(conn, connector, batch, run_id)
+            if batch.watermark is not None:
+                self._set_watermark(conn, connector, DEFAULT_STREAM, batch.watermark)
+        return counts
+
+    def sweep_unseen(self, connector: str, run_id: int) -> int:
+        """After a full-refresh pull: soft-delete the opportunities and partners this run did not see;
+        the number of opportunities deleted."""
+        with self._write.begin() as conn:
+            return mirror.sweep_unseen(conn, connector, run_id)
+
+    def iter_opportunities(self, connector: str, include_deleted: bool = False) -> Iterator[Opportunity]:
+        """Stream the mirror in id order, in bounded memory (chunks of ``iter_chunk_size``)."""
+        return mirror.iter_opportunities(self._engine, connector, include_deleted, self.iter_chunk_size)
+
+    def partners(self, connector: str, include_deleted: bool = False) -> list[Partner]:
+        with self._engine.connect() as conn:
+            return mirror.partner_records(conn, connector, include_deleted)
+
+    def partner_ids(self, connector: str) -> set[str]:
+        """Ids of the partner records that are not deleted."""
+        return {p.id for p in self.partners(connector)}
+
+    # -- watermarks ---------------------------------------------------------------------------------
+    def get_watermark(self, connector: str, stream: str = DEFAULT_STREAM) -> str | None:
+        with self._engine.connect() as conn:
+            value: str | None = conn.execute(
+                select(watermarks.c.value).where(
+                    watermarks.c.connector == connector, watermarks.c.stream == stream
+                )
+            ).scalar_one_or_none()
+            return value
+
+    def set_watermark(self, connector: str, value: str, stream: str = DEFAULT_STREAM) -> None:
+        with self._write.begin() as conn:
+            self._set_watermark(conn, connector, stream, value)
+
+    @staticmethod
+    def _set_watermark(conn: Any, connector: str, stream: str, value: str) -> None:
+        row = {"connector": connector, "stream": stream, "value": value, "updated_at": clock.utcnow()}
+        upsert(conn, watermarks, [row], keys=("connector", "stream"))
+
+    # -- KPI snapshots ------------------------------------------------------------------------------
+    def save_snapshot(self, connector: str, run_id: int, as_of: date, rows: Iterable[SnapshotRow]) -> int:
+        """Store one run's figures per group and period; the number of rows stored."""
+        with self._write.begin() as conn:
+            return snapshots.save(conn, connector, run_id, as_of, rows)
+
+    def snapshot_open_amount(
+        self, connector: str, group_kind: str, partner_id: str | None, day: date
+    ) -> Decimal | None:
+        """The open pipeline a stored snapshot measured for the group on ``day`` (the latest run's)."""
+        with self._engine.connect() as conn:
+            return snapshots.open_amount(conn, connector, group_kind, partner_id, day)
+
+    # -- the writeback ledger -----------------------------------------------------------------------
+    def ledger(self, connector: str) -> dict[tuple[str, str], str | None]:
+        """(partner id, field) -> the canonical value last written and confirmed by the CRM."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(ledger.c.partner_id, ledger.c.field, ledger.c.value).where(
+                    ledger.c.connector == connector
+                )
+            )
+            return {(r.partner_id, r.field): r.value for r in rows}
+
+    def record_writes(self, connector: str, run_id: int | None, writes: Iterable[LedgerWrite]) -> None:
+        """Remember confirmed writes (the last value per partner and field wins)."""
+        now = clock.utcnow()
+        rows = {
+            (partner_id, field): {
+                "connector": connector,
+                "partner_id": partner_id,
+                "field": field,
+                "value": value,
+                "written_at": now,
+                "run_id": run_id,
+            }
+            for partner_id, field, value in writes
+        }
+        with self._write.begin() as conn:
+            upsert(conn, ledger, list(rows.values()), keys=("connector", "partner_id", "field"))
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def start_run(self, connector: str, command: str) -> int:
+        with self._write.begin() as conn:
+            return history.start(conn, connector, command)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counts: Mapping[str, Any] | None = None,
+        data_quality: Mapping[str, Any] | None = None,
+        failures: Sequence[Mapping[str, Any]] | None = None,
+        message: str = "",
+    ) -> None:
+        with self._write.begin() as conn:
+            history.finish(conn, run_id, status, counts or {}, data_quality or {}, failures or [], message)
+
+    def runs(self, limit: int = 20, connector: str | None = None) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        with self._engine.connect() as conn:
+            return history.recent(conn, limit, connector)
+
+    def run(self, run_id: int) -> RunRecord | None:
+        with self._engine.connect() as conn:
+            return history.one(conn, run_id)
+
+    # -- locks --------------------------------------------------------------------------------------
+    def acquire_lock(self, connector: str, run_id: int | None = None) -> bool:
+        return locks.acquire(self._write, connector, run_id, self.stale_lock_after)
+
+    def release_lock(self, connector: str) -> bool:
+        return locks.release(self._write, connector)
+
+    def lock_holder(self, connector: str) -> LockInfo | None:
+        with self._engine.connect() as conn:
+            return locks.holder(conn, connector)
+
+    def heartbeat(self, connector: str) -> bool:
+        return locks.heartbeat(self._write, connector)
+
+    @contextmanager
+    def lock(self, connector: str, run_id: int | None = None) -> Iterator[LockInfo | None]:
+        """Hold the connector's lock for the block, with a heartbeat; raise LockHeld when a live run
+        holds it."""
+        if not self.acquire_lock(connector, run_id):
+            raise LockHeld(connector, self.lock_holder(connector))
+        stop = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat_loop,
+            args=(connector, stop),
+            name=f"lock-heartbeat-{connector}",
+            daemon=True,
+        )
+        beat.start()
+        try:
+            yield self.lock_holder(connector)
+        finally:
+            stop.set()
+            beat.join()
+            self.release_lock(connector)
+
+    def _heartbeat_loop(self, connector: str, stop: threading.Event) -> None:
+        interval = max(self.stale_lock_after.total_seconds() / 4, 1.0)
+        while not stop.wait(interval):
+            try:
+                if not self.heartbeat(connector):
+                    log.warning("the lock of connector %r was taken over by another run", connector)
+                    return
+            except Exception:  # a missed heartbeat must not kill the run; the next one may pass
+                log.warning("could not refresh the lock of connector %r", connector, exc_info=True)
