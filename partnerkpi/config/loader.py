@@ -137,11 +137,7 @@ def validate_document(doc: Document, base_dir: Path, file_name: str) -> AppConfi
             config = AppConfig.model_validate({**rest, "connectors": connectors}, context=context)
         except ValidationError as exc:
             shown = {**rest, "connectors": doc.data.get("connectors")}
-            found = [
-                p
-                for p in problems_from(exc, AppConfig, shown, (), doc)
-                if not p.path.startswith("connectors[")
-            ]
+            found = list(problems_from(exc, AppConfig, shown, (), doc))
             problems.extend(found or [_problem(doc, ("connectors",), "invalid connectors")])
     items = doc.data.get("connectors")
     names = [c.get("name") for c in items if isinstance(c, dict)] if isinstance(items, list) else []

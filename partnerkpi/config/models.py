@@ -102,5 +102,26 @@ class AppConfig(BaseModel):
             return {**data, "state": {}}
         return data
 
+    @model_validator(mode="after")
+    def _one_reporting_zone_and_currency(self) -> AppConfig:
+        """A connector's ``timezone`` / ``reporting_currency`` default to kpi's; set to another value,
+        they would make days or amounts disagree with the KPIs, so that is an error."""
+        wanted = {"timezone": self.kpi.timezone, "reporting_currency": self.kpi.reporting_currency}
+        connectors = []
+        for index, conn in enumerate(self.connectors):
+            update = {}
+            for key, value in wanted.items():
+                if key not in type(conn).model_fields:
+                    continue
+                if key in conn.model_fields_set and getattr(conn, key) not in (None, value):
+                    raise ValueError(
+                        f"connectors[{index}].{key}: {getattr(conn, key)!r} differs from kpi.{key} {value!r}; "
+                        f"leave it out (it follows kpi.{key})"
+                    )
+                update[key] = value
+            connectors.append(conn.model_copy(update=update) if update else conn)
+        object.__setattr__(self, "connectors", connectors)
+        return self
+
     def connector(self, name: str) -> ConnectorConfig | None:
         return next((c for c in self.connectors if c.name == name), None)

@@ -180,22 +180,32 @@ def print_history(
     store: StateStore,
     connector: str,
     partner_id: str,
-    periods: Sequence[str],
+    periods: Sequence[str] = (),
     partner_name: str | None = None,
     currency: str | None = None,
 ) -> int:
-    """``partnerkpi report --history PARTNER``: one table per period; the number of snapshots shown."""
+    """``partnerkpi report --history PARTNER``: one table per period (``periods``, else every stored
+    one), oldest snapshot first; the number of snapshots shown. The partner's name comes from the
+    mirror unless given."""
     points = partner_history(store, connector, partner_id)
+    if partner_name is None:
+        partner_name = next((p.name for p in store.partners(connector) if p.id == partner_id), None)
     label = f"{partner_name} ({partner_id})" if partner_name else partner_id
     if not points:
         console.print(f"{connector}: no stored snapshots of partner {label} (the sync job stores them)")
         return 0
+    stored = sorted({p.period for p in points})
     shown = 0
-    for period in periods or sorted({p.period for p in points}):
+    for period in periods or stored:
         rows = [p for p in points if p.period == period]
         if rows:
             money = f" · {currency}" if currency else ""
             title = f"{connector} · {label} · {period.replace('_', ' ')}{money}"
             console.print(history_table(rows, title))
             shown += len(rows)
+    if not shown:
+        console.print(
+            f"{connector}: no stored snapshots of partner {label} for {', '.join(periods)} "
+            f"(stored: {', '.join(stored)})"
+        )
     return shown

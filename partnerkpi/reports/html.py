@@ -209,22 +209,27 @@ def tiles(c: ConnectorView, p: PeriodView) -> str:
     )
 
 
-def chart_groups(p: PeriodView, top: int = 3) -> list[GroupView]:
+TOP_IN_CHARTS = 3
+
+
+def chart_groups(p: PeriodView) -> tuple[list[GroupView], svg.Divider]:
     """The groups the charts compare: all partners, direct, overall, then the top-ranked partners."""
     aggregates = [p.aggregates[k] for k in ("partners", "direct", "overall") if k in p.aggregates]
-    return aggregates + list(p.partners[:top])
+    top = list(p.partners[:TOP_IN_CHARTS])
+    return aggregates + top, svg.Divider(len(aggregates), f"Top {len(top)} partners by score")
 
 
 def mix_figure(p: PeriodView) -> str:
+    groups, divider = chart_groups(p)
     rows = [
         svg.MixRow(g.label, g.revenue_shares(), fmt.money_compact(g.money("won_revenue").value))
-        for g in chart_groups(p)
+        for g in groups
     ]
     desc = "; ".join(
         f"{r.label}: " + (", ".join(f"{s} {v * 100:.0f}%" for s, v in r.shares) or "no won revenue")
         for r in rows
     )
-    chart = svg.mix_chart(rows, f"Channel mix of won revenue, {p.title.lower()}", desc)
+    chart = svg.mix_chart(rows, f"Channel mix of won revenue, {p.title.lower()}", desc, divider)
     return (
         "<figure><figcaption>Channel mix of won revenue"
         "<small>Share of won revenue by marketing channel; all partners, direct, overall and the top 3 partners</small>"
@@ -234,7 +239,8 @@ def mix_figure(p: PeriodView) -> str:
 
 def pipeline_figure(c: ConnectorView, p: PeriodView) -> str:
     rows = []
-    for g in chart_groups(p):
+    groups, divider = chart_groups(p)
+    for g in groups:
         fig = g.money("open_amount")
         rows.append(
             svg.PairRow(
@@ -250,7 +256,7 @@ def pipeline_figure(c: ConnectorView, p: PeriodView) -> str:
     legend = (f"Open on {day(p.last)}", f"Open on {day(p.prior_last)}")
     desc = "; ".join(f"{r.label}: {r.now_text} now, {r.before_text} before" for r in rows)
     chart = svg.pair_chart(
-        rows, legend, f"Open pipeline now and at the end of the prior period ({c.currency})", desc
+        rows, legend, f"Open pipeline now and at the end of the prior period ({c.currency})", desc, divider
     )
     source = p.aggregates.get("partners")
     note = (
@@ -260,7 +266,7 @@ def pipeline_figure(c: ConnectorView, p: PeriodView) -> str:
     )
     return (
         f"<figure><figcaption>Open pipeline now against the prior period ({escape(c.currency)})"
-        f"<small>Open amount on the period’s last day and on the prior period’s; the prior is {note}</small>"
+        f"<small>Open amount at the end of each period; the prior is {note}</small>"
         f"</figcaption>{chart}</figure>"
     )
 

@@ -57,6 +57,7 @@ svg .in.lt{fill:#fff}
 .s-paid{fill:var(--paid)}.s-earned{fill:var(--earned)}.s-owned{fill:var(--owned)}
 .s-unclassified{fill:var(--unclassified)}.s-now{fill:var(--now)}.s-before{fill:var(--before)}
 svg .none{fill:none;stroke:#c5cad3;stroke-dasharray:2 2}
+svg .rule{stroke:#d5d9e0;stroke-dasharray:3 3}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;color:var(--muted);font-size:12px;margin:0 0 8px}
 svg.key{width:10px;height:10px;margin-right:5px;vertical-align:-1px}
 .wrap{overflow-x:auto}
@@ -65,7 +66,7 @@ table.board{width:100%;border-collapse:collapse;font-size:13px}
 .board th,.board td{padding:5px 7px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 .board thead th{font-size:11.5px;font-weight:650;color:var(--muted);vertical-align:bottom;
 border-bottom:1px solid #c9ced8;background:var(--card)}
-.board thead tr:first-child th[colspan]{text-align:center;border-bottom:1px solid var(--line)}
+.board thead tr:first-child th[colspan]{text-align:center;border-bottom:1px solid var(--line);white-space:normal}
 .board thead th.l,.board tbody th{text-align:left}
 .board tbody th{font-weight:600;max-width:230px;overflow:hidden;text-overflow:ellipsis}
 .board tbody th small{display:block;font-weight:400;color:var(--faint);font-size:11px}
@@ -116,6 +117,9 @@ main{max-width:none;padding:8px 0}
 .meta,.dq,figure,.tile{border-color:#bbb}
 .charts,.tiles,figure,.dq,tr{break-inside:avoid}
 .board thead{display:table-header-group}
+.board{font-size:7.5pt}.board th,.board td{padding:3px 4px}
+.board thead th{font-size:7pt}.board tbody th{max-width:150px}
+.tile .v{font-size:16pt}h3{font-size:13pt}
 .board tbody tr:hover{background:none}
 .wrap{overflow:visible}
 .conn{break-after:page}

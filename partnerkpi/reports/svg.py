@@ -21,7 +21,7 @@ def num(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def clip(label: str, limit: int = 20) -> str:
+def clip(label: str, limit: int = 22) -> str:
     """A label short enough for a chart's label column (the full name is in the chart's description)."""
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
@@ -154,7 +154,36 @@ class MixRow:
     note: str = ""
 
 
-MIX_W, MIX_LABEL, MIX_BAR, MIX_ROW, MIX_TOP = 560.0, 140.0, 330.0, 34.0, 30.0
+MIX_W, MIX_LABEL, MIX_BAR, MIX_ROW, MIX_TOP = 560.0, 140.0, 330.0, 36.0, 30.0
+DIVIDER_GAP = 22.0
+
+
+@dataclass(frozen=True, slots=True)
+class Divider:
+    """A labelled rule between two groups of rows (e.g. the totals, then the top partners)."""
+
+    after: int
+    label: str
+
+
+def row_tops(count: int, top: float, step: float, divider: Divider | None) -> list[float]:
+    """Each row's top edge, leaving room for the divider."""
+    gap = DIVIDER_GAP if divider is not None and 0 < divider.after < count else 0.0
+    return [
+        top + i * step + (gap if divider is not None and i >= divider.after else 0.0) for i in range(count)
+    ]
+
+
+def _divider(divider: Divider | None, tops: Sequence[float], width: float) -> str:
+    if divider is None or not 0 < divider.after < len(tops):
+        return ""
+    y = tops[divider.after] - DIVIDER_GAP + 2
+    return (
+        f'<path class="rule" d="M0 {num(y)}h{num(width)}"/>'
+        f'<text class="lg" x="0" y="{num(y + 13)}">{escape(divider.label)}</text>'
+    )
+
+
 _DARK_SEGMENTS = {"paid"}
 """Segments whose colour needs a white label."""
 
@@ -182,12 +211,15 @@ def _mix_bar(row: MixRow, y: float) -> str:
     return "".join(parts)
 
 
-def mix_chart(rows: Sequence[MixRow], title: str, desc: str) -> str:
+def mix_chart(rows: Sequence[MixRow], title: str, desc: str, divider: Divider | None = None) -> str:
     """100% stacked bars of the channel mix, one per group, with a legend and the percentages."""
-    height = MIX_TOP + MIX_ROW * len(rows)
+    tops = row_tops(len(rows), MIX_TOP, MIX_ROW, divider)
+    height = (tops[-1] if tops else MIX_TOP) + MIX_ROW - 10
     legend = _legend([(s, SEGMENT_LABELS[s]) for s in SEGMENTS], 2, MIX_LABEL)
-    bars = "".join(_mix_bar(row, MIX_TOP + i * MIX_ROW) for i, row in enumerate(rows))
-    return _open("chart", MIX_W, height, title, desc) + legend + bars + "</svg>"
+    bars = "".join(_mix_bar(row, y) for row, y in zip(rows, tops, strict=True))
+    return (
+        _open("chart", MIX_W, height, title, desc) + legend + _divider(divider, tops, MIX_W) + bars + "</svg>"
+    )
 
 
 # -- the pipeline chart -----------------------------------------------------------------------------
@@ -219,11 +251,16 @@ def _pair_bars(row: PairRow, y: float, scale: float) -> str:
     return "".join(parts)
 
 
-def pair_chart(rows: Sequence[PairRow], legend: tuple[str, str], title: str, desc: str) -> str:
+def pair_chart(
+    rows: Sequence[PairRow], legend: tuple[str, str], title: str, desc: str, divider: Divider | None = None
+) -> str:
     """Horizontal bar pairs on one scale (e.g. the open pipeline now against the prior period's)."""
     largest = max([v for r in rows for v in (r.now, r.before) if v is not None and v > 0], default=1.0)
     scale = PAIR_BAR / largest
-    height = PAIR_TOP + PAIR_ROW * len(rows)
+    tops = row_tops(len(rows), PAIR_TOP, PAIR_ROW, divider)
+    height = (tops[-1] if tops else PAIR_TOP) + PAIR_ROW - 8
     keys = _legend([("now", legend[0]), ("before", legend[1])], 2, PAIR_LABEL)
-    bars = "".join(_pair_bars(row, PAIR_TOP + i * PAIR_ROW, scale) for i, row in enumerate(rows))
-    return _open("chart", PAIR_W, height, title, desc) + keys + bars + "</svg>"
+    bars = "".join(_pair_bars(row, y, scale) for row, y in zip(rows, tops, strict=True))
+    return (
+        _open("chart", PAIR_W, height, title, desc) + keys + _divider(divider, tops, PAIR_W) + bars + "</svg>"
+    )

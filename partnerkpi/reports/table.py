@@ -11,7 +11,6 @@ from rich.text import Text
 
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
 
-
 _AGGREGATE_LABELS = {
     GroupKind.PARTNERS: "all partners",
     GroupKind.DIRECT: "direct",

@@ -24,7 +24,12 @@ def render_sample(directory: Path) -> str:
     try:
         sample.fill_store(store, 12)
         run = store.runs(limit=1, connector=CONNECTOR)[0]
-        last_run = {"id": run.id, "started_at": run.started_at, "ended_at": run.ended_at, "status": run.status}
+        last_run = {
+            "id": run.id,
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "status": run.status,
+        }
         document = sample.document(sample.result(), last_run)
         return render_html(document, report_history(store, [CONNECTOR]))
     finally:

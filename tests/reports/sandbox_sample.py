@@ -4,11 +4,11 @@ schema, and a state store filled with monthly snapshots (the history the sync jo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from kpi_core import KpiSettings, compute
+from kpi_core import KpiSettings, clock, compute
 from kpi_core.result import KpiResult
 from kpi_core.schema import Opportunity, Status
 from partnerkpi.reports.serialize import connector_report, group_dict, report_document
@@ -78,10 +78,12 @@ class Sample:
         for back in range(snapshots - 1, -1, -1):
             day = self.data.end - timedelta(days=30 * back)
             result = self.result(day)
-            run_id = store.start_run(CONNECTOR, "sync")
-            rows = [SnapshotRow.from_group(g, group_dict(g, self.names)) for g in result.groups]
-            store.save_snapshot(CONNECTOR, run_id, day, rows)
-            store.finish_run(run_id, "ok", {"pulled": len(self.records)})
+            with clock.frozen(datetime.combine(day, time(17, 55), timezone.utc)):
+                run_id = store.start_run(CONNECTOR, "sync")
+                rows = [SnapshotRow.from_group(g, group_dict(g, self.names)) for g in result.groups]
+                store.save_snapshot(CONNECTOR, run_id, day, rows)
+            with clock.frozen(datetime.combine(day, time(17, 58), timezone.utc)):
+                store.finish_run(run_id, "ok", {"pulled": len(self.records)})
 
     def document(self, result: KpiResult, last_run: dict[str, object] | None = None) -> dict[str, object]:
         extra = {"last_run": last_run} if last_run else None

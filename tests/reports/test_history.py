@@ -119,3 +119,18 @@ def test_print_history_says_when_nothing_is_stored(sample_store: StateStore) -> 
     console = Console(width=100, record=True, color_system=None)
     assert print_history(console, sample_store, CONNECTOR, "nobody", []) == 0
     assert "no stored snapshots of partner nobody" in console.export_text()
+
+
+def test_print_history_names_the_stored_periods_when_none_asked_for_is_stored(
+    sample_store: StateStore,
+) -> None:
+    console = Console(width=100, record=True, color_system=None)
+    assert print_history(console, sample_store, CONNECTOR, PARTNER, ["this_month"]) == 0
+    text = console.export_text()
+    assert "for this_month" in text and "last_90_days" in text
+
+
+def test_print_history_shows_every_stored_period_by_default(sample_store: StateStore) -> None:
+    console = Console(width=100, record=True, color_system=None)
+    assert print_history(console, sample_store, CONNECTOR, PARTNER) == 3 * SNAPSHOTS
+    assert "quarter to date" in console.export_text()

@@ -89,8 +89,12 @@ def test_without_history_there_are_no_trend_columns(sample_document: dict[str, A
     assert "Trend" not in "".join(board.head_text) and "Percentile" in "".join(board.head_text)
 
 
-def test_a_partner_without_snapshots_shows_dashes(sample_document: dict[str, Any], sample_history: Any) -> None:
-    history = {name: {pid: pts for pid, pts in by.items() if pid != "P-0008"} for name, by in sample_history.items()}
+def test_a_partner_without_snapshots_shows_dashes(
+    sample_document: dict[str, Any], sample_history: Any
+) -> None:
+    history = {
+        name: {pid: pts for pid, pts in by.items() if pid != "P-0008"} for name, by in sample_history.items()
+    }
     rows = partner_rows(render_html(sample_document, history))[0]
     row = next(r for r in rows if "P-0008" in r.text)
     assert row.svgs == 1 and row.text[-2:] == [fmt.DASH, fmt.DASH]
@@ -137,5 +141,10 @@ def test_a_sparkline_puts_higher_values_higher_and_skips_undefined_ones() -> Non
 
 def test_a_share_bar_spans_exactly_the_shares() -> None:
     bar = svg.share_bar({"paid": 0.25, "owned": 0.5, "earned": 0.25}, "mix")
-    assert re.findall(r"<line (?:x1=(\d+) )?x2=(\d+) />", bar) == [("", "22"), ("22", "45"), ("45", "90"), ("90", "90")]
+    assert re.findall(r"<line (?:x1=(\d+) )?x2=(\d+) />", bar) == [
+        ("", "22"),
+        ("22", "45"),
+        ("45", "90"),
+        ("90", "90"),
+    ]
     assert 'class="none"' in svg.share_bar({}, "empty")

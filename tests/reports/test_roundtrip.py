@@ -71,7 +71,7 @@ def hand_result() -> KpiResult:
     return compute(iter(hand_built()), settings=settings, as_of=AS_OF, partners=["p1", "p2", "p3", "p4"])
 
 
-NAMES: dict[str, str | None] = {"p1": "Acme Resellers", "p2": "Beta, \"Quoted\" & Co", "p3": None, "p4": "Idle"}
+NAMES: dict[str, str | None] = {"p1": "Acme Resellers", "p2": 'Beta, "Quoted" & Co', "p3": None, "p4": "Idle"}
 
 
 def document(result: KpiResult) -> dict[str, Any]:
@@ -136,7 +136,7 @@ def test_json_round_trips_every_figure(result: KpiResult) -> None:
     for g in conn["groups"]:
         group = g["group"]
         assert group["name"] == (NAMES.get(group["partner_id"]) if group["partner_id"] else None)
-        sections = [("", g["figures"])] + list(g["channels"].items())
+        sections = [("", g["figures"]), *list(g["channels"].items())]
         for segment, figures in sections:
             for name, fig in figures.items():
                 computed = expected[(g["period"], group["partner_id"], group["kind"], segment, name)]
@@ -176,7 +176,9 @@ def test_csv_round_trips_every_figure(result: KpiResult) -> None:
         assert row["period_last"] == windows[row["period"]].last.isoformat()
         assert row["partner_name"] == (NAMES.get(row["partner_id"]) or "")
         for part in ("value", "prior", "change"):
-            assert_same(read_back(row[part], getattr(computed, part)), getattr(computed, part), f"{key} {part}")
+            assert_same(
+                read_back(row[part], getattr(computed, part)), getattr(computed, part), f"{key} {part}"
+            )
         pct = None if row["change_pct"] == "" else float(row["change_pct"])
         assert pct == computed.change_pct, key
     assert keys == set(expected)
