@@ -45,9 +45,9 @@ class _State:
 
 
 state = _State()
-out = Console(soft_wrap=False)
+out = Console(soft_wrap=True)
 if not out.is_terminal and out.width < 100:
-    out = Console(soft_wrap=False, width=100)  # cron, pipes: fit 100 columns rather than 80
+    out = Console(soft_wrap=True, width=100)  # cron, pipes: fit 100 columns rather than 80
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -286,11 +286,16 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option(help="Keep the demo's files here (default: a temporary directory).")
     ] = None,
+    source: Annotated[
+        str, typer.Option(help="sandbox: the emulated Salesforce and HubSpot; file: a bundled CSV export.")
+    ] = "sandbox",
 ) -> None:
-    """Run the whole job end to end on the embedded default and print the scorecard."""
+    """Run the whole job end to end on the embedded sandbox and print the scorecard."""
     from partnerkpi.demo import run_demo
 
-    raise typer.Exit(_guard(lambda: run_demo(out, workdir, _progress())))
+    if source not in ("sandbox", "file"):
+        fail("--source must be sandbox or file", ExitCode.CONFIG)
+    raise typer.Exit(_guard(lambda: run_demo(out, workdir, _progress(), source)))
 
 
 @sandbox_app.command("serve")

@@ -7,7 +7,9 @@ nothing is rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -19,32 +21,52 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from connectors import registry
+from connectors.base import ProvisionAction
 from partnerkpi.commands import open_store
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.pipeline import ExitCode, connector_config, open_connector, sync_connector
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.reports.table import print_scorecard
+from partnerkpi.sandbox.app import build_sandbox
+from partnerkpi.sandbox.core import Sandbox
+from partnerkpi.state import StateStore
 
-SAMPLE_AS_OF = date(2026, 10, 31)
-"""The bundled sample data ends on this day; the demo computes as of it so every period is full."""
+DEMO_AS_OF = date(2026, 10, 31)
+"""The sandbox's generated data and the bundled sample end on this day; the demo computes as of it so
+that every period is full and the output is the same on any day it runs."""
+DEMO_PARTNERS = 40
+DEMO_OPPORTUNITIES = 20_000
 
-WRITEBACK_FIELDS: list[dict[str, Any]] = [
+DEMO_FIELDS: list[dict[str, Any]] = [
     {
-        "field": "pk_quality_score",
+        "field": "quality_score",
         "kpi": "quality_score",
         "period": "last_90_days",
         "label": "Partner quality score (90 days)",
     },
-    {"field": "pk_quality_score_change", "kpi": "quality_score", "period": "last_90_days", "value": "change"},
-    {"field": "pk_won_revenue", "kpi": "won_revenue", "period": "last_90_days"},
-    {"field": "pk_deal_count", "kpi": "deal_count", "period": "last_90_days"},
-    {"field": "pk_avg_deal_size", "kpi": "avg_deal_size", "period": "last_90_days"},
-    {"field": "pk_win_rate", "kpi": "win_rate", "period": "last_90_days"},
-    {"field": "pk_open_pipeline", "kpi": "open_amount", "period": "last_90_days"},
-    {"field": "pk_deal_velocity", "kpi": "deal_velocity", "period": "last_90_days"},
-    {"field": "pk_score_breakdown", "kpi": "score_breakdown", "period": "last_90_days"},
-    {"field": "pk_updated_at", "kpi": "updated_at"},
+    {"field": "quality_score_change", "kpi": "quality_score", "period": "last_90_days", "value": "change"},
+    {"field": "won_revenue_90d", "kpi": "won_revenue", "period": "last_90_days"},
+    {"field": "deals_won_90d", "kpi": "deal_count", "period": "last_90_days"},
+    {"field": "avg_deal_size_90d", "kpi": "avg_deal_size", "period": "last_90_days"},
+    {"field": "win_rate_90d", "kpi": "win_rate", "period": "last_90_days"},
+    {"field": "open_pipeline", "kpi": "open_amount", "period": "last_90_days"},
+    {"field": "deal_velocity_90d", "kpi": "deal_velocity", "period": "last_90_days"},
+    {"field": "score_breakdown", "kpi": "score_breakdown", "period": "last_90_days"},
+    {"field": "kpis_updated_at", "kpi": "updated_at"},
 ]
+SHOWN_FIELDS = ("quality_score", "won_revenue_90d", "win_rate_90d", "score_breakdown")
+
+
+def field_name(connector_type: str, base: str) -> str:
+    """The CRM's own naming: ``PK_Quality_Score__c`` on Salesforce, ``pk_quality_score`` elsewhere."""
+    if connector_type == "salesforce":
+        return "PK_" + "_".join(part.capitalize() for part in base.split("_")) + "__c"
+    return f"pk_{base}"
+
+
+def demo_fields(connector_type: str) -> list[dict[str, Any]]:
+    return [{**f, "field": field_name(connector_type, f["field"])} for f in DEMO_FIELDS]
 
 
 def _sample_dir() -> Path:
@@ -96,7 +118,7 @@ def demo_config(workdir: Path, connectors: list[dict[str, Any]]) -> dict[str, An
             "periods": ["last_90_days", "quarter_to_date", "last_365_days"],
         },
         "connectors": connectors,
-        "writeback": {c["name"]: {"fields": WRITEBACK_FIELDS} for c in connectors},
+        "writeback": {c["name"]: {"fields": demo_fields(c["type"])} for c in connectors},
     }
 
 
@@ -111,8 +133,9 @@ def _workdir(path: Path | None) -> Iterator[Path]:
 
 
 def _sample_values(cfg: AppConfig, name: str, partner_ids: list[str], names: dict[str, str | None]) -> Table:
-    fields = ["pk_quality_score", "pk_won_revenue", "pk_win_rate", "pk_score_breakdown"]
-    with open_connector(connector_config(cfg, name)) as connector:
+    config = connector_config(cfg, name)
+    fields = [field_name(config.type, f) for f in SHOWN_FIELDS]
+    with open_connector(config) as connector:
         values = connector.read_fields(partner_ids, fields)
     table = Table(
         title=f"{name}: what sales staff now see on partner records (a sample)", title_justify="left"
@@ -126,42 +149,113 @@ def _sample_values(cfg: AppConfig, name: str, partner_ids: list[str], names: dic
     return table
 
 
-def run_demo(out: Console, workdir: Path | None, progress: ProgressReporter) -> int:
-    with _workdir(workdir) as work:
+def sandbox_connectors(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """The real connectors, pointed at the running sandbox (its CA trusted, never verification off)."""
+    connectors = []
+    for emulation in sandbox.emulations:
+        if emulation.name == "salesforce":
+            creds = getattr(emulation, "credentials")  # noqa: B009 - the emulation's test login
+            connectors.append(
+                {
+                    "name": "salesforce-sandbox",
+                    "type": "salesforce",
+                    "login_url": sandbox.url,
+                    "ca_bundle": str(sandbox.ca_path),
+                    "auth": {
+                        "flow": "password",
+                        "username": creds.username,
+                        "password": creds.password,
+                        "security_token": creds.security_token,
+                    },
+                }
+            )
+        elif emulation.name == "hubspot" and registry_has("hubspot"):
+            token = getattr(emulation, "auth").private_tokens[0]  # noqa: B009
+            connectors.append(
+                {
+                    "name": "hubspot-sandbox",
+                    "type": "hubspot",
+                    "host": sandbox.url,
+                    "ca_bundle": str(sandbox.ca_path),
+                    "auth": {"flow": "private_app", "token": token},
+                }
+            )
+    return connectors
+
+
+def registry_has(type_name: str) -> bool:
+    try:
+        registry.get(type_name)
+    except (ImportError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def run_demo(out: Console, workdir: Path | None, progress: ProgressReporter, source: str = "sandbox") -> int:
+    """``source``: "sandbox" (the real connectors against the emulated CRMs) or "file" (a CSV export)."""
+    with _workdir(workdir) as work, contextlib.ExitStack() as stack:
+        if source == "sandbox":
+            started = time.monotonic()
+            sandbox = stack.enter_context(
+                build_sandbox(
+                    seed=42,
+                    partners=DEMO_PARTNERS,
+                    opportunities=DEMO_OPPORTUNITIES,
+                    state_dir=work / "sandbox",
+                )
+            )
+            out.print(
+                f"sandbox: {', '.join(e.name for e in sandbox.emulations)} at {sandbox.url} "
+                f"({DEMO_OPPORTUNITIES:,} opportunities, {DEMO_PARTNERS} partners, ready in "
+                f"{time.monotonic() - started:.1f}s)"
+            )
+            connectors = sandbox_connectors(sandbox)
+        else:
+            connectors = [file_connector(work)]
         config_path = work / "partnerkpi.yaml"
-        connectors = [file_connector(work)]
         config_path.write_text(yaml.safe_dump(demo_config(work, connectors), sort_keys=False))
         cfg = load_config(config_path)
         out.print(f"[bold]partnerkpi demo[/] · config {config_path}")
         store = open_store(cfg)
         code = ExitCode.OK
         for conn in cfg.connectors:
-            writeback = cfg.writeback.for_connector(conn.name)
-            assert writeback is not None
-            with open_connector(conn) as connector:
-                created = connector.provision_fields(list(writeback.specs().values()))
-            out.print(
-                f"{conn.name}: provisioned {sum(r.action.value == 'created' for r in created)} field(s)"
-            )
-            run = sync_connector(cfg, store, conn.name, progress, as_of=SAMPLE_AS_OF)
-            if run.status not in ("ok", "partial") or run.result is None:
-                out.print(f"[red]{run.status}[/] {conn.name}: {run.message}")
-                return run.exit_code
-            out.print(
-                f"sync 1 · {conn.name}: pulled {run.counts.get('pulled', 0):,} opportunities, wrote "
-                f"{run.counts.get('written_fields', 0):,} field(s) on {run.counts.get('written_records', 0):,} partner record(s)"
-            )
-            names = {p.id: p.name for p in store.partners(conn.name)}
-            print_scorecard(out, run.result, conn.name, names, periods=["last_90_days"], limit=10)
-            ranked = sorted(
-                (g for g in run.result.groups if g.group.partner_id and g.period.name == "last_90_days"),
-                key=lambda g: -float(g.figures["quality_score"].value or 0),
-            )
-            out.print(_sample_values(cfg, conn.name, [g.group.partner_id or "" for g in ranked[:5]], names))
-            again = sync_connector(cfg, store, conn.name, progress, as_of=SAMPLE_AS_OF)
-            out.print(
-                f"sync 2 · {conn.name}: {again.counts.get('planned_fields', 0)} field(s) to write, "
-                f"{again.counts.get('written_fields', 0)} written — nothing changed, nothing rewritten"
-            )
-            code = max(code, run.exit_code, again.exit_code)
+            code = max(code, _demo_connector(out, cfg, store, conn.name, progress))
         return code
+
+
+def _demo_connector(
+    out: Console, cfg: AppConfig, store: StateStore, name: str, progress: ProgressReporter
+) -> int:
+    writeback = cfg.writeback.for_connector(name)
+    assert writeback is not None
+    with open_connector(connector_config(cfg, name)) as connector:
+        provisioned = connector.provision_fields(list(writeback.specs().values()))
+    refused = [r for r in provisioned if r.action is ProvisionAction.REFUSED]
+    if refused:
+        out.print(f"[red]{name}: field {refused[0].field} refused: {refused[0].message}[/]")
+        return ExitCode.PARTIAL
+    created = sum(r.action is ProvisionAction.CREATED for r in provisioned)
+    out.print(f"{name}: provisioned {created} KPI field(s) on partner records")
+    run = sync_connector(cfg, store, name, progress, as_of=DEMO_AS_OF)
+    if run.status not in ("ok", "partial") or run.result is None:
+        out.print(f"[red]{run.status}[/] {name}: {run.message}")
+        return run.exit_code
+    out.print(
+        f"sync 1 · {name}: pulled {run.counts.get('pulled', 0):,} opportunities in "
+        f"{run.counts.get('api_calls', 0):,} API calls, wrote {run.counts.get('written_fields', 0):,} field(s) "
+        f"on {run.counts.get('written_records', 0):,} partner record(s)"
+    )
+    names = {p.id: p.name for p in store.partners(name)}
+    print_scorecard(out, run.result, name, names, periods=["last_90_days"], limit=10)
+    ranked = sorted(
+        (g for g in run.result.groups if g.group.partner_id and g.period.name == "last_90_days"),
+        key=lambda g: -float(g.figures["quality_score"].value or 0),
+    )
+    out.print(_sample_values(cfg, name, [g.group.partner_id or "" for g in ranked[:5]], names))
+    again = sync_connector(cfg, store, name, progress, as_of=DEMO_AS_OF)
+    out.print(
+        f"sync 2 · {name}: pulled {again.counts.get('pulled', 0):,} changed opportunities, "
+        f"{again.counts.get('planned_fields', 0)} field(s) to write, "
+        f"{again.counts.get('written_fields', 0)} written: nothing changed, nothing rewritten"
+    )
+    return max(run.exit_code, again.exit_code)

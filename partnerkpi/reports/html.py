@@ -345,7 +345,7 @@ def mix_title(g: GroupView) -> str:
 
 
 def partner_cell(g: GroupView) -> str:
-    star = '<span class="ls" title="fewer closed deals than the minimum">*</span>' if g.low_sample else ""
+    star = "<sup class=ls>*</sup>" if g.low_sample else ""  # the legend above the table explains it
     pid = g.partner_id or ""
     return f"<th>{escape(g.label)}{star}" + (f"<small>{escape(pid)}</small>" if g.name and pid else "")
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from decimal import Decimal
 from typing import Any
 
 from partnerkpi.reports import fmt, svg
 from partnerkpi.reports.html import render_html
+from partnerkpi.reports.serialize import json_default
 from partnerkpi.reports.view import document_view
 from tests.reports import synthetic
 from tests.reports.dom import summarize
@@ -148,3 +150,20 @@ def test_a_share_bar_spans_exactly_the_shares() -> None:
         ("90", "90"),
     ]
     assert 'class="none"' in svg.share_bar({}, "empty")
+
+
+def test_a_document_read_back_from_json_renders_the_same(sample_document: dict[str, Any]) -> None:
+    from_json = json.loads(json.dumps(sample_document, default=json_default))
+    assert render_html(from_json, None) == render_html(sample_document, None)
+
+
+def test_a_connector_without_partners_and_an_empty_document_still_render() -> None:
+    doc = synthetic.document(0)
+    html = render_html(doc, {})
+    summary = summarize(html)
+    assert len(summary.boards) == 3 and all(len(b.rows) == 3 for b in summary.boards)  # the totals only
+    assert len(summary.chart_titles) == 6
+    empty = render_html(
+        {"schema": "partnerkpi.report/v1", "generated_at": "2026-11-22T00:00:00+00:00", "connectors": []}
+    )
+    assert "Partner scorecard" in empty and summarize(empty).boards == []

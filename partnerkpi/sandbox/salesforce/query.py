@@ -345,35 +345,43 @@ def render(result: Result, rows: Iterable[int], version: str, tooling: bool = Fa
     table = result.table
     url = f"{base}/{table.name}/"
     id_getter = table.getter("Id")
-    plain = [
-        (c.fdef.name, c.getter, _json_converter(c.fdef)) for c in result.columns if c.relationship is None
-    ]
-    related: dict[str, tuple[Getter, Table, list[tuple[str, Getter, Callable[[Any], Any]]]]] = {}
+    field_t = tuple[str, Getter, Callable[[Any], Any]]
+    # In SELECT order: a plain field, or a parent relationship (its fields gathered at its first mention).
+    plan: list[tuple[str, field_t | None, tuple[Getter, Table, list[field_t]] | None]] = []
+    related: dict[str, tuple[Getter, Table, list[field_t]]] = {}
     for column in result.columns:
         if column.relationship is None or column.target is None:
+            plan.append(
+                (column.fdef.name, (column.fdef.name, column.getter, _json_converter(column.fdef)), None)
+            )
             continue
         rel = column.relationship.relationship_name or ""
-        entry = related.setdefault(rel, (table.getter(column.relationship.name), column.target, []))
-        entry[2].append(
+        if rel not in related:
+            related[rel] = (table.getter(column.relationship.name), column.target, [])
+            plan.append((rel, None, related[rel]))
+        related[rel][2].append(
             (column.fdef.name, column.target.getter(column.fdef.name), _json_converter(column.fdef))
         )
     records = []
     for row in rows:
         record: dict[str, Any] = {"attributes": {"type": table.name, "url": url + id_getter(row)}}
-        for name, getter, convert in plain:
-            record[name] = convert(getter(row))
-        for rel, (parent_of, target, fields) in related.items():
+        for key, field, parent_plan in plan:
+            if field is not None:
+                record[key] = field[2](field[1](row))
+                continue
+            assert parent_plan is not None
+            parent_of, target, fields = parent_plan
             parent_id = parent_of(row)
             parent = target.find(parent_id) if parent_id else None
             if parent is None:
-                record[rel] = None
+                record[key] = None
                 continue
             nested: dict[str, Any] = {
                 "attributes": {"type": target.name, "url": f"{base}/{target.name}/{parent_id}"}
             }
             for name, getter, convert in fields:
                 nested[name] = convert(getter(parent))
-            record[rel] = nested
+            record[key] = nested
         records.append(record)
     return records
 

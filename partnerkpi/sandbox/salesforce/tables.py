@@ -111,6 +111,9 @@ class DictTable(Table):
         return lambda row: records[row].get(name)
 
     def find(self, record_id: str) -> int | None:
+        row = self._ids.get(record_id)
+        if row is not None:
+            return row
         normalized = normalize(record_id)
         return self._ids.get(normalized) if normalized else None
 

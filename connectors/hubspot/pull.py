@@ -1,0 +1,412 @@
+"""Reading deals, their partner companies, and the stage metadata out of HubSpot.
+
+- First pull (no watermark): the list API, 100 deals a page, no cap. Later pulls: search on
+  ``hs_lastmodifieddate`` in [watermark - lookback, run start], sorted ascending, 200 a page; a search
+  query stops at 10,000 results, so before its cursor gets there the query is restarted from the last
+  value seen (ids already handed over at that value are skipped). Should 10,000 deals share one
+  timestamp (no progress possible), the deals at that instant are walked by ``hs_object_id`` instead.
+- Partners: the companies associated with the configured label (its typeId read from
+  ``/crm/v4/associations/deals/companies/labels``), through v4 batch reads of up to 1,000 deals a call;
+  or the company id a configured deal property holds.
+- Deletions: archiving does not move ``hs_lastmodifieddate``, so search never sees it. Every pull lists
+  ``archived=true`` (only archived deals, usually few pages) and hands over as deleted those archived at
+  or after watermark - lookback (all of them on a first pull, or when HubSpot gives no ``archivedAt``).
+- The watermark handed over is the last ``hs_lastmodifieddate`` fully passed during a search, and the
+  run's start once the pull is complete; never later than the run's start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
+from hubspot.crm.companies import BatchReadInputSimplePublicObjectId as CompanyBatchRead
+from hubspot.crm.companies import SimplePublicObjectId as CompanyId
+from hubspot.crm.deals import BatchReadInputSimplePublicObjectId as DealBatchRead
+from hubspot.crm.deals import Filter, FilterGroup, PublicObjectSearchRequest
+from hubspot.crm.deals import SimplePublicObjectId as DealId
+
+from connectors.base import ConnectorStats, PullBatch
+from connectors.errors import ConnectorError
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.config import HubSpotConfig
+from connectors.hubspot.normalize import (
+    DEAL_PROPERTIES,
+    DealShape,
+    RawDeal,
+    StageMeta,
+    opportunity,
+    parse_datetime,
+    partner,
+    raw_deal,
+    stage_meta,
+    text,
+)
+from kpi_core import clock
+from kpi_core.schema import Opportunity, Partner
+
+log = logging.getLogger(__name__)
+
+SEARCH_CAP = 10_000
+"""HubSpot's search answers at most this many results per query; paging past it gives 400."""
+MODIFIED = "hs_lastmodifieddate"
+OBJECT_ID = "hs_object_id"
+COMPANY_BATCH = 100
+
+
+def to_millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def format_watermark(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def parse_watermark(value: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ConnectorError(f"HubSpot watermark {value!r} is not an ISO 8601 time; reset it to pull all")
+    return parsed
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class PullCounters:
+    list_pages: int = 0
+    search_pages: int = 0
+    search_restarts: int = 0
+    association_reads: int = 0
+    deals: int = 0
+    deleted: int = 0
+
+    def publish(self, stats: ConnectorStats) -> None:
+        stats.extra.update({f"hubspot_{k}": v for k, v in vars(self).items()})
+
+
+@dataclass
+class _SearchCursor:
+    """Where the search stream stands: the last modified value handed over and the ids seen at it."""
+
+    low_ms: int
+    ids_at_low: set[str] = field(default_factory=set)
+
+
+class DealPuller:
+    """One pull: metadata first, then the deals (list or search), then the archived ones."""
+
+    def __init__(self, client: HubSpotClient, config: HubSpotConfig, stats: ConnectorStats) -> None:
+        self.client = client
+        self.config = config
+        self.stats = stats
+        self.counters = PullCounters()
+        self.shape = DealShape(
+            channel_property=config.channel_property,
+            timezone=config.timezone,
+            partner_property=config.partner.deal_property,
+        )
+        extra = [config.channel_property]
+        if config.partner.deal_property:
+            extra.append(config.partner.deal_property)
+        self.properties = list(dict.fromkeys([*DEAL_PROPERTIES, *extra]))
+        self.stages: dict[str, StageMeta] = {}
+        self.partner_type: tuple[str, int] | None = None
+        self._partners_sent: set[str] = set()
+        self.run_start = clock.utcnow()
+
+    # -- metadata ------------------------------------------------------------------------------------
+    def load_stages(self) -> dict[str, StageMeta]:
+        answer = self.client.call(lambda: self.client.apis.pipelines.get_all("deals"))
+        stages: dict[str, StageMeta] = {}
+        for pipeline in answer.results or []:
+            for stage in pipeline.stages or []:
+                item = stage_meta(stage)
+                if item is not None:
+                    stages[item[0]] = item[1]
+        self.stages = stages
+        return stages
+
+    def load_partner_type(self) -> tuple[str, int] | None:
+        """(category, typeId) of the configured deal-to-company label; None in deal-property mode."""
+        label = self.config.partner.label
+        if label is None:
+            return None
+        answer = self.client.call(
+            lambda: self.client.apis.association_labels.get_all("deals", "companies")
+        )
+        found = [r for r in answer.results or [] if (r.label or "").strip().lower() == label.strip().lower()]
+        if not found:
+            known = sorted({str(r.label) for r in answer.results or [] if r.label})
+            raise ConnectorError(
+                f"HubSpot has no deal-to-company association label {label!r} (labels: "
+                f"{', '.join(known) or 'none'}); create it in Settings > Objects > Deals > Associations, "
+                "or set partner.association_label / partner.deal_property in the connector config"
+            )
+        found.sort(key=lambda r: r.category != "USER_DEFINED")
+        self.partner_type = (str(found[0].category), int(found[0].type_id))
+        return self.partner_type
+
+    # -- the pull ------------------------------------------------------------------------------------
+    def pull(self, watermark: str | None) -> Iterator[PullBatch]:
+        self.run_start = clock.utcnow()
+        since = None
+        if watermark is not None:
+            since = parse_watermark(watermark) - timedelta(minutes=self.config.lookback_minutes)
+        self.load_stages()
+        self.load_partner_type()
+        if since is None:
+            pages: Iterator[tuple[list[RawDeal], datetime | None]] = self._listed()
+        else:
+            pages = self._searched(since)
+        yield from self._batches(pages)
+        deleted = list(self._archived(since))
+        self.counters.deleted += len(deleted)
+        self.counters.publish(self.stats)
+        for ids in chunks(deleted, 1000):
+            yield PullBatch(deleted_opportunity_ids=list(ids))
+        yield PullBatch(watermark=format_watermark(self.run_start))
+
+    def _batches(self, pages: Iterator[tuple[list[RawDeal], datetime | None]]) -> Iterator[PullBatch]:
+        """Pages gathered into batches of ``association_batch_size`` deals: one association read each."""
+        pending: list[RawDeal] = []
+        mark: datetime | None = None
+        for deals, page_mark in pages:
+            pending.extend(deals)
+            mark = page_mark
+            if len(pending) >= self.config.association_batch_size:
+                yield self._batch(pending, mark)
+                pending = []
+        if pending:
+            yield self._batch(pending, mark)
+
+    def _batch(self, deals: list[RawDeal], mark: datetime | None) -> PullBatch:
+        partners = self._partner_ids(deals)
+        opportunities = [
+            opportunity(
+                d, shape=self.shape, stages=self.stages, partner_id=partners.get(d.id),
+                fallback_modified=self.run_start,
+            )
+            for d in deals
+        ]
+        self.counters.deals += len(opportunities)
+        new_partners = self._partner_records({p for p in partners.values() if p not in self._partners_sent})
+        watermark = format_watermark(min(mark, self.run_start)) if mark is not None else None
+        return PullBatch(opportunities=opportunities, partners=new_partners, watermark=watermark)
+
+    # -- listing (first pull) ------------------------------------------------------------------------
+    def _list_pages(self, archived: bool, properties: Sequence[str]) -> Iterator[list[RawDeal]]:
+        after: str | None = None
+        api = self.client.apis.deals_basic
+        while True:
+            cursor = after
+            page = self.client.call(
+                lambda: api.get_page(
+                    limit=self.config.page_size, after=cursor, properties=list(properties), archived=archived
+                )
+            )
+            self.counters.list_pages += 1
+            yield [raw_deal(d) for d in page.results or []]
+            after = _next_after(page)
+            if after is None:
+                return
+
+    def _listed(self) -> Iterator[tuple[list[RawDeal], datetime | None]]:
+        first, *rest = list(chunks(self.properties, self.config.properties_per_request))
+        for deals in self._list_pages(False, first):
+            for more in rest:
+                deals = self._merge_properties(deals, more)
+            yield deals, None
+
+    def _merge_properties(self, deals: list[RawDeal], properties: Sequence[str]) -> list[RawDeal]:
+        """Properties past the first chunk, read by batch (POST: no URL length limit) and merged in."""
+        if not deals:
+            return deals
+        request = DealBatchRead(
+            inputs=[DealId(id=d.id) for d in deals], properties=list(properties), properties_with_history=[]
+        )
+        api = self.client.apis.deals_batch
+        answer = self.client.call(lambda: api.read(request, archived=False))
+        extra = {str(r.id): dict(r.properties or {}) for r in answer.results or []}
+        return [
+            RawDeal(d.id, {**d.properties, **extra.get(d.id, {})}, d.archived, d.archived_at, d.updated_at)
+            for d in deals
+        ]
+
+    # -- searching (later pulls) ---------------------------------------------------------------------
+    def _searched(self, since: datetime) -> Iterator[tuple[list[RawDeal], datetime | None]]:
+        high_ms = to_millis(self.run_start)
+        cursor = _SearchCursor(low_ms=to_millis(since))
+        while True:
+            consumed, exhausted = 0, False
+            start_low = cursor.low_ms
+            for deals in self._search_query(cursor.low_ms, high_ms):
+                consumed += len(deals)
+                fresh = [d for d in deals if not self._seen(cursor, start_low, d)]
+                self._advance(cursor, deals)
+                yield fresh, _from_millis(cursor.low_ms)
+                if consumed + self.config.search_page_size > SEARCH_CAP:
+                    break
+            else:
+                exhausted = True
+            if exhausted:
+                return
+            self.counters.search_restarts += 1
+            if cursor.low_ms == start_low:
+                # 10,000 deals at one instant: walk that instant by id, then go on after it.
+                yield from self._walk_instant(cursor)
+                cursor = _SearchCursor(low_ms=cursor.low_ms + 1)
+
+    @staticmethod
+    def _seen(cursor: _SearchCursor, start_low: int, deal: RawDeal) -> bool:
+        modified = parse_datetime(deal.properties.get(MODIFIED))
+        return modified is not None and to_millis(modified) == start_low and deal.id in cursor.ids_at_low
+
+    @staticmethod
+    def _advance(cursor: _SearchCursor, deals: Iterable[RawDeal]) -> None:
+        for deal in deals:
+            modified = parse_datetime(deal.properties.get(MODIFIED))
+            if modified is None:
+                continue
+            ms = to_millis(modified)
+            if ms > cursor.low_ms:
+                cursor.low_ms, cursor.ids_at_low = ms, {deal.id}
+            elif ms == cursor.low_ms:
+                cursor.ids_at_low.add(deal.id)
+
+    def _search_query(
+        self, low_ms: int, high_ms: int, *, extra: Sequence[Filter] = (), sort: str = MODIFIED
+    ) -> Iterator[list[RawDeal]]:
+        filters = [
+            Filter(property_name=MODIFIED, operator="GTE", value=str(low_ms)),
+            Filter(property_name=MODIFIED, operator="LTE", value=str(high_ms)),
+            *extra,
+        ]
+        after: str | None = None
+        api = self.client.apis.deals_search
+        while True:
+            request = PublicObjectSearchRequest(
+                filter_groups=[FilterGroup(filters=filters)],
+                sorts=[{"propertyName": sort, "direction": "ASCENDING"}],
+                properties=self.properties,
+                limit=self.config.search_page_size,
+                after=after,
+            )
+            page = self.client.call(lambda: api.do_search(request))
+            self.counters.search_pages += 1
+            yield [raw_deal(d) for d in page.results or []]
+            after = _next_after(page)
+            if after is None:
+                return
+
+    def _walk_instant(self, cursor: _SearchCursor) -> Iterator[tuple[list[RawDeal], datetime | None]]:
+        instant = cursor.low_ms
+        last_id = 0
+        while True:
+            consumed = 0
+            progressed = False
+            extra = [Filter(property_name=OBJECT_ID, operator="GT", value=str(last_id))]
+            for deals in self._search_query(instant, instant, extra=extra, sort=OBJECT_ID):
+                consumed += len(deals)
+                fresh = [d for d in deals if d.id not in cursor.ids_at_low]
+                if deals:
+                    last_id = max(last_id, max(int(d.id) for d in deals if d.id.isdigit()))
+                    progressed = True
+                yield fresh, _from_millis(instant - 1)
+                if consumed + self.config.search_page_size > SEARCH_CAP:
+                    break
+            else:
+                return
+            if not progressed:
+                return
+
+    # -- associations and partners -------------------------------------------------------------------
+    def _partner_ids(self, deals: Sequence[RawDeal]) -> dict[str, str]:
+        prop = self.config.partner.deal_property
+        if prop is not None:
+            out: dict[str, str] = {}
+            for d in deals:
+                value = text(d.properties.get(prop))
+                if value is not None:
+                    out[d.id] = value
+            return out
+        if self.partner_type is None:
+            return {}
+        return self._labelled_companies([d.id for d in deals if not d.archived])
+
+    def _labelled_companies(self, deal_ids: Sequence[str]) -> dict[str, str]:
+        """deal id -> the lowest-id company associated with the partner label."""
+        assert self.partner_type is not None
+        category, type_id = self.partner_type
+        found: dict[str, set[str]] = {}
+        api = self.client.apis.association_batch
+        todo: list[tuple[str, str | None]] = [(d, None) for d in deal_ids]
+        while todo:
+            batch, todo = todo[: self.config.association_batch_size], todo[self.config.association_batch_size :]
+            request = BatchInputPublicFetchAssociationsBatchRequest(
+                inputs=[PublicFetchAssociationsBatchRequest(id=i, after=a) for i, a in batch]
+            )
+            answer = self.client.call(lambda: api.get_page("deals", "companies", request))
+            self.counters.association_reads += 1
+            for result in answer.results or []:
+                deal_id = str(result._from.id)
+                for target in result.to or []:
+                    for kind in target.association_types or []:
+                        if int(kind.type_id) == type_id and str(kind.category) == category:
+                            found.setdefault(deal_id, set()).add(str(target.to_object_id))
+                after = _next_after(result)
+                if after is not None:
+                    todo.append((deal_id, after))
+        return {deal: min(ids, key=_id_order) for deal, ids in found.items()}
+
+    def _partner_records(self, company_ids: set[str]) -> list[Partner]:
+        if not company_ids:
+            return []
+        ordered = sorted(company_ids, key=_id_order)
+        out: list[Partner] = []
+        api = self.client.apis.companies_batch
+        for ids in chunks(ordered, COMPANY_BATCH):
+            request = CompanyBatchRead(
+                inputs=[CompanyId(id=i) for i in ids], properties=["name"], properties_with_history=[]
+            )
+            answer = self.client.call(lambda: api.read(request, archived=False))
+            named = {str(r.id): dict(r.properties or {}) for r in answer.results or []}
+            out.extend(partner(i, named.get(i)) for i in ids)
+        self._partners_sent.update(ordered)
+        return out
+
+    # -- archived ------------------------------------------------------------------------------------
+    def _archived(self, since: datetime | None) -> Iterator[str]:
+        for deals in self._list_pages(True, [MODIFIED]):
+            for deal in deals:
+                if since is None or deal.archived_at is None or deal.archived_at >= since:
+                    yield deal.id
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    return (int(value), value) if value.isdigit() else (1 << 62, value)
+
+
+def _from_millis(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
+
+
+def _next_after(page: Any) -> str | None:
+    paging = getattr(page, "paging", None)
+    nxt = getattr(paging, "next", None) if paging is not None else None
+    after = getattr(nxt, "after", None) if nxt is not None else None
+    return str(after) if after else None
+
+
+def opportunities_of(batches: Iterable[PullBatch]) -> list[Opportunity]:
+    """Every opportunity of a pull (tests and small tools)."""
+    return [o for b in batches for o in b.opportunities]

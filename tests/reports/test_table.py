@@ -1,0 +1,41 @@
+"""The terminal scorecard: ranked by score, arrows for change, within 100 columns."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from kpi_core.result import GroupKind, KpiResult
+from partnerkpi.reports.table import print_scorecard
+from tests.reports import synthetic
+from tests.reports.sandbox_sample import Sample
+
+
+def rendered(result: KpiResult, names: dict[str, str | None], limit: int = 25) -> list[str]:
+    console = Console(width=100, record=True, color_system=None)
+    print_scorecard(console, result, "crm", names, periods=[result.periods[0].name], limit=limit)
+    return console.export_text().splitlines()
+
+
+def test_partners_are_ranked_by_score_with_the_totals_below(sample: Sample, sample_result: KpiResult) -> None:
+    lines = rendered(sample_result, sample.names, limit=10)
+    period = sample_result.periods[0].name
+    partners = [
+        g for g in sample_result.groups if g.period.name == period and g.group.kind is GroupKind.PARTNER
+    ]
+    partners.sort(key=lambda g: -float(g.figures["quality_score"].value or 0))
+    first_rows = [line for line in lines if line.startswith("│  1 ") or line.startswith("│  2 ")]
+    assert str(sample.names[partners[0].group.partner_id or ""]) in first_rows[0]
+    text = "\n".join(lines)
+    assert "all partners" in text and "direct" in text and "overall" in text and "all overall" not in text
+    assert "top 10 of 40 partners" in text
+
+
+def test_the_table_fits_100_columns_with_long_names_and_large_amounts() -> None:
+    result = synthetic.result(30)
+    names: dict[str, str | None] = {
+        synthetic.partner_id(i): f"A Very Long Partner Name That Goes On And On {i}" for i in range(30)
+    }
+    lines = rendered(result, names)
+    assert max(len(line) for line in lines) <= 100
+    assert any("…" in line for line in lines)  # long names are cut, not wrapped
+    assert any("▲" in line for line in lines) and any("▼" in line for line in lines)
