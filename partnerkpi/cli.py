@@ -209,20 +209,30 @@ def plan(
 @app.command()
 def report(
     connector: ConnectorOpt = None,
-    format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    format: Annotated[str, typer.Option("--format", help="table, json, csv or html")] = "table",
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
     ] = None,
     period: Annotated[list[str] | None, typer.Option("--period", help="Only these periods.")] = None,
     partner: Annotated[list[str] | None, typer.Option("--partner", help="Only these partner ids.")] = None,
+    history: Annotated[
+        str | None,
+        typer.Option("--history", metavar="PARTNER", help="One partner's KPIs across the stored snapshots."),
+    ] = None,
     as_of: AsOfOpt = None,
 ) -> None:
     """The partner scorecard from the local mirror (no CRM needed)."""
-    from partnerkpi.commands import run_report
+    from partnerkpi.commands import run_history, run_report
 
-    if format not in ("table", "json", "csv"):
-        fail("--format must be table, json or csv", ExitCode.CONFIG)
+    if format not in ("table", "json", "csv", "html"):
+        fail("--format must be table, json, csv or html", ExitCode.CONFIG)
+    if format == "html" and out_file is None:
+        fail("--format html needs --out FILE", ExitCode.CONFIG)
     cfg = load_app_config()
+    if history is not None:
+        raise typer.Exit(
+            _guard(lambda: run_history(cfg, _selected(cfg, connector), out, history, period or []))
+        )
     raise typer.Exit(
         _guard(
             lambda: run_report(

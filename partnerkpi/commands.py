@@ -31,6 +31,8 @@ from partnerkpi.pipeline import (
 )
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.reports.csv_export import write_csv
+from partnerkpi.reports.history import print_history, report_history
+from partnerkpi.reports.html import render_html
 from partnerkpi.reports.serialize import connector_report, json_default, report_document
 from partnerkpi.reports.table import print_scorecard
 from partnerkpi.state import StateStore
@@ -252,6 +254,9 @@ def run_report(
             (target or sys.stdout).write("\n")
         elif fmt == "csv":
             write_csv(document, target or sys.stdout)
+        elif fmt == "html":
+            assert target is not None
+            target.write(render_html(document, report_history(store, names, partners or None)))
         else:
             console = Console(file=target, width=100) if target else out
             for name, result, names_by_id in results:
@@ -268,6 +273,13 @@ def _last_run(store: StateStore, name: str) -> dict[str, Any] | None:
         return None
     r = runs[0]
     return {"id": r.id, "started_at": r.started_at, "ended_at": r.ended_at, "status": r.status}
+
+
+def run_history(cfg: AppConfig, names: list[str], out: Console, partner: str, periods: list[str]) -> int:
+    store = open_store(cfg)
+    for name in names:
+        print_history(out, store, name, partner, periods, currency=cfg.kpi.reporting_currency)
+    return ExitCode.OK
 
 
 def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:

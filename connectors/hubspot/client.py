@@ -148,6 +148,7 @@ class HubSpotApis:
 
     deals_basic: Any
     deals_search: Any
+    deals_batch: Any
     pipelines: Any
     association_batch: Any
     association_labels: Any
@@ -188,6 +189,7 @@ class HubSpotClient:
         self.apis = HubSpotApis(
             deals_basic=sdk.crm.deals.basic_api,
             deals_search=sdk.crm.deals.search_api,
+            deals_batch=sdk.crm.deals.batch_api,
             pipelines=sdk.crm.pipelines.pipelines_api,
             association_batch=sdk.crm.associations.v4.batch_api,
             association_labels=sdk.crm.associations.v4.schema.definitions_api,

@@ -54,6 +54,6 @@ def peak_bytes(n: int) -> int:
 
 
 def test_memory_does_not_grow_with_the_number_of_opportunities() -> None:
-    small, large = peak_bytes(2_000), peak_bytes(20_000)
+    small, large = peak_bytes(1_000), peak_bytes(10_000)
     # ten times the records, the same 50 partners and periods: the peak stays within a few percent
     assert large < small * 1.1, (small, large)
