@@ -171,6 +171,13 @@ class Connector(abc.ABC, Generic[C]):
         """Write values in as few calls as the CRM allows; one result per update, never raising for a
         record-level failure."""
 
+    def stored_values(
+        self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
+    ) -> dict[str, dict[str, FieldValue]]:
+        """The values as the CRM will hold them once written (e.g. converted into a record's own currency),
+        so that live values read back compare with what we wrote. Default: unchanged."""
+        return {u.partner_id: dict(u.values) for u in updates}
+
     @abc.abstractmethod
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         """Create the fields that are missing; leave matching ones alone; refuse incompatible ones."""

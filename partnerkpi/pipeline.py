@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors import registry
-from connectors.base import Connector, ConnectorConfig
+from connectors.base import Connector, ConnectorConfig, FieldUpdate
 from connectors.errors import AuthError, ConnectorError
 from kpi_core import clock
 from kpi_core.compute import compute
@@ -119,10 +119,11 @@ def plan_writeback(
     name = connector.name
     partner_ids = sorted(store.partner_ids(name))
     desired = desired_values(result, writeback, partner_ids)
-    live = None
+    live = stored = None
     if writeback.verify_live:
         live = connector.read_fields(partner_ids, [m.field for m in writeback.fields])
-    return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live)
+        stored = connector.stored_values([FieldUpdate(p, v) for p, v in desired.items()], writeback.specs())
+    return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live, stored)
 
 
 def sync_connector(

@@ -127,11 +127,13 @@ def translate(exc: BaseException, host: str) -> BaseException:
         if status == 403:
             return AuthError(f"{where}: the token lacks a scope for this call ({message or 'forbidden'})")
         if is_daily_limit(exc):
-            return BudgetExhausted(f"{where}: the portal's daily API allowance is used up; try after midnight")
+            return BudgetExhausted(
+                f"{where}: the portal's daily API allowance is used up; try after midnight"
+            )
         if status == 0:
             return ConnectionFailed(f"cannot reach HubSpot at {host}: TLS failure (check ca_bundle)")
         return HubSpotApiError(f"{where}: {message}", status, category)
-    if isinstance(exc, MaxRetryError) and isinstance(exc.reason, SSLError) or isinstance(exc, SSLError):
+    if (isinstance(exc, MaxRetryError) and isinstance(exc.reason, SSLError)) or isinstance(exc, SSLError):
         return ConnectionFailed(
             f"cannot reach HubSpot at {host}: its TLS certificate is not trusted (set ca_bundle to the CA "
             "that signed it)"

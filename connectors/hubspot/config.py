@@ -125,7 +125,9 @@ class HubSpotConfig(ConnectorConfig):
         default=1000, ge=1, le=1000, description="Deals per v4 association batch read (HubSpot: <= 1,000)."
     )
     write_batch_size: int = Field(default=100, ge=1, le=100, description="Companies per batch update.")
-    write_retry_attempts: int = Field(default=3, ge=0, description="Resends of records that failed retryably.")
+    write_retry_attempts: int = Field(
+        default=3, ge=0, description="Resends of records that failed retryably."
+    )
     properties_per_request: int = Field(
         default=50, ge=1, description="Properties per list request; longer lists are chunked (414 otherwise)."
     )

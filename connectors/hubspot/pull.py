@@ -1,7 +1,8 @@
 """Reading deals, their partner companies, and the stage metadata out of HubSpot.
 
 - First pull (no watermark): the list API, 100 deals a page, no cap. Later pulls: search on
-  ``hs_lastmodifieddate`` in [watermark - lookback, run start], sorted ascending, 200 a page; a search
+  ``hs_lastmodifieddate >= watermark - lookback`` (no upper bound: a clock running behind HubSpot's
+  loses nothing), sorted ascending, 200 a page; a search
   query stops at 10,000 results, so before its cursor gets there the query is restarted from the last
   value seen (ids already handed over at that value are skipped). Should 10,000 deals share one
   timestamp (no progress possible), the deals at that instant are walked by ``hs_object_id`` instead.
@@ -21,6 +22,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from hubspot.crm.associations.v4 import (
@@ -141,9 +143,7 @@ class DealPuller:
         label = self.config.partner.label
         if label is None:
             return None
-        answer = self.client.call(
-            lambda: self.client.apis.association_labels.get_all("deals", "companies")
-        )
+        answer = self.client.call(lambda: self.client.apis.association_labels.get_all("deals", "companies"))
         found = [r for r in answer.results or [] if (r.label or "").strip().lower() == label.strip().lower()]
         if not found:
             known = sorted({str(r.label) for r in answer.results or [] if r.label})
@@ -193,7 +193,10 @@ class DealPuller:
         partners = self._partner_ids(deals)
         opportunities = [
             opportunity(
-                d, shape=self.shape, stages=self.stages, partner_id=partners.get(d.id),
+                d,
+                shape=self.shape,
+                stages=self.stages,
+                partner_id=partners.get(d.id),
                 fallback_modified=self.run_start,
             )
             for d in deals
@@ -210,8 +213,12 @@ class DealPuller:
         while True:
             cursor = after
             page = self.client.call(
-                lambda: api.get_page(
-                    limit=self.config.page_size, after=cursor, properties=list(properties), archived=archived
+                partial(
+                    api.get_page,
+                    limit=self.config.page_size,
+                    after=cursor,
+                    properties=list(properties),
+                    archived=archived,
                 )
             )
             self.counters.list_pages += 1
@@ -244,12 +251,11 @@ class DealPuller:
 
     # -- searching (later pulls) ---------------------------------------------------------------------
     def _searched(self, since: datetime) -> Iterator[tuple[list[RawDeal], datetime | None]]:
-        high_ms = to_millis(self.run_start)
         cursor = _SearchCursor(low_ms=to_millis(since))
         while True:
             consumed, exhausted = 0, False
             start_low = cursor.low_ms
-            for deals in self._search_query(cursor.low_ms, high_ms):
+            for deals in self._search_query(cursor.low_ms, None):
                 consumed += len(deals)
                 fresh = [d for d in deals if not self._seen(cursor, start_low, d)]
                 self._advance(cursor, deals)
@@ -284,13 +290,14 @@ class DealPuller:
                 cursor.ids_at_low.add(deal.id)
 
     def _search_query(
-        self, low_ms: int, high_ms: int, *, extra: Sequence[Filter] = (), sort: str = MODIFIED
+        self, low_ms: int, high_ms: int | None, *, extra: Sequence[Filter] = (), sort: str = MODIFIED
     ) -> Iterator[list[RawDeal]]:
         filters = [
             Filter(property_name=MODIFIED, operator="GTE", value=str(low_ms)),
-            Filter(property_name=MODIFIED, operator="LTE", value=str(high_ms)),
             *extra,
         ]
+        if high_ms is not None:
+            filters.append(Filter(property_name=MODIFIED, operator="LTE", value=str(high_ms)))
         after: str | None = None
         api = self.client.apis.deals_search
         while True:
@@ -301,7 +308,7 @@ class DealPuller:
                 limit=self.config.search_page_size,
                 after=after,
             )
-            page = self.client.call(lambda: api.do_search(request))
+            page = self.client.call(partial(api.do_search, request))
             self.counters.search_pages += 1
             yield [raw_deal(d) for d in page.results or []]
             after = _next_after(page)
@@ -351,11 +358,14 @@ class DealPuller:
         api = self.client.apis.association_batch
         todo: list[tuple[str, str | None]] = [(d, None) for d in deal_ids]
         while todo:
-            batch, todo = todo[: self.config.association_batch_size], todo[self.config.association_batch_size :]
+            batch, todo = (
+                todo[: self.config.association_batch_size],
+                todo[self.config.association_batch_size :],
+            )
             request = BatchInputPublicFetchAssociationsBatchRequest(
                 inputs=[PublicFetchAssociationsBatchRequest(id=i, after=a) for i, a in batch]
             )
-            answer = self.client.call(lambda: api.get_page("deals", "companies", request))
+            answer = self.client.call(partial(api.get_page, "deals", "companies", request))
             self.counters.association_reads += 1
             for result in answer.results or []:
                 deal_id = str(result._from.id)
@@ -378,7 +388,7 @@ class DealPuller:
             request = CompanyBatchRead(
                 inputs=[CompanyId(id=i) for i in ids], properties=["name"], properties_with_history=[]
             )
-            answer = self.client.call(lambda: api.read(request, archived=False))
+            answer = self.client.call(partial(api.read, request, archived=False))
             named = {str(r.id): dict(r.properties or {}) for r in answer.results or []}
             out.extend(partner(i, named.get(i)) for i in ids)
         self._partners_sent.update(ordered)

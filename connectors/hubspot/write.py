@@ -46,7 +46,7 @@ def format_value(value: FieldValue, spec: FieldSpec | None) -> str:
     if kind is FieldKind.TEXT or (kind is None and isinstance(value, str)):
         text = str(value)
         return text[: spec.length] if spec is not None else text
-    if isinstance(value, datetime) or isinstance(value, bool):
+    if isinstance(value, (datetime, bool)):
         raise UnwritableValue(f"expected a number, got {type(value).__name__}")
     if isinstance(value, str):
         try:
@@ -54,7 +54,11 @@ def format_value(value: FieldValue, spec: FieldSpec | None) -> str:
         except ArithmeticError:
             raise UnwritableValue(f"expected a number, got {value!r}") from None
     else:
-        number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+        number = (
+            value
+            if isinstance(value, Decimal)
+            else Decimal(repr(value) if isinstance(value, float) else value)
+        )
     if not number.is_finite():
         raise UnwritableValue(f"expected a finite number, got {number}")
     text = format(number, "f")
@@ -138,7 +142,9 @@ def _results(batch: list[tuple[str, dict[str, str]]], answer: object) -> list[Wr
         elif pid in written:
             out.append(WriteResult(pid, True))
         else:
-            errors = tuple(unplaced) or (RecordError("HubSpot did not confirm this update", code="UNCONFIRMED"),)
+            errors = tuple(unplaced) or (
+                RecordError("HubSpot did not confirm this update", code="UNCONFIRMED"),
+            )
             out.append(WriteResult(pid, False, errors))
     return out
 

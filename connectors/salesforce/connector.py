@@ -26,7 +26,7 @@ from connectors.salesforce.health import run_checks
 from connectors.salesforce.provision import Provisioner
 from connectors.salesforce.pull import ID_CHUNK, Puller, PullState
 from connectors.salesforce.reader import Reader
-from connectors.salesforce.write import Writer
+from connectors.salesforce.write import Writer, to_account_currency
 from kpi_core import clock
 from kpi_core.money import RateTable
 
@@ -92,6 +92,24 @@ class SalesforceConnector(Connector[SalesforceConfig]):
             sent = self.writer.send(records)
         results = {**sent, **failed}
         return [results[u.partner_id] for u in updates]
+
+    def stored_values(
+        self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
+    ) -> dict[str, dict[str, FieldValue]]:
+        """Currency values in each Account's own currency, as write_fields sends them."""
+        account_currency, rates = self._currency_context(updates, specs)
+        out: dict[str, dict[str, FieldValue]] = {}
+        for update in updates:
+            values = dict(update.values)
+            for name, value in update.values.items():
+                spec = specs.get(name)
+                if spec is not None and spec.kind is FieldKind.CURRENCY and rates is not None:
+                    converted, error = to_account_currency(
+                        value, (account_currency or {}).get(update.partner_id), rates, spec.scale
+                    )
+                    values[name] = converted if error is None else value
+            out[update.partner_id] = values
+        return out
 
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         return self.provisioner.provision(specs)

@@ -40,7 +40,7 @@ from connectors.salesforce.transport import (
     classifier,
     login_domain,
 )
-from connectors.salesforce.write import _result, json_value, to_account_currency
+from connectors.salesforce.write import _bulk_error, _csv_row, _result, json_value, to_account_currency
 from kpi_core.money import DatedRate, RateTable
 from kpi_core.schema import Status
 
@@ -610,3 +610,16 @@ def test_the_config_loader_reads_a_salesforce_connector(tmp_path: Path) -> None:
     assert isinstance(loaded.auth, JwtAuth)
     assert loaded.auth.private_key.get_secret_value().startswith("-----BEGIN PRIVATE KEY-----")
     assert "MIIE" not in repr(loaded)
+
+
+def test_bulk_rows_and_errors() -> None:
+    row = _csv_row({"attributes": {"type": "Account"}, "id": "001A", "Score__c": 81.5, "Note__c": None})
+    assert row == {"Id": "001A", "Score__c": "81.5", "Note__c": "#N/A"}
+    error = _bulk_error("FIELD_CUSTOM_VALIDATION_EXCEPTION:Scores are locked: ask ops:Score__c,Note__c")
+    assert (error.code, error.message, error.field) == (
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        "Scores are locked: ask ops",
+        "Score__c",
+    )
+    locked = _bulk_error("UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--")
+    assert locked.retryable and locked.field is None

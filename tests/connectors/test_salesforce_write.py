@@ -209,3 +209,51 @@ def test_read_fields_answers_what_was_written(sandbox_factory: SandboxFactory) -
         values = conn.read_fields(ids, ["KPI_Win_Rate__c", "KPI_Score_Breakdown__c"])
     assert set(values) == set(ids)
     assert all(Decimal(str(v["KPI_Win_Rate__c"])) == Decimal("63.15") for v in values.values())
+
+
+def test_writes_above_the_bulk_threshold_go_through_one_bulk_job(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(partners=150, opportunities=50, hubspot=False)
+    ids = partner_ids(sandbox)
+    org = emulation(sandbox)
+    with connector(sandbox, bulk_write_threshold=100) as conn:
+        conn.provision_fields(SPECS)
+        org.faults.update(
+            {
+                "record_failure_ids": [ids[5], ids[9]],
+                "record_failure_code": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            }
+        )
+        sandbox.reset_counters()
+        results = conn.write_fields([update(i, score="42.5") for i in ids], SPEC_MAP)
+    assert sandbox.counters["salesforce.bulk2_ingest_create"] == 1
+    assert sandbox.counters["salesforce.composite_update"] == 0
+    assert [r.partner_id for r in results] == ids
+    failed = {r.partner_id: r for r in results if not r.ok}
+    assert set(failed) == {ids[5], ids[9]}
+    assert failed[ids[5]].errors[0].code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    assert "quarterly partner review" in failed[ids[5]].errors[0].message
+    stored = {str(r["Id"]): r for r in org.state("Account", ids=ids)}
+    assert all(
+        Decimal(str(stored[i]["KPI_Quality_Score__c"])) == Decimal("42.5") for i in ids if i not in failed
+    )
+    assert stored[ids[5]]["KPI_Quality_Score__c"] is None
+
+
+def test_row_locks_in_a_bulk_job_are_resent_through_collections(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(partners=120, opportunities=50, hubspot=False)
+    ids = partner_ids(sandbox)
+    org = emulation(sandbox)
+    with connector(sandbox, bulk_write_threshold=100) as conn:
+        conn.provision_fields(SPECS)
+        org.faults.update(
+            {
+                "record_failure_ids": [ids[7]],
+                "record_failure_code": "UNABLE_TO_LOCK_ROW",
+                "record_failure_times": 1,
+            }
+        )
+        sandbox.reset_counters()
+        results = conn.write_fields([update(i) for i in ids], SPEC_MAP)
+    assert all(r.ok for r in results)
+    assert sandbox.counters["salesforce.bulk2_ingest_create"] == 1
+    assert sandbox.counters["salesforce.composite_update"] == 1

@@ -1,0 +1,111 @@
+"""The HubSpot connector: the protocol's five abilities over one client (see the modules it wires)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import ClassVar
+
+import httpx
+
+from connectors.base import (
+    CheckResult,
+    Connector,
+    ConnectorConfig,
+    FieldSpec,
+    FieldUpdate,
+    FieldValue,
+    ProvisionResult,
+    PullBatch,
+    WriteResult,
+)
+from connectors.hubspot.auth import token_source
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.config import HubSpotConfig
+from connectors.hubspot.health import run_checks
+from connectors.hubspot.pacing import Pacer, SystemTicker, Ticker
+from connectors.hubspot.provision import Provisioner
+from connectors.hubspot.pull import DealPuller
+from connectors.hubspot.read import read_company_fields
+from connectors.hubspot.write import CompanyWriter
+from connectors.retry import DEFAULT_POLICY, RetryPolicy
+
+
+class HubSpotConnector(Connector[HubSpotConfig]):
+    type_name: ClassVar[str] = "hubspot"
+    config_model: ClassVar[type[ConnectorConfig]] = HubSpotConfig
+
+    def __init__(
+        self,
+        config: HubSpotConfig,
+        *,
+        retry_policy: RetryPolicy = DEFAULT_POLICY,
+        ticker: Ticker | None = None,
+        oauth_http: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(config)
+        ticker = ticker or SystemTicker()
+        limits = config.rate_limits
+        self.pacer = Pacer(
+            requests_per_10s=limits.requests_per_10s,
+            searches_per_second=limits.searches_per_second,
+            headroom=limits.headroom,
+            daily_share=limits.daily_budget_share,
+            use_headers=limits.use_headers,
+            ticker=ticker,
+        )
+        tokens = token_source(
+            config.auth,
+            host=config.host,
+            ticker=ticker,
+            ca_bundle=config.ca_bundle,
+            timeout=config.timeout_seconds,
+            policy=retry_policy,
+            http=oauth_http,
+        )
+        self.client = HubSpotClient(
+            host=config.host,
+            tokens=tokens,
+            pacer=self.pacer,
+            ca_bundle=str(config.ca_bundle) if config.ca_bundle is not None else None,
+            timeout=config.timeout_seconds,
+            stats=self.stats,
+            policy=retry_policy,
+        )
+        self.writer = CompanyWriter(self.client, config.write_batch_size, config.write_retry_attempts)
+        self.provisioner = Provisioner(self.client, config.property_group)
+        self.last_pull: DealPuller | None = None
+        self._property_types: dict[str, str] | None = None
+
+    def puller(self) -> DealPuller:
+        return DealPuller(self.client, self.config, self.stats)
+
+    def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
+        """The protocol's check; given the writeback's field specs, also checks those properties."""
+        return run_checks(self.client, self.config, self.puller(), self.provisioner, specs)
+
+    def pull(self, watermark: str | None) -> Iterator[PullBatch]:
+        self.last_pull = self.puller()
+        return self.last_pull.pull(watermark)
+
+    def read_fields(
+        self, partner_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, FieldValue]]:
+        if self._property_types is None or any(f not in self._property_types for f in fields):
+            existing = self.provisioner.existing_properties()
+            self._property_types = {name: str(getattr(p, "type", "")) for name, p in existing.items()}
+        return read_company_fields(self.client, partner_ids, fields, self._property_types)
+
+    def write_fields(
+        self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
+    ) -> list[WriteResult]:
+        return self.writer.write(updates, specs)
+
+    def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
+        self._property_types = None
+        return self.provisioner.provision(specs)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> HubSpotConnector:
+        return self
