@@ -86,6 +86,10 @@ def pull_into_store(
             stage.advance(len(batch.opportunities))
         if connector.full_refresh:
             counts["deleted"] += store.sweep_unseen(name, run_id)
+    # What the connector itself set aside (rows it could not read, duplicate ids, ...), for the history.
+    for key, value in connector.stats.extra.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            counts[f"source_{key}"] = value
     return counts
 
 

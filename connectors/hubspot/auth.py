@@ -10,6 +10,7 @@ is masked.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -94,7 +95,7 @@ class OAuthTokens:
         self._policy = policy
         self._margin = refresh_margin
         self._http = http or httpx.Client(
-            verify=str(ca_bundle) if ca_bundle is not None else certifi.where(),
+            verify=ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else certifi.where()),
             timeout=timeout,
             trust_env=False,
         )

@@ -246,6 +246,16 @@ class HubSpotClient:
     def _on_retry(self, hint: RetryHint) -> None:
         self.stats.retries += 1
 
+    def call_json(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """An SDK call whose answer is read as plain JSON. The SDK's model deserialization parses every
+        createdAt/updatedAt with dateutil: half the time of a large pull, for values we do not use."""
+
+        def run() -> Any:
+            response = fn(*args, _preload_content=False, **kwargs)
+            return json.loads(response.data)
+
+        return self.call(run)
+
     def call(self, fn: Callable[[], T]) -> T:
         """``fn`` (one SDK call) under the retry policy, with a fresh token; a 401 renews the token once
         (OAuth) and tries again. Failures come out as ConnectorError subclasses."""

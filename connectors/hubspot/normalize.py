@@ -128,20 +128,21 @@ def day_of(moment: datetime | None, tz: str) -> date | None:
 def stage_meta(stage: Any) -> tuple[str, StageMeta] | None:
     """A pipeline stage (``{id, label, metadata: {isClosed: "true", probability: "1.0"}}``), keyed by
     its id (what a deal's ``dealstage`` holds)."""
-    stage_id = text(_get(stage, "id"))
+    stage_id = text(field_of(stage, "id"))
     if stage_id is None:
         return None
-    metadata = _get(stage, "metadata") or {}
+    metadata = field_of(stage, "metadata") or {}
     return stage_id, StageMeta(
-        label=text(_get(stage, "label")) or stage_id,
+        label=text(field_of(stage, "label")) or stage_id,
         is_closed=parse_flag(metadata.get("isClosed")) is True,
         probability=parse_float(metadata.get("probability")),
     )
 
 
-def _get(obj: Any, name: str) -> Any:
+def field_of(obj: Any, name: str, json_name: str | None = None) -> Any:
+    """``name`` of an SDK model, or ``json_name`` (default: ``name``) of the same object as plain JSON."""
     if isinstance(obj, Mapping):
-        return obj.get(name)
+        return obj.get(json_name or name)
     return getattr(obj, name, None)
 
 
@@ -198,14 +199,14 @@ def partner(company_id: str, properties: Mapping[str, str | None] | None = None)
 
 
 def raw_deal(obj: Any) -> RawDeal:
-    """An SDK deal object (SimplePublicObject*) as a RawDeal."""
-    props = _get(obj, "properties") or {}
-    archived_at = _get(obj, "archived_at")
-    updated_at = _get(obj, "updated_at")
+    """A deal (an SDK SimplePublicObject* or its JSON) as a RawDeal."""
+    props = field_of(obj, "properties") or {}
+    archived_at = field_of(obj, "archived_at", "archivedAt")
+    updated_at = field_of(obj, "updated_at", "updatedAt")
     return RawDeal(
-        id=str(_get(obj, "id")),
+        id=str(field_of(obj, "id")),
         properties=dict(props),
-        archived=bool(_get(obj, "archived")),
+        archived=bool(field_of(obj, "archived")),
         archived_at=parse_datetime(archived_at),
         updated_at=parse_datetime(updated_at),
     )

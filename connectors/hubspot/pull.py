@@ -44,6 +44,7 @@ from connectors.hubspot.normalize import (
     DealShape,
     RawDeal,
     StageMeta,
+    field_of,
     opportunity,
     parse_datetime,
     partner,
@@ -177,17 +178,22 @@ class DealPuller:
         yield PullBatch(watermark=format_watermark(self.run_start))
 
     def _batches(self, pages: Iterator[tuple[list[RawDeal], datetime | None]]) -> Iterator[PullBatch]:
-        """Pages gathered into batches of ``association_batch_size`` deals: one association read each."""
+        """Pages regrouped into batches of exactly ``association_batch_size`` deals (one association read
+        each). A batch's watermark is the mark of the last page it holds whole: a page split between two
+        batches is not passed until the second one."""
+        size = self.config.association_batch_size
         pending: list[RawDeal] = []
-        mark: datetime | None = None
+        marks: list[tuple[int, datetime | None]] = []  # (end of a page in pending, its mark)
         for deals, page_mark in pages:
             pending.extend(deals)
-            mark = page_mark
-            if len(pending) >= self.config.association_batch_size:
-                yield self._batch(pending, mark)
-                pending = []
+            marks.append((len(pending), page_mark))
+            while len(pending) >= size:
+                whole = [m for end, m in marks if end <= size]
+                yield self._batch(pending[:size], whole[-1] if whole else None)
+                pending = pending[size:]
+                marks = [(end - size, m) for end, m in marks if end > size]
         if pending:
-            yield self._batch(pending, mark)
+            yield self._batch(pending, marks[-1][1] if marks else None)
 
     def _batch(self, deals: list[RawDeal], mark: datetime | None) -> PullBatch:
         partners = self._partner_ids(deals)
@@ -212,17 +218,15 @@ class DealPuller:
         api = self.client.apis.deals_basic
         while True:
             cursor = after
-            page = self.client.call(
-                partial(
-                    api.get_page,
-                    limit=self.config.page_size,
-                    after=cursor,
-                    properties=list(properties),
-                    archived=archived,
-                )
+            page = self.client.call_json(
+                api.get_page,
+                limit=self.config.page_size,
+                after=cursor,
+                properties=list(properties),
+                archived=archived,
             )
             self.counters.list_pages += 1
-            yield [raw_deal(d) for d in page.results or []]
+            yield [raw_deal(d) for d in page.get("results") or []]
             after = _next_after(page)
             if after is None:
                 return
@@ -308,9 +312,9 @@ class DealPuller:
                 limit=self.config.search_page_size,
                 after=after,
             )
-            page = self.client.call(partial(api.do_search, request))
+            page = self.client.call_json(api.do_search, request)
             self.counters.search_pages += 1
-            yield [raw_deal(d) for d in page.results or []]
+            yield [raw_deal(d) for d in page.get("results") or []]
             after = _next_after(page)
             if after is None:
                 return
@@ -365,14 +369,14 @@ class DealPuller:
             request = BatchInputPublicFetchAssociationsBatchRequest(
                 inputs=[PublicFetchAssociationsBatchRequest(id=i, after=a) for i, a in batch]
             )
-            answer = self.client.call(partial(api.get_page, "deals", "companies", request))
+            answer = self.client.call_json(api.get_page, "deals", "companies", request)
             self.counters.association_reads += 1
-            for result in answer.results or []:
-                deal_id = str(result._from.id)
-                for target in result.to or []:
-                    for kind in target.association_types or []:
-                        if int(kind.type_id) == type_id and str(kind.category) == category:
-                            found.setdefault(deal_id, set()).add(str(target.to_object_id))
+            for result in answer.get("results") or []:
+                deal_id = str((result.get("from") or {}).get("id"))
+                for target in result.get("to") or []:
+                    for kind in target.get("associationTypes") or []:
+                        if _int(kind.get("typeId")) == type_id and str(kind.get("category")) == category:
+                            found.setdefault(deal_id, set()).add(str(target.get("toObjectId")))
                 after = _next_after(result)
                 if after is not None:
                     todo.append((deal_id, after))
@@ -411,10 +415,18 @@ def _from_millis(ms: int) -> datetime:
 
 
 def _next_after(page: Any) -> str | None:
-    paging = getattr(page, "paging", None)
-    nxt = getattr(paging, "next", None) if paging is not None else None
-    after = getattr(nxt, "after", None) if nxt is not None else None
+    """``paging.next.after`` of an answer (SDK model or JSON), None on the last page."""
+    paging = field_of(page, "paging")
+    nxt = field_of(paging, "next") if paging is not None else None
+    after = field_of(nxt, "after") if nxt is not None else None
     return str(after) if after else None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def opportunities_of(batches: Iterable[PullBatch]) -> list[Opportunity]:

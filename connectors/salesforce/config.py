@@ -149,7 +149,7 @@ class SalesforceConfig(ConnectorConfig):
     channel_field: str = "LeadSource"
     timezone: str = Field(default="UTC", description="Reporting time zone: CreatedDate becomes a day in it.")
     reporting_currency: str | None = Field(
-        default=None, description="Must equal the org's corporate currency when set (a guard, not a switch)."
+        default=None, description="Amounts are converted into it; default: the org's corporate currency."
     )
     lookback_minutes: int = Field(default=10, ge=0)
     bulk_threshold: int = Field(

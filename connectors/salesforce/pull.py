@@ -3,7 +3,7 @@
 API calls of a pull (partner_account mode, multi-currency org with dated rates), the constant part:
   1 describe Opportunity (which fields exist: CurrencyIsoCode, the channel and partner fields)
   1 OpportunityStage (status from IsClosed/IsWon)
-  2 CurrencyType + DatedConversionRate (single-currency org: 1 Organization, 0 with reporting_currency)
+  2 CurrencyType + DatedConversionRate (single-currency org: 1 Organization)
   1 partner Accounts (IsPartner = true)
   1 deletions (queryAll IsDeleted = true since the watermark)
   1 COUNT() of changed opportunities (decides REST or Bulk, and skips the read when nothing changed)
@@ -117,7 +117,7 @@ class Puller:
             channel_field=self.config.channel_field,
             multi_currency=multi,
             timezone=self.config.timezone,
-            reporting_currency=currencies.corporate,
+            reporting_currency=currencies.reporting,
         )
         self.meta = OrgMeta(fields, stages, currencies, shape)
         return self.meta

@@ -116,21 +116,14 @@ def config_snippet(sandbox: Sandbox) -> dict[str, Any]:
     except KeyError:
         hubspot = None
     if hubspot is not None:
-        token = next(
-            (
-                str(getattr(hubspot, a))
-                for a in ("access_token", "token", "private_app_token")
-                if getattr(hubspot, a, None)
-            ),
-            None,
-        )
+        token = str(getattr(hubspot, "access_token", "") or "")
         connectors.append(
             {
                 "name": "hubspot",
                 "type": "hubspot",
                 "host": sandbox.url,
-                "access_token": token,
                 "ca_bundle": ca,
+                "auth": {"flow": "private_app", "token": token},
             }
         )
     return {"version": 1, "connectors": connectors}

@@ -10,6 +10,7 @@ import contextlib
 import json
 import random
 import re
+import shutil
 import socket
 import ssl
 import struct
@@ -170,6 +171,7 @@ class Sandbox:
         self._ca = trustme.CA()
         self._cert = self._ca.issue_cert("127.0.0.1", "localhost")
         self.state_dir = state_dir
+        self._own_dir: Path | None = None
         self.ca_path: Path | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -179,7 +181,10 @@ class Sandbox:
     def start(self) -> Sandbox:
         import tempfile
 
-        directory = self.state_dir or Path(tempfile.mkdtemp(prefix="partnerkpi-sandbox-"))
+        if self.state_dir is None:
+            self._own_dir = Path(tempfile.mkdtemp(prefix="partnerkpi-sandbox-"))
+        directory = self.state_dir or self._own_dir
+        assert directory is not None
         directory.mkdir(parents=True, exist_ok=True)
         self.state_dir = directory
         self.ca_path = directory / "sandbox-ca.pem"
@@ -202,6 +207,10 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._own_dir is not None:  # a directory we made ourselves: leave nothing behind in /tmp
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
+            self.state_dir = None
 
     def __enter__(self) -> Sandbox:
         return self.start()

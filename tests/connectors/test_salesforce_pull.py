@@ -226,3 +226,22 @@ def test_bulk_api_above_the_threshold_gives_the_same_records(sandbox_factory: Sa
     assert sandbox.counters["salesforce.bulk2_query_results"] >= 1
     assert sandbox.counters["salesforce.query"] == PULL_CONSTANT_CALLS - 1  # no REST pages
     assert final_watermark(batches)
+
+
+def test_a_reporting_currency_other_than_the_corporate_one(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(hubspot=False)
+    org = emulation(sandbox)
+    rows = org.state(
+        "Opportunity",
+        soql="SELECT Id, Amount, CloseDate FROM Opportunity WHERE CurrencyIsoCode = 'USD' AND IsClosed = true "
+        "AND IsDeleted = false AND Amount != null",
+    )
+    deal = next(r for r in rows if date.fromisoformat(str(r["CloseDate"])).month == 3)
+    close = date.fromisoformat(str(deal["CloseDate"]))
+    eur_in_march = next(
+        r.rate for r in org.data.dated_rates if r.currency == "EUR" and r.start == date(close.year, 3, 1)
+    )
+    with connector(sandbox, reporting_currency="EUR") as conn:
+        pulled = opportunities(conn.pull(None))[str(deal["Id"])]
+    assert pulled.currency == "USD"
+    assert pulled.amount == Decimal(str(deal["Amount"])) / (Decimal(1) / eur_in_march)

@@ -572,17 +572,55 @@ def test_without_advanced_currency_management_the_static_rates_apply() -> None:
 
 def test_single_currency_org_reads_the_organization_currency_once() -> None:
     reader = StubReader({"Organization": [{"DefaultCurrencyIsoCode": "eur"}]})
-    found = currency.load(reader, multi_currency=False, reporting_currency=None)  # type: ignore[arg-type]
-    assert (found.corporate, found.multi_currency, len(reader.queries)) == ("EUR", False, 1)
-    configured = StubReader({})
-    assert currency.load(configured, multi_currency=False, reporting_currency="GBP").corporate == "GBP"  # type: ignore[arg-type]
-    assert configured.queries == []
+    found = currency.load(reader, multi_currency=False, reporting_currency="EUR")  # type: ignore[arg-type]
+    assert (found.reporting, found.multi_currency, len(reader.queries)) == ("EUR", False, 1)
+    with pytest.raises(ConnectorError, match=r"set kpi\.reporting_currency to EUR"):
+        currency.load(reader, multi_currency=False, reporting_currency="USD")  # type: ignore[arg-type]
 
 
-def test_a_reporting_currency_other_than_the_corporate_one_is_refused() -> None:
-    reader = StubReader({"CurrencyType": CURRENCY_TYPES, "DatedConversionRate": []})
-    with pytest.raises(ConnectorError, match="corporate currency USD"):
-        currency.load(reader, multi_currency=True, reporting_currency="EUR")  # type: ignore[arg-type]
+def test_rates_are_rebased_onto_a_reporting_currency_other_than_the_corporate_one() -> None:
+    reader = StubReader(
+        {
+            "CurrencyType": [
+                *CURRENCY_TYPES,
+                {"IsoCode": "GBP", "ConversionRate": Decimal("0.8"), "IsCorporate": False},
+            ],
+            "DatedConversionRate": [
+                {
+                    "IsoCode": "EUR",
+                    "ConversionRate": Decimal("0.8"),
+                    "StartDate": "0001-01-01",
+                    "NextStartDate": "2026-04-01",
+                },
+                {
+                    "IsoCode": "EUR",
+                    "ConversionRate": Decimal("0.5"),
+                    "StartDate": "2026-04-01",
+                    "NextStartDate": None,
+                },
+                {
+                    "IsoCode": "GBP",
+                    "ConversionRate": Decimal("0.4"),
+                    "StartDate": "2026-03-15",
+                    "NextStartDate": None,
+                },
+            ],
+        }
+    )
+    found = currency.load(reader, multi_currency=True, reporting_currency="EUR")  # type: ignore[arg-type]
+    rates = found.rates
+    assert (found.corporate, found.reporting) == ("USD", "EUR")
+    # 100 USD in March = 80 EUR; in April = 50 EUR
+    assert rates.convert(Decimal(100), "USD", date(2026, 3, 1)) == Decimal(80)
+    assert rates.convert(Decimal(100), "USD", date(2026, 4, 2)) == Decimal(50)
+    assert rates.convert(Decimal(100), "EUR", date(2026, 4, 2)) == Decimal(100)
+    # GBP: 0.4 per USD from March 15 on: 40 GBP = 100 USD = 80 EUR (March 20) or 50 EUR (April)
+    assert rates.convert(Decimal(40), "GBP", date(2026, 3, 20)) == Decimal(80)
+    assert rates.convert(Decimal(40), "GBP", date(2026, 4, 20)) == Decimal(50)
+    # static rates, for writes: 1 EUR = 0.8 GBP / 0.9 EUR per USD
+    assert rates.static["GBP"] == Decimal("0.8") / Decimal("0.9")
+    with pytest.raises(ConnectorError, match="JPY is not among"):
+        currency.load(reader, multi_currency=True, reporting_currency="JPY")  # type: ignore[arg-type]
 
 
 # -- the project's config loader -----------------------------------------------------------------------
@@ -602,12 +640,13 @@ def test_the_config_loader_reads_a_salesforce_connector(tmp_path: Path) -> None:
         "    ca_bundle: ca.pem\n"
         "    auth: {flow: jwt, username: int@acme.com, consumer_key: 3MVG9x, private_key_file: key.pem}\n"
         "    partner: {mode: opportunity_partner}\n"
-        "    timezone: Europe/Berlin\n"
+        "kpi: {timezone: Europe/Berlin, reporting_currency: EUR}\n"
     )
     loaded = load_config(tmp_path / "partnerkpi.yaml").connectors[0]
     assert isinstance(loaded, SalesforceConfig)
     assert loaded.ca_bundle == tmp_path / "ca.pem"
     assert isinstance(loaded.auth, JwtAuth)
+    assert (loaded.timezone, loaded.reporting_currency) == ("Europe/Berlin", "EUR")  # they follow kpi
     assert loaded.auth.private_key.get_secret_value().startswith("-----BEGIN PRIVATE KEY-----")
     assert "MIIE" not in repr(loaded)
 

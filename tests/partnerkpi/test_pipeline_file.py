@@ -75,7 +75,7 @@ def app(tmp_path: Path) -> AppConfig:
 
 
 def quiet() -> ProgressReporter:
-    return ProgressReporter(Console(file=open(os.devnull, "w")), "none")
+    return ProgressReporter(Console(quiet=True), "none")
 
 
 def mirror_rows(store: StateStore) -> list[tuple[object, ...]]:

@@ -1,4 +1,5 @@
-"""A HubSpot-only sandbox and hubspot-api-client sub-clients built once against it (each attribute access
+"""Fixtures ``portal`` and ``portal_factory`` (import ``portal_fixture, portal_factory_fixture`` into a test
+module to use them): a HubSpot-only sandbox and hubspot-api-client sub-clients built once against it (each attribute access
 such as ``hs.crm.deals.basic_api`` builds a new connection pool, so tests keep the ones made here)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import urllib3
 from hubspot import HubSpot
 
 from partnerkpi.sandbox.core import Sandbox
@@ -39,7 +41,11 @@ class Portal:
 
 
 def clients(sandbox: Sandbox, emulation: HubSpotEmulation, data: SeedData, token: str = TOKEN) -> Portal:
-    hs = HubSpot(access_token=token, host=sandbox.url, ssl_ca_cert=str(sandbox.ca_path))
+    # retry=Retry(0): the SDK's default urllib3 Retry sleeps Retry-After and repeats a 429'd GET; tests
+    # want to see the 429 itself.
+    hs = HubSpot(
+        access_token=token, host=sandbox.url, ssl_ca_cert=str(sandbox.ca_path), retry=urllib3.Retry(0)
+    )
     crm = hs.crm
     return Portal(
         sandbox=sandbox,
@@ -61,8 +67,8 @@ def clients(sandbox: Sandbox, emulation: HubSpotEmulation, data: SeedData, token
 PortalFactory = Callable[..., Portal]
 
 
-@pytest.fixture
-def portal_factory() -> Iterator[PortalFactory]:
+@pytest.fixture(name="portal_factory")
+def portal_factory_fixture() -> Iterator[PortalFactory]:
     started: list[Sandbox] = []
 
     def make(seed: int = 7, partners: int = 12, opportunities: int = 300, **options: Any) -> Portal:
@@ -77,8 +83,8 @@ def portal_factory() -> Iterator[PortalFactory]:
         sandbox.stop()
 
 
-@pytest.fixture
-def portal(portal_factory: PortalFactory) -> Portal:
+@pytest.fixture(name="portal")
+def portal_fixture(portal_factory: PortalFactory) -> Portal:
     """A fresh small portal (12 partners, 300 deals) of its own for each test."""
     return portal_factory()
 

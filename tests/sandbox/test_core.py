@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from partnerkpi.sandbox.app import build_sandbox, parse_fault, serve
+from partnerkpi.sandbox.app import build_sandbox, parse_fault, serve, write_config
 from partnerkpi.sandbox.core import Emulation, Request, Response, Route, Sandbox
 
 
@@ -171,6 +171,22 @@ def test_build_sandbox_applies_knobs() -> None:
     assert salesforce.faults.latency_ms == 5
     assert salesforce.faults.rate_limit_per_second == 7
     assert salesforce.faults.error_rate == 0.25
+
+
+def test_config_snippet_is_valid_connector_config(tmp_path: Path) -> None:
+    from connectors.hubspot.config import HubSpotConfig
+    from connectors.salesforce.config import SalesforceConfig
+
+    with build_sandbox(partners=3, opportunities=50, state_dir=tmp_path) as sandbox:
+        config = yaml.safe_load(write_config(sandbox).read_text())
+    salesforce, hubspot = config["connectors"]
+    assert SalesforceConfig.model_validate(salesforce).instance_url == sandbox_url(salesforce)
+    assert HubSpotConfig.model_validate(hubspot).host == salesforce["instance_url"]
+    assert hubspot["auth"]["token"]
+
+
+def sandbox_url(connector: dict[str, Any]) -> str:
+    return str(connector["login_url"])
 
 
 def test_serve_writes_the_config_and_exits_zero(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
     PortalFactory,
     body_of,
     clients,
-    portal,
-    portal_factory,
+    portal_factory_fixture,
+    portal_fixture,
 )
 
 
@@ -182,3 +182,17 @@ def test_a_client_that_does_not_trust_the_ca_fails_tls(portal: Portal) -> None:
         untrusting.crm.deals.basic_api.get_page(limit=1)
     assert isinstance(raised.value.reason, urllib3.exceptions.SSLError)
     assert portal.counter("hubspot.deals.list") == 0
+
+
+def test_private_app_token_info_for_a_check_command(portal: Portal) -> None:
+    context = ssl.create_default_context(cafile=str(portal.sandbox.ca_path))
+    url = f"{portal.sandbox.url}/oauth/v2/private-apps/get/access-token-info"
+    with httpx.Client(verify=context, trust_env=False) as client:
+        known = client.post(url, json={"tokenKey": "pat-sandbox-1"})
+        unknown = client.post(url, json={"tokenKey": "pat-na1-rotated"})
+        account = client.get(
+            f"{portal.sandbox.url}/account-info/v3/details", headers={"Authorization": "Bearer pat-sandbox-1"}
+        )
+    assert known.status_code == 200 and "crm.objects.deals.read" in known.json()["scopes"]
+    assert unknown.status_code == 400
+    assert account.json()["companyCurrency"] == "USD"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 import ssl
 from bisect import bisect_right
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -21,8 +23,8 @@ from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
     Portal,
     PortalFactory,
     body_of,
-    portal,
-    portal_factory,
+    portal_factory_fixture,
+    portal_fixture,
 )
 
 DEAL_BASE = 9_000_000_000
@@ -35,7 +37,7 @@ def _live(data: SeedData) -> list[int]:
 
 def test_pages_all_deals_with_associations_in_pages_of_100(portal: Portal) -> None:
     portal.sandbox.reset_counters()
-    seen: list[dict[str, object]] = []
+    seen: list[dict[str, Any]] = []
     after = None
     while True:
         page = portal.deals.get_page(
@@ -110,7 +112,9 @@ def test_association_batch_read_refuses_more_than_1000_inputs(portal: Portal) ->
         portal.associations.get_page(
             from_object_type="deals",
             to_object_type="companies",
-            batch_input_public_fetch_associations_batch_request={"inputs": [{"id": str(i)} for i in range(1001)]},
+            batch_input_public_fetch_associations_batch_request={
+                "inputs": [{"id": str(i)} for i in range(1001)]
+            },
         )
     assert raised.value.status == 400
     assert body_of(raised.value)["category"] == "VALIDATION_ERROR"
@@ -161,7 +165,9 @@ def test_get_by_id_and_the_404_of_an_unknown_deal(portal: Portal) -> None:
 
 def test_properties_parameter_takes_commas_and_repeats(portal: Portal) -> None:
     url = f"{portal.sandbox.url}/crm/v3/objects/deals?limit=2&properties=dealname,amount&properties=pipeline"
-    with httpx.Client(verify=ssl.create_default_context(cafile=str(portal.sandbox.ca_path)), trust_env=False) as client:
+    with httpx.Client(
+        verify=ssl.create_default_context(cafile=str(portal.sandbox.ca_path)), trust_env=False
+    ) as client:
         answer = client.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert set(answer["results"][0]["properties"]) == {"dealname", "amount", "pipeline"}
     assert answer["results"][0]["createdAt"].endswith("Z")
@@ -208,9 +214,9 @@ def test_seed_values_map_to_hubspot_properties(portal: Portal) -> None:
         if page.paging is None:
             break
         after = page.paging.next.after
-    rates: dict[str, list[tuple[object, Decimal]]] = {}
-    for rate in sorted(portal.data.dated_rates, key=lambda r: r.start):
-        rates.setdefault(rate.currency, []).append((rate.start, rate.rate))
+    rates: dict[str, list[tuple[date, Decimal]]] = {}
+    for dated in sorted(portal.data.dated_rates, key=lambda r: r.start):
+        rates.setdefault(dated.currency, []).append((dated.start, dated.rate))
     by_key = {o.key: o for o in portal.data.opportunities}
     checked_foreign_closed = checked_foreign_open = 0
     for deal in results:

@@ -16,8 +16,8 @@ from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
     Portal,
     PortalFactory,
     body_of,
-    portal,
-    portal_factory,
+    portal_factory_fixture,
+    portal_fixture,
 )
 
 DEAL_BASE = 9_000_000_000
@@ -148,7 +148,9 @@ def test_paging_past_10000_results_answers_400(portal_factory: PortalFactory) ->
     assert portal.counter("hubspot.deals.search") == 51
 
     # HubSpot's remedy: restart the query after the last value seen; the rest then fits under the cap.
-    last = portal.deals.get_by_id(seen[-1], properties=["hs_lastmodifieddate"]).properties["hs_lastmodifieddate"]
+    last = portal.deals.get_by_id(seen[-1], properties=["hs_lastmodifieddate"]).properties[
+        "hs_lastmodifieddate"
+    ]
     cursor = str(int(datetime.fromisoformat(last.replace("Z", "+00:00")).timestamp() * 1000))
     groups = [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": cursor}]}]
     rest = list(_all_ids(portal, filter_groups=groups, sorts=sorts))
@@ -172,3 +174,30 @@ def test_search_has_its_own_rate_limit_and_no_rate_headers(portal: Portal) -> No
     assert portal.deals.get_page(limit=1).results  # other endpoints are not held by the search limit
     portal.emulation.limits.monotonic = lambda: 1001.5
     assert _search(portal, limit=1).total > 0
+
+
+def test_the_modified_date_index_answers_as_the_full_scan_does(portal: Portal) -> None:
+    live = _live(portal)
+    touched = _ids(live[:3])
+    for deal_id in touched:
+        portal.emulation.admin("update_deal", {"id": deal_id, "amount": "42"})
+    portal.emulation.archive_deal(_ids(live[5:6])[0])
+    stamps = sorted(o.modified_at for o in live)
+    low = str(int(stamps[len(stamps) // 4].timestamp() * 1000))
+    high = stamps[3 * len(stamps) // 4].isoformat()
+    bounded = [
+        {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": low},
+        {"propertyName": "hs_lastmodifieddate", "operator": "LT", "value": high},
+    ]
+    open_ended = [{"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": low}]
+    scan = [{"propertyName": "hs_object_id", "operator": "HAS_PROPERTY"}]  # forces the full scan
+    for filters in (bounded, open_ended):
+        for direction in ("ASCENDING", "DESCENDING"):
+            sorts = [{"propertyName": "hs_lastmodifieddate", "direction": direction}]
+            indexed = list(_all_ids(portal, filter_groups=[{"filters": filters}], sorts=sorts))
+            scanned = list(_all_ids(portal, filter_groups=[{"filters": filters + scan}], sorts=sorts))
+            assert indexed == scanned and indexed
+        by_id = list(_all_ids(portal, filter_groups=[{"filters": filters}]))
+        assert by_id == sorted(by_id, key=int)
+    recent = list(_all_ids(portal, filter_groups=[{"filters": open_ended}]))
+    assert set(touched) <= set(recent)  # edited deals are found through the index too

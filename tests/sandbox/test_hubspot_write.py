@@ -4,6 +4,8 @@ label, admin edits as a portal user makes them, and the 414 of an over-long URL.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hubspot.crm.deals import (
     ApiException,
@@ -19,8 +21,8 @@ from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
     Portal,
     PortalFactory,
     body_of,
-    portal,
-    portal_factory,
+    portal_factory_fixture,
+    portal_fixture,
 )
 
 DEAL_BASE = 9_000_000_000
@@ -30,7 +32,7 @@ def _live_ids(portal: Portal, n: int) -> list[str]:
     return [str(DEAL_BASE + o.key) for o in portal.data.opportunities if not o.deleted][:n]
 
 
-def _update(portal: Portal, inputs: list[dict[str, object]]) -> object:
+def _update(portal: Portal, inputs: list[dict[str, object]]) -> Any:
     return portal.deals_batch.update(
         batch_input_simple_public_object_batch_input=BatchInputSimplePublicObjectBatchInput(inputs=inputs)
     )
@@ -138,9 +140,9 @@ def test_create_a_group_and_a_property_then_write_it(portal: Portal) -> None:
     )
     assert created.name == "partner_score" and created.type == "number"
     assert "partner_score" in {p.name for p in portal.properties.get_all(object_type="companies").results}
-    assert portal.properties.get_by_name(object_type="companies", property_name="partner_score").group_name == (
-        "partner_kpis"
-    )
+    assert portal.properties.get_by_name(
+        object_type="companies", property_name="partner_score"
+    ).group_name == ("partner_kpis")
     assert "partner_kpis" in {g.name for g in portal.groups.get_all(object_type="companies").results}
 
     from hubspot.crm.companies import ApiException as CompaniesApiException
@@ -166,7 +168,9 @@ def test_create_a_group_and_a_property_then_write_it(portal: Portal) -> None:
 
 
 def test_duplicate_property_and_group_are_409(portal: Portal) -> None:
-    create = PropertyCreate(name="dealname", label="x", type="string", field_type="text", group_name="dealinformation")
+    create = PropertyCreate(
+        name="dealname", label="x", type="string", field_type="text", group_name="dealinformation"
+    )
     with pytest.raises(PropertiesApiException) as raised:
         portal.properties.create(object_type="deals", property_create=create)
     assert raised.value.status == 409
@@ -204,7 +208,10 @@ def test_batch_create_with_the_partner_label(portal: Portal) -> None:
                             "to": {"id": company},
                             "types": [
                                 {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341},
-                                {"associationCategory": "USER_DEFINED", "associationTypeId": PARTNER_LABEL_TYPE_ID},
+                                {
+                                    "associationCategory": "USER_DEFINED",
+                                    "associationTypeId": PARTNER_LABEL_TYPE_ID,
+                                },
                             ],
                         }
                     ],

@@ -244,6 +244,33 @@ def test_custom_field_is_created_granted_and_written(
     assert emulation.state("Account", [ids[0]])[0]["KPI_Score__c"] == "63.16"
 
 
+def test_field_permissions_need_the_field_first(org: tuple[Sandbox, SalesforceEmulation, Any]) -> None:
+    _, _, sf = org
+    permission_set = sf.PermissionSet.create({"Name": "Early_Grant", "Label": "Early grant"})
+    grant = {
+        "ParentId": permission_set["id"],
+        "SobjectType": "Account",
+        "Field": "Account.Not_Yet__c",
+        "PermissionsRead": True,
+        "PermissionsEdit": True,
+    }
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.FieldPermissions.create(grant)
+    assert _content(raised.value)[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    sf.toolingexecute(
+        "sobjects/CustomField",
+        method="POST",
+        data={
+            "FullName": "Account.Not_Yet__c",
+            "Metadata": {"label": "Now", "type": "Number", "precision": 4, "scale": 0},
+        },
+    )
+    assert sf.FieldPermissions.create(grant)["success"] is True
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.FieldPermissions.create(grant)
+    assert _content(raised.value)[0]["errorCode"] == "DUPLICATE_VALUE"
+
+
 def test_text_field_length_and_duplicates(org: tuple[Sandbox, SalesforceEmulation, Any]) -> None:
     _, _, sf = org
     _create_visible_field(sf, "KPI_Note__c", {"label": "KPI Note", "type": "Text", "length": 10})

@@ -128,6 +128,15 @@ class Auth:
             }
         )
 
+    def private_app_info(self, request: Request) -> Response:
+        """``POST /oauth/v2/private-apps/get/access-token-info`` ``{"tokenKey": ...}``: a private-app token's
+        portal, app and scopes (how a check command verifies a private-app token)."""
+        body = request.json() if request.body else None
+        token = str((body or {}).get("tokenKey") or "") if isinstance(body, dict) else ""
+        if token not in self.private_tokens:
+            return error(400, "VALIDATION_ERROR", "Invalid token key: the token is unknown or was rotated.")
+        return Response.json({"userId": USER_ID, "hubId": PORTAL_ID, "appId": APP_ID, "scopes": list(SCOPES)})
+
 
 def bearer(request: Request) -> str | None:
     scheme, _, token = (request.header("Authorization") or "").partition(" ")

@@ -7,7 +7,10 @@ Counter endpoints (``Sandbox.counters`` keys; every call is counted, refused or 
 - ``hubspot.associations.batch_read``, ``hubspot.associations.labels``
 - ``hubspot.pipelines.list``, ``hubspot.pipelines.get``
 - ``hubspot.properties.{list,get,create}``, ``hubspot.property_groups.{list,create}``
-- ``hubspot.oauth.token``, ``hubspot.oauth.token_info``, ``hubspot.limits.daily``, ``hubspot.account.details``
+- ``hubspot.oauth.token``, ``hubspot.oauth.token_info`` (``GET /oauth/v1/access-tokens/{token}``),
+  ``hubspot.oauth.private_app_token_info`` (``POST /oauth/v2/private-apps/get/access-token-info``)
+- ``hubspot.limits.daily`` (``GET /integrations/v1/limit/daily``), ``hubspot.account.details``
+  (``GET /account-info/v3/details``: portal id, time zone, company currency USD)
 
 Answers carry ``X-HubSpot-Correlation-Id``; authenticated calls other than search also carry the
 ``X-HubSpot-RateLimit-*`` headers (the daily pair only for private-app tokens, as HubSpot sends them).
@@ -51,7 +54,9 @@ from partnerkpi.sandbox.hubspot.schema import iso_ms
 MAX_URL_LENGTH = 8192
 Handler = Callable[[Request, "re.Match[str]"], Response]
 _TYPE_ALIASES = {"deals": r"(?:deals|deal|0-3)", "companies": r"(?:companies|company|0-2)"}
-_AUTH_FREE = frozenset({"hubspot.oauth.token", "hubspot.oauth.token_info"})
+_AUTH_FREE = frozenset(
+    {"hubspot.oauth.token", "hubspot.oauth.token_info", "hubspot.oauth.private_app_token_info"}
+)
 
 
 class HubSpotEmulation(Emulation):
@@ -177,6 +182,12 @@ class HubSpotEmulation(Emulation):
                 r"/oauth/v1/access-tokens/(?P<token>[^/]+)/?",
                 lambda r, m: self.auth.info(m["token"]),
                 "oauth.token_info",
+            ),
+            (
+                "POST",
+                r"/oauth/v2/private-apps/get/access-token-info/?",
+                lambda r, m: self.auth.private_app_info(r),
+                "oauth.private_app_token_info",
             ),
             ("GET", r"/integrations/v1/limit/daily/?", self._daily_usage, "limits.daily"),
             ("GET", r"/account-info/v3/details/?", self._account, "account.details"),

@@ -200,6 +200,9 @@ class Objects:
             self._search_cache.move_to_end(cache_key)
             return cached
         defs = self.portal.properties[kind]
+        fast = self._by_modified_date(query) if kind == "deals" else None
+        if fast is not None:
+            return self._remember(cache_key, fast)
         candidates: Iterable[Record]
         if kind == "companies":
             candidates = self.portal.companies.values()
@@ -208,11 +211,64 @@ class Objects:
             bounds = search.range_on(query, "hs_lastmodifieddate", defs)
             keys = portal.deal_keys() if bounds is None else portal.keys_modified_between(*bounds)
             candidates = (portal.deal(k) for k in keys if not portal.is_archived(k))
-        ids = search.run(query, candidates, defs, int)
+        return self._remember(cache_key, search.run(query, candidates, defs, int))
+
+    def _remember(self, cache_key: tuple[object, ...], ids: list[str]) -> list[str]:
         self._search_cache[cache_key] = ids
         while len(self._search_cache) > 8:
             self._search_cache.popitem(last=False)
         return ids
+
+    def _by_modified_date(self, query: search.Query) -> list[str] | None:
+        """The incremental-sync query (only hs_lastmodifieddate bounds, sorted by it or by id) straight from
+        the index, without rendering a million deals; None when the query is anything else."""
+        prop_name = "hs_lastmodifieddate"
+        if len(query.groups) > 1 or query.sort_prop not in (None, prop_name):
+            return None
+        filters = query.groups[0] if query.groups else ()
+        prop = self.portal.properties["deals"][prop_name]
+        bounds: list[tuple[str, int, int]] = []
+        for f in filters:
+            if f.prop != prop_name or f.operator not in ("EQ", "LT", "LTE", "GT", "GTE", "BETWEEN"):
+                return None
+            low, high = search.typed(prop, f.value), search.typed(prop, f.high)
+            if low is None or (f.operator == "BETWEEN" and high is None):
+                return None
+            bounds.append((f.operator, round(low * 1000), round((high or 0) * 1000)))
+
+        def within(ms: int) -> bool:
+            for op, low, high in bounds:
+                if not (
+                    (op == "EQ" and ms == low)
+                    or (op == "LT" and ms < low)
+                    or (op == "LTE" and ms <= low)
+                    or (op == "GT" and ms > low)
+                    or (op == "GTE" and ms >= low)
+                    or (op == "BETWEEN" and low <= ms <= high)
+                ):
+                    return False
+            return True
+
+        portal = self.portal
+        keys, values = portal.modified_index()
+        span = search.range_on(query, prop_name, portal.properties["deals"]) or (None, None)
+        edited = portal.edited
+        rows = [
+            (values[i], keys[i])
+            for i in portal.index_span(*span)
+            if keys[i] not in edited and not portal.is_archived(keys[i]) and within(values[i])
+        ]
+        for key, record in edited.items():
+            stamp = search.typed(prop, record.props.get(prop_name))
+            if not record.archived and stamp is not None and within(round(stamp * 1000)):
+                rows.append((round(stamp * 1000), key))
+        if query.sort_prop is None:
+            rows.sort(key=lambda row: row[1])
+        elif query.descending:
+            rows.sort(key=lambda row: (-row[0], row[1]))
+        else:
+            rows.sort()
+        return [portal.deal_id(key) for _, key in rows]
 
     # -- writes --------------------------------------------------------------------------------------
     def validate(self, kind: str, values: Any, admin: bool = False) -> dict[str, str | None]:

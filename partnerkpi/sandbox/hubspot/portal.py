@@ -406,7 +406,8 @@ class Portal:
                 yield key
 
     # -- the hs_lastmodifieddate index ---------------------------------------------------------------
-    def _build_index(self) -> tuple[array[int], array[int]]:
+    def modified_index(self) -> tuple[array[int], array[int]]:
+        """Seed deal keys sorted by hs_lastmodifieddate (then key), and those dates in epoch ms."""
         if self._mod_keys is None or self._mod_values is None:
             columns = self.data.columns
             if columns is not None:
@@ -422,13 +423,18 @@ class Portal:
             self._mod_values = array("q", (values[i] for i in order))
         return self._mod_keys, self._mod_values
 
-    def keys_modified_between(self, low_ms: int | None, high_ms: int | None) -> Iterator[int]:
-        """Candidate keys whose hs_lastmodifieddate may lie in [low, high] (edited deals always included)."""
-        keys, values = self._build_index()
+    def index_span(self, low_ms: int | None, high_ms: int | None) -> range:
+        """Positions in :meth:`modified_index` of seed deals modified in [low, high] (ms)."""
+        _, values = self.modified_index()
         lo = 0 if low_ms is None else bisect_left(values, low_ms)
         hi = len(values) if high_ms is None else bisect_right(values, high_ms)
+        return range(lo, hi)
+
+    def keys_modified_between(self, low_ms: int | None, high_ms: int | None) -> Iterator[int]:
+        """Candidate keys whose hs_lastmodifieddate may lie in [low, high] (edited deals always included)."""
+        keys, _ = self.modified_index()
         edited = self.edited
-        for i in range(lo, hi):
+        for i in self.index_span(low_ms, high_ms):
             key = keys[i]
             if key not in edited:
                 yield key

@@ -221,6 +221,14 @@ class Org:
         return values
 
     def _check_unique(self, table: Table, values: dict[str, Any], creating: bool) -> None:
+        if table.name == "PermissionSetAssignment" and creating:
+            for row in table.rows():
+                if table.value(row, "AssigneeId") == values.get("AssigneeId") and table.value(
+                    row, "PermissionSetId"
+                ) == values.get("PermissionSetId"):
+                    raise RecordError(
+                        "DUPLICATE_VALUE", "Duplicate PermissionSetAssignment. Assignment already exists."
+                    )
         if table.name == "PermissionSet" and "Name" in values:
             for row in table.rows():
                 if str(table.value(row, "Name")).lower() == str(values["Name"]).lower():
@@ -230,6 +238,7 @@ class Org:
                         ["Name"],
                     )
         if table.name == "FieldPermissions" and creating:
+            self._check_field_reference(values)
             for row in table.rows():
                 if (
                     table.value(row, "ParentId") == values.get("ParentId")
@@ -240,6 +249,25 @@ class Org:
                         "duplicate value found: Field duplicates value on record with id: "
                         + table.id_of(row),
                     )
+
+    def _check_field_reference(self, values: dict[str, Any]) -> None:
+        """FieldPermissions name an existing object and field (so a grant made before the field fails)."""
+        sobject = self.table(str(values.get("SobjectType") or ""))
+        if sobject is None:
+            raise RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Sobject Type Name: bad value for restricted picklist field: {values.get('SobjectType')}",
+                ["SobjectType"],
+            )
+        object_name, _, field_name = str(values.get("Field") or "").partition(".")
+        if object_name.lower() != sobject.name.lower() or sobject.field(field_name) is None:
+            raise RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Field Name: bad value for restricted picklist field: {values.get('Field')}",
+                ["Field"],
+            )
+        if values.get("ParentId") and self.tables["PermissionSet"].find(str(values["ParentId"])) is None:
+            raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["ParentId"])
 
     def locate(self, table: Table, record_id: Any, label: str) -> int:
         if not isinstance(record_id, str) or not record_id:

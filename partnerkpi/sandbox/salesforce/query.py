@@ -256,11 +256,7 @@ def _modstamp_floor(cond: Condition | None) -> datetime | None:
     )
     floor = None
     for item in items:
-        if (isinstance(item, Comparison) and item.field.path == ("SystemModstamp",)) or (
-            isinstance(item, Comparison)
-            and len(item.field.path) == 1
-            and item.field.path[0].lower() == "systemmodstamp"
-        ):
+        if isinstance(item, Comparison) and [p.lower() for p in item.field.path] == ["systemmodstamp"]:
             lit = item.value
             if item.op in (">", ">=") and isinstance(lit, Literal) and lit.kind == "datetime":
                 floor = lit.value if floor is None else max(floor, lit.value)
