@@ -31,6 +31,7 @@ __all__ = [
     "FieldUpdate",
     "FieldValue",
     "ProvisionAction",
+    "ProvisionError",
     "ProvisionResult",
     "PullBatch",
     "RecordError",

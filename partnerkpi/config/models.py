@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from kpi_core.settings import KpiSettings
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from connectors.base import ConnectorConfig
+from kpi_core.settings import KpiSettings
 from partnerkpi.alerts import AlertsConfig
 from writeback import WritebackConfig
 

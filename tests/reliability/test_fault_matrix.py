@@ -229,9 +229,11 @@ def test_a_sync_under_a_fault_completes_or_stops_cleanly_and_the_next_run_conver
 
         run = sync(cfg, store, crm)
         calls = sandbox.calls(f"{crm}.")
-        injected = dict(tally.counts)
+        injected = {kind: n for kind, n in tally.counts.items() if n}
         if scenario.name == "latency_spikes":
             injected["delayed_call"] = calls
+        if scenario.name == "daily_budget_guard":
+            injected["budget_guard_stop"] = 1
         if scenario.tally is not None:
             provoked = sum(n for kind, n in tally.counts.items() if kind.startswith(scenario.tally))
             assert provoked > 0, f"{scenario.name} injected nothing: {dict(tally.counts)}"
