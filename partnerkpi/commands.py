@@ -94,7 +94,8 @@ def run_sync(
     store = open_store(cfg)
     codes = []
     for name in names:
-        run = sync_connector(cfg, store, name, progress, dry_run=dry_run, as_of=as_of, command="sync")
+        command = "sync --dry-run" if dry_run else "sync"
+        run = sync_connector(cfg, store, name, progress, dry_run=dry_run, as_of=as_of, command=command)
         codes.append(run.exit_code)
         if not dry_run:
             _alert(cfg, store, run)
@@ -198,6 +199,9 @@ def run_plan(cfg: AppConfig, names: list[str], out: Console, fmt: str, as_of: da
         writeback = cfg.writeback.for_connector(name)
         if writeback is None or not writeback.fields:
             out.print(f"{name}: no writeback fields mapped")
+            continue
+        if not store.partner_ids(name):
+            out.print(f"{name}: the mirror holds no partners yet; run `partnerkpi pull` (or `sync`) first")
             continue
         result = compute_kpis(store, cfg, name, as_of)
         with open_connector(connector_config(cfg, name)) as connector:
@@ -316,8 +320,8 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
 def list_runs(cfg: AppConfig, out: Console, limit: int, connector: str | None) -> int:
     store = open_store(cfg)
     table = Table(title="runs", title_justify="left")
-    for col in ("id", "connector", "command", "started", "seconds", "status", "summary"):
-        table.add_column(col)
+    for col in ("id", "connector", "command", "started (UTC)", "seconds", "status", "summary"):
+        table.add_column(col, no_wrap=col != "summary")
     for r in store.runs(limit=limit, connector=connector):
         seconds = f"{(r.ended_at - r.started_at).total_seconds():.1f}" if r.ended_at else "running"
         counts = r.counts or {}
@@ -326,7 +330,7 @@ def list_runs(cfg: AppConfig, out: Console, limit: int, connector: str | None) -
             str(r.id),
             r.connector,
             r.command,
-            r.started_at.isoformat(timespec="seconds"),
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             seconds,
             r.status,
             summary,

@@ -181,6 +181,7 @@ class HubSpotClient:
         self.stats = stats
         self.timeout = timeout
         self._configurations: list[Any] = []
+        self._rest_clients: list[Any] = []
         self._token: str | None = None
         sdk = hubspot.HubSpot(
             host=host,
@@ -206,6 +207,7 @@ class HubSpotClient:
         api = DiscoveryBase._default_api_factory(package, api_name, dict(config))
         api_client = api.api_client
         self._configurations.append(api_client.configuration)
+        self._rest_clients.append(api_client.rest_client)
         self._instrument(api_client.rest_client)
         return api
 
@@ -231,6 +233,8 @@ class HubSpotClient:
     def close(self) -> None:
         for configuration in self._configurations:
             configuration.access_token = None
+        for rest in self._rest_clients:
+            rest.pool_manager.clear()
         close = getattr(self.tokens, "close", None)
         if callable(close):
             close()

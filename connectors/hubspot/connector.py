@@ -23,10 +23,10 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.health import run_checks
 from connectors.hubspot.pacing import Pacer, SystemTicker, Ticker
-from connectors.hubspot.provision import Provisioner
+from connectors.hubspot.provision import SHAPES, Provisioner
 from connectors.hubspot.pull import DealPuller
-from connectors.hubspot.read import read_company_fields
-from connectors.hubspot.write import CompanyWriter
+from connectors.hubspot.read import read_company_fields, typed
+from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_value
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 
 
@@ -99,6 +99,24 @@ class HubSpotConnector(Connector[HubSpotConfig]):
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
         return self.writer.write(updates, specs)
+
+    def stored_values(
+        self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
+    ) -> dict[str, dict[str, FieldValue]]:
+        """The values as read_fields will read them back: written as HubSpot stores them (text cut to
+        length, datetimes to the millisecond) and typed as read (numbers Decimal, datetimes aware)."""
+        out: dict[str, dict[str, FieldValue]] = {}
+        for update in updates:
+            values = out.setdefault(update.partner_id, {})
+            for name, value in update.values.items():
+                spec = specs.get(name)
+                try:
+                    written = format_value(value, spec)
+                except (UnwritableValue, ArithmeticError, TypeError):
+                    values[name] = value
+                    continue
+                values[name] = typed(written, SHAPES[spec.kind].type if spec is not None else None)
+        return out
 
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         self._property_types = None

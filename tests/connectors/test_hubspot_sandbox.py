@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from connectors import registry
 from connectors.base import (
     CheckStatus,
     FieldKind,
@@ -21,7 +22,7 @@ from connectors.base import (
     ProvisionAction,
     PullBatch,
 )
-from connectors.errors import ConnectionFailed
+from connectors.errors import AuthError, ConnectionFailed
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
 from connectors.retry import RetryPolicy
 from kpi_core import clock
@@ -275,18 +276,47 @@ def test_injected_5xx_and_dropped_connections_are_retried(small: Portal) -> None
     assert connector.stats.retries >= 1
 
 
+OAUTH = {
+    "flow": "oauth",
+    "client_id": "sandbox-client-id",
+    "client_secret": "sandbox-client-secret",
+    "refresh_token": "sandbox-refresh-token",
+}
+
+
 def test_oauth_token_refreshed_mid_run_on_401(small: Portal) -> None:
     small.emulation.faults.session_expiry_after_calls = 5
-    auth = {
-        "flow": "oauth",
-        "client_id": "sandbox-client-id",
-        "client_secret": "sandbox-client-secret",
-        "refresh_token": "sandbox-refresh-token",
-    }
-    connector = small.connector(auth=auth)
+    connector = small.connector(auth=OAUTH)
     got = opportunities(list(connector.pull(None)))
     assert set(got) == small.live_deal_ids()
     assert small.count("oauth.token") >= 5  # 21 list pages at 5 calls a token
+
+
+class SteppedTicker:
+    """Monotonic time the test moves (the connector's pacer and token lifetimes read it)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_oauth_token_renewed_before_it_expires(small: Portal) -> None:
+    ticker = SteppedTicker()
+    config = small.config(auth=OAUTH)
+    connector = HubSpotConnector(config, retry_policy=FAST_RETRY, ticker=ticker)
+    with clock.frozen(T0):
+        first = list(connector.pull(None))
+    assert small.count("oauth.token") == 1
+    ticker.now += 26 * 60  # past 25 of the token's 30 minutes
+    with clock.frozen(T0 + timedelta(minutes=26)):
+        list(connector.pull(first[-1].watermark))
+    assert small.count("oauth.token") == 2
+    assert len(small.emulation.auth.access) == 2  # the first token was still valid: renewed ahead of time
 
 
 def test_bad_refresh_token_is_an_auth_error_without_the_secret(small: Portal) -> None:
@@ -295,6 +325,21 @@ def test_bad_refresh_token_is_an_auth_error_without_the_secret(small: Portal) ->
     with pytest.raises(Exception, match="BAD_REFRESH_TOKEN") as caught:
         list(connector.pull(None))
     assert "stolen-refresh-xyz" not in str(caught.value)
+
+
+def test_refused_private_app_token_is_an_auth_error(small: Portal) -> None:
+    connector = small.connector(auth={"flow": "private_app", "token": "pat-wrong-secret"})
+    with pytest.raises(AuthError, match="401") as caught:
+        list(connector.pull(None))
+    assert "pat-wrong-secret" not in str(caught.value)
+    assert small.sandbox.calls("hubspot.") == 1  # a 401 is not retried
+
+
+def test_registry_builds_the_connector_and_close_releases_it(small: Portal) -> None:
+    cls = registry.get("hubspot")
+    assert cls is HubSpotConnector
+    with cls(small.config()) as connector:
+        assert connector.check()[0].status is CheckStatus.OK
 
 
 def test_untrusted_certificate_is_connection_failed_at_once(small: Portal) -> None:
@@ -434,6 +479,7 @@ def test_a_value_hubspot_refuses_fails_its_record_only(small: Portal) -> None:
     assert all(results[i].ok for i in ids if i != ids[2])
 
 
+@pytest.mark.slow
 def test_restart_skips_deals_already_handed_over_and_walks_a_crowded_instant(
     small: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
