@@ -37,8 +37,14 @@ pytest: $(STAMP) chromium
 
 test: lint typecheck pytest
 
+# Every benchmark, in sequence (about 25 minutes on 2 cores); JSON results in bench/results/, the summary
+# table printed at the end (docs/performance.md carries it).
 bench: $(STAMP)
 	$(BIN)/python -m bench.kpi_compute
+	$(BIN)/python -m bench.api_calls
+	$(BIN)/python -m bench.rate_limit
+	$(BIN)/python -m bench.throughput
+	$(BIN)/python -m bench.summary
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -41,7 +41,7 @@ def connector_name(crm: str) -> str:
 
 
 def quiet() -> ProgressReporter:
-    return ProgressReporter(Console(file=open(os.devnull, "w")), "none")  # noqa: SIM115
+    return ProgressReporter(Console(file=open(os.devnull, "w")), "none")
 
 
 def hubspot_ready() -> bool:
@@ -54,7 +54,9 @@ def hubspot_ready() -> bool:
     return True
 
 
-def connector_doc(sandbox_doc: list[dict[str, Any]], crm: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def connector_doc(
+    sandbox_doc: list[dict[str, Any]], crm: str, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
     found = [c for c in sandbox_doc if c["type"] == crm]
     if not found:
         raise LookupError(f"the sandbox serves no {crm} emulation the registry can drive")
@@ -77,7 +79,9 @@ def write_config(
     return path
 
 
-def sandbox_config(workdir: Path, sandbox: Sandbox, crm: str, overrides: Mapping[str, Any] | None = None) -> AppConfig:
+def sandbox_config(
+    workdir: Path, sandbox: Sandbox, crm: str, overrides: Mapping[str, Any] | None = None
+) -> AppConfig:
     return load_config(write_config(workdir, sandbox_connectors(sandbox), crm, overrides))
 
 
@@ -97,7 +101,7 @@ def sync(cfg: AppConfig, store: StateStore, name: str) -> ConnectorRun:
 
 def snapshot(sandbox: Sandbox, prefix: str) -> Counter[str]:
     """The sandbox's call counters of one emulation (``salesforce.`` / ``hubspot.``)."""
-    with sandbox._counter_lock:  # noqa: SLF001 - a consistent copy while the server runs
+    with sandbox._counter_lock:
         return Counter({k: n for k, n in sandbox.counters.items() if k.startswith(prefix)})
 
 

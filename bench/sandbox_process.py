@@ -9,9 +9,14 @@ command line: ``counters``, ``reset``, ``change CRM FRACTION``, ``faults CRM {js
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
 import subprocess
 import sys
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,14 +35,18 @@ def serve(args: argparse.Namespace) -> int:
     with sandbox:
         hello = {"url": sandbox.url, "ca": str(sandbox.ca_path), "connectors": sandbox_connectors(sandbox)}
         print(json.dumps(hello), flush=True)
+        tally = Tally(sandbox)
         for line in sys.stdin:
             word, _, rest = line.strip().partition(" ")
             answer: Any = {"ok": True}
             if word == "counters":
-                with sandbox._counter_lock:  # noqa: SLF001
+                with sandbox._counter_lock:
                     answer = dict(sandbox.counters)
+            elif word == "tally":
+                answer = tally.report()
             elif word == "reset":
                 sandbox.reset_counters()
+                tally.reset()
             elif word == "change":
                 crm, fraction = rest.split()
                 answer = {"changed": change_deals(sandbox, crm, float(fraction))}
@@ -51,6 +60,57 @@ def serve(args: argparse.Namespace) -> int:
                 answer = {"error": f"unknown command {word!r}"}
             print(json.dumps(answer), flush=True)
     return 0
+
+
+FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
+
+
+class Tally:
+    """What the sandbox's endpoint counters do not say: the object each Salesforce query reads (a query's
+    later pages count as ``query_more``), the status of every answer, and when each 429 came."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+        dispatch = sandbox.dispatch
+
+        def counted(request: Any) -> Any:
+            response = dispatch(request)
+            key = _object_key(request)
+            with self.lock:
+                if key:
+                    self.objects[key] += 1
+                emulation = (
+                    "hubspot" if "/crm/" in request.path or "/oauth/" in request.path else "salesforce"
+                )
+                self.statuses[f"{emulation}.{response.status}"] += 1
+                if response.status == 429:
+                    self.too_many.append(round(time.monotonic() - self.started, 3))
+            return response
+
+        sandbox.dispatch = counted
+
+    def reset(self) -> None:
+        with self.lock:
+            self.objects: Counter[str] = Counter()
+            self.statuses: Counter[str] = Counter()
+            self.too_many: list[float] = []
+            self.started = time.monotonic()
+
+    def report(self) -> dict[str, Any]:
+        with self.lock:
+            return {"objects": dict(self.objects), "statuses": dict(self.statuses), "429_at": self.too_many}
+
+
+def _object_key(request: Any) -> str | None:
+    path = request.path
+    if "/query" in path and path.startswith("/services/data"):
+        soql = request.param("q")
+        if soql:
+            found = FROM.search(soql)
+            return f"query:{found.group(1) if found else '?'}"
+        return "query_more"
+    return None
 
 
 class SandboxProcess:
@@ -84,10 +144,8 @@ class SandboxProcess:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
                 self.command("quit")
-            except (OSError, RuntimeError, ValueError):
-                pass
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -21,14 +21,13 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from connectors import registry
 from connectors.base import ProvisionAction
 from partnerkpi.commands import open_store
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.pipeline import ExitCode, connector_config, open_connector, sync_connector
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.reports.table import print_scorecard
-from partnerkpi.sandbox.app import build_sandbox
+from partnerkpi.sandbox.app import build_sandbox, config_snippet
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.state import StateStore
 
@@ -150,45 +149,9 @@ def _sample_values(cfg: AppConfig, name: str, partner_ids: list[str], names: dic
 
 
 def sandbox_connectors(sandbox: Sandbox) -> list[dict[str, Any]]:
-    """The real connectors, pointed at the running sandbox (its CA trusted, never verification off)."""
-    connectors = []
-    for emulation in sandbox.emulations:
-        if emulation.name == "salesforce":
-            creds = getattr(emulation, "credentials")  # noqa: B009 - the emulation's test login
-            connectors.append(
-                {
-                    "name": "salesforce-sandbox",
-                    "type": "salesforce",
-                    "login_url": sandbox.url,
-                    "ca_bundle": str(sandbox.ca_path),
-                    "auth": {
-                        "flow": "password",
-                        "username": creds.username,
-                        "password": creds.password,
-                        "security_token": creds.security_token,
-                    },
-                }
-            )
-        elif emulation.name == "hubspot" and registry_has("hubspot"):
-            token = getattr(emulation, "auth").private_tokens[0]  # noqa: B009
-            connectors.append(
-                {
-                    "name": "hubspot-sandbox",
-                    "type": "hubspot",
-                    "host": sandbox.url,
-                    "ca_bundle": str(sandbox.ca_path),
-                    "auth": {"flow": "private_app", "token": token},
-                }
-            )
-    return connectors
-
-
-def registry_has(type_name: str) -> bool:
-    try:
-        registry.get(type_name)
-    except (ImportError, AttributeError, TypeError):
-        return False
-    return True
+    """The real connectors, pointed at the running sandbox (its CA trusted, never verification off),
+    named ``<crm>-sandbox``. The sandbox itself says how to reach it (``config_snippet``)."""
+    return [{**c, "name": f"{c['type']}-sandbox"} for c in config_snippet(sandbox)["connectors"]]
 
 
 def run_demo(out: Console, workdir: Path | None, progress: ProgressReporter, source: str = "sandbox") -> int:

@@ -53,7 +53,7 @@ from connectors.hubspot.normalize import (
     text,
 )
 from kpi_core import clock
-from kpi_core.schema import Opportunity, Partner
+from kpi_core.schema import Partner
 
 log = logging.getLogger(__name__)
 
@@ -427,8 +427,3 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def opportunities_of(batches: Iterable[PullBatch]) -> list[Opportunity]:
-    """Every opportunity of a pull (tests and small tools)."""
-    return [o for b in batches for o in b.opportunities]

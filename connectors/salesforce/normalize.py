@@ -64,9 +64,9 @@ def parse_date(value: Any) -> date | None:
 
 
 def parse_percent(value: Any) -> float | None:
-    """A Percent field (63.15 means 63.15 %) as a share 0..1."""
+    """A Percent field (63.15 means 63.15 %) as a share 0..1; None for a value outside 0..100 %."""
     amount = to_money(value)
-    if amount is None:
+    if amount is None or not amount.is_finite() or not 0 <= amount <= 100:
         return None
     return float(amount / Decimal(100))
 

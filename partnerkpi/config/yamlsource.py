@@ -104,14 +104,18 @@ class _Builder:
 
 def parse_yaml(text: str) -> tuple[Document, list[Problem]]:
     """The document and the problems found; a syntax error is one problem and no data."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML refuses the text before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        return Document({}), [Problem("", f"YAML: character #x{exc.character:04x} is not allowed", line)]
     try:
         try:
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            return Document({}), [Problem("", f"YAML syntax error: {exc.problem or exc.context}", line)]
+            at = mark.line + 1 if mark is not None else None
+            return Document({}), [Problem("", f"YAML syntax error: {exc.problem or exc.context}", at)]
         if root is None:
             return Document({}, {(): 1}), []
         builder = _Builder(loader)

@@ -425,13 +425,16 @@ def test_writing_1000_companies_takes_10_batch_calls_and_reads_back() -> None:
         results = connector.write_fields(_updates(ids), {s.name: s for s in SPECS})
         assert [r.partner_id for r in results] == ids and all(r.ok for r in results)
         assert p.count("companies.batch_update") == 10
-        stored = p.emulation.portal.companies[ids[7]].props
-        assert stored["partner_won_revenue"] == "1250.50" and stored["partner_win_rate"] == "63.15"
-        assert stored["partner_deal_count"] == "7"
-        assert stored["partner_kpis_updated_at"] == "2026-11-01T08:30:00.000Z"
-        live = connector.read_fields(ids[:3], ["partner_won_revenue", "partner_kpis_updated_at"])
+        props = p.emulation.portal.companies[ids[7]].props
+        assert props["partner_won_revenue"] == "1250.50" and props["partner_win_rate"] == "63.15"
+        assert props["partner_deal_count"] == "7"
+        assert props["partner_kpis_updated_at"] == "2026-11-01T08:30:00.000Z"
+        names = [s.name for s in SPECS]
+        live = connector.read_fields(ids[:3], names)
         assert live[ids[2]]["partner_won_revenue"] == Decimal("1250.50")
         assert live[ids[2]]["partner_kpis_updated_at"] == datetime(2026, 11, 1, 8, 30, tzinfo=timezone.utc)
+        stored = connector.stored_values(_updates(ids[:3]), {s.name: s for s in SPECS})
+        assert stored == live  # what we wrote reads back equal: verify_live sees no edits
 
 
 def test_207_errors_reported_by_company_while_the_rest_are_written(small: Portal) -> None:

@@ -405,3 +405,45 @@ def test_bulk2_ingest_update(org: tuple[Sandbox, SalesforceEmulation, Any]) -> N
     done = list(csv.DictReader(io.StringIO(sf.bulk2.Account.get_successful_records(results[0]["job_id"]))))
     assert sorted(d["sf__Id"] for d in done) == sorted(set(ids) - {ids[2]})
     assert {s["Id"]: s["Industry"] for s in emulation.state("Account", ids)}[ids[0]] == "Media"
+
+
+def test_composite_create_answers_per_record(org: tuple[Sandbox, SalesforceEmulation, Any]) -> None:
+    _, emulation, sf = org
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "Reseller One", "IsPartner": True},
+            {"attributes": {"type": "Account"}, "IsPartner": True},
+        ],
+    }
+    results = sf.restful("composite/sobjects", method="POST", json=body)
+    assert results[0]["success"] is True and results[0]["id"].startswith("001")
+    assert results[1] == {
+        "success": False,
+        "errors": [
+            {
+                "statusCode": "REQUIRED_FIELD_MISSING",
+                "message": "Required fields are missing: [Name]",
+                "fields": ["Name"],
+            }
+        ],
+    }
+    assert emulation.state("Account", [results[0]["id"]])[0]["Name"] == "Reseller One"
+
+
+def test_datetime_and_currency_custom_fields(org: tuple[Sandbox, SalesforceEmulation, Any]) -> None:
+    _, _, sf = org
+    _create_visible_field(sf, "KPI_Updated_At__c", {"label": "KPIs updated at", "type": "DateTime"})
+    sf.toolingexecute(
+        "sobjects/CustomField",
+        method="POST",
+        data={
+            "FullName": "Account.KPI_Revenue__c",
+            "Metadata": {"label": "Won revenue", "type": "Currency", "precision": 18, "scale": 2},
+        },
+    )
+    target = _partner_ids(sf, 1)[0]
+    sf.Account.update(target, {"KPI_Updated_At__c": "2026-11-01T10:30:00.000Z"})
+    row = sf.Account.get(target)
+    assert row["KPI_Updated_At__c"] == "2026-11-01T10:30:00.000+0000"
+    assert "KPI_Revenue__c" not in row  # created, but not granted to anyone yet

@@ -413,7 +413,6 @@ def build_org(data: SeedData | None = None) -> Org:
         raise ValueError("the Salesforce emulation needs generated opportunities (SeedData.columns)")
     roles = {p.key: _ROLES.get(p.tier, "VAR/Reseller") for p in data.partners}
     opportunities = OpportunityTable(defs["Opportunity"], columns, stage_meta)
-    opportunities.customers = (first_customer, 5)
     tables["Opportunity"] = opportunities
     tables["OpportunityPartner"] = OpportunityPartnerTable(defs["OpportunityPartner"], opportunities, roles)
     tooling_tables: dict[str, Table] = {

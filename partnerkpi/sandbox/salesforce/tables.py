@@ -166,8 +166,6 @@ class OpportunityTable(Table):
         """StageName -> (IsClosed, IsWon, DefaultProbability percent)."""
         self.probability = array("h", (self._default_probability(self.stage_names[s]) for s in self.stage))
         self.overrides: dict[str, dict[int, Any]] = {}
-        self.customers: tuple[int, int] = (0, 0)
-        """(first account number, count) of the customer Accounts the deals are sold to (AccountId)."""
         self.by_modstamp = array("i", sorted(range(len(self.stage)), key=lambda r: (self.modified[r], r)))
 
     def _default_probability(self, stage_name: str) -> int:
@@ -197,9 +195,6 @@ class OpportunityTable(Table):
             "Id": lambda r: make_id("006", r + 1),
             "Name": lambda r: f"Opportunity {r + 1}",
             "PartnerAccountId": lambda r: make_id("001", self.partner[r]) if self.partner[r] else None,
-            "AccountId": lambda r: (
-                make_id("001", self.customers[0] + r % self.customers[1]) if self.customers[1] else None
-            ),
             "Partner__c": lambda r: make_id("001", self.partner[r]) if self.partner[r] else None,
             "Amount": lambda r: None if self.amount[r] == _NONE else Decimal(self.amount[r]).scaleb(-2),
             "CurrencyIsoCode": lambda r: self.currencies[self.currency[r]],

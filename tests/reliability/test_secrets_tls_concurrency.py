@@ -1,0 +1,180 @@
+"""Secrets never leak (canaries in every auth field, after runs that succeed and runs that fail), TLS
+verification cannot be switched off by accident, the state store is private, and two connectors share one
+state store without stepping on each other."""
+
+from __future__ import annotations
+
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import trustme
+import yaml
+
+from partnerkpi.config import load_config
+from partnerkpi.sandbox.app import build_sandbox
+from partnerkpi.sandbox.core import Sandbox
+from partnerkpi.state import StateStore
+from tests.reliability.harness import (
+    AS_OF,
+    OPPORTUNITIES,
+    PARTNERS,
+    SEED,
+    connector_doc,
+    hubspot_ready,
+    provision,
+    run_cli,
+    write_config,
+)
+
+SF_PASSWORD = "CANARY-sf-password-7f3a9c"
+SF_TOKEN = "CANARY-sf-token-1b2c3d"
+HS_TOKEN = "CANARY-hs-pat-9e8d7c"
+WEBHOOK = "https://127.0.0.1:9/hooks/CANARY-webhook-5a6b7c"
+CANARIES = (SF_PASSWORD, SF_TOKEN, HS_TOKEN, "CANARY-webhook-5a6b7c")
+
+
+def canary_sandbox() -> Sandbox:
+    sandbox = build_sandbox(seed=SEED, partners=PARTNERS, opportunities=OPPORTUNITIES)
+    sf = sandbox.emulation("salesforce")
+    sf.credentials.password, sf.credentials.security_token = SF_PASSWORD, SF_TOKEN  # type: ignore[attr-defined]
+    if hubspot_ready():
+        sandbox.emulation("hubspot").auth.private_tokens = (HS_TOKEN,)  # type: ignore[attr-defined]
+    return sandbox.start()
+
+
+def crms() -> tuple[str, ...]:
+    return ("salesforce", "hubspot") if hubspot_ready() else ("salesforce",)
+
+
+def leaks(blob: bytes | str) -> list[str]:
+    data = blob.encode() if isinstance(blob, str) else blob
+    return [c for c in CANARIES if c.encode() in data]
+
+
+def test_canary_secrets_appear_nowhere_after_good_and_failing_runs(tmp_path: Path) -> None:
+    sandbox = canary_sandbox()
+    try:
+        alerts = {"alerts": {"webhooks": [{"url": WEBHOOK, "format": "json", "events": ["failed", "partial"]}]}}
+        config = write_config(tmp_path, sandbox, crms(), extra=alerts)
+        cfg = load_config(config)
+        for crm in crms():
+            provision(cfg, f"{crm}-sandbox")
+        outputs: list[str] = []
+
+        def cli(*args: str) -> None:
+            for fmt in ("text", "json"):
+                done = run_cli(config, "--log-format", fmt, "--verbose", *args)
+                assert "Traceback" not in done.stderr, done.stderr
+                outputs.extend([done.stdout, done.stderr])
+
+        cli("sync", "--as-of", AS_OF.isoformat())  # succeeds
+        for emulation in sandbox.emulations:  # 5xx on every call: fails after retries
+            emulation.faults.update({"error_rate": 1.0})
+        cli("sync", "--as-of", AS_OF.isoformat())
+        for emulation in sandbox.emulations:
+            emulation.faults.update({"error_rate": 0.0, "daily_limit": 1})
+        sandbox.emulation("salesforce").admin("set_usage", {"used": 5})
+        cli("sync", "--as-of", AS_OF.isoformat())  # budget
+        for emulation in sandbox.emulations:
+            emulation.faults.update({"daily_limit": 0})
+        sandbox.emulation("salesforce").admin("set_usage", {"used": 0})
+        # Credentials refused: the CRM now expects other secrets than the config holds.
+        sandbox.emulation("salesforce").credentials.password = "changed"  # type: ignore[attr-defined]
+        sandbox.emulation("salesforce").admin("expire_sessions", {})
+        if hubspot_ready():
+            sandbox.emulation("hubspot").auth.private_tokens = ("other",)  # type: ignore[attr-defined]
+        cli("sync", "--as-of", AS_OF.isoformat())
+        cli("check")
+        cli("runs")
+        for run_id in range(1, 12):
+            cli("runs", "show", str(run_id))
+        for fmt in ("json", "csv", "html"):
+            target = tmp_path / f"report.{fmt}"
+            done = run_cli(config, "report", "--format", fmt, "--out", str(target))
+            assert done.returncode == 0, done.stderr
+            outputs.append(target.read_text())
+        assert all(not leaks(text) for text in outputs), [leaks(t) for t in outputs if leaks(t)]
+        store = StateStore.open(cfg.state.url)
+        statuses = {r.status for r in store.runs(limit=50)}
+        assert {"ok", "failed"} <= statuses  # the failing runs really failed
+        messages = " ".join(r.message + str(r.failures) for r in store.runs(limit=50))
+        assert not leaks(messages)
+        store.close()
+        database = Path(str(cfg.state.url).removeprefix("sqlite:///"))
+        for path in database.parent.glob(database.name + "*"):
+            assert not leaks(path.read_bytes()), path
+    finally:
+        sandbox.stop()
+
+
+def test_an_untrusted_certificate_fails_with_a_clear_message_and_exit_3(tmp_path: Path) -> None:
+    sandbox = canary_sandbox()
+    try:
+        other_ca = tmp_path / "other-ca.pem"
+        trustme.CA().cert_pem.write_to_path(str(other_ca))
+        overrides: dict[str, dict[str, Any]] = {crm: {"ca_bundle": str(other_ca)} for crm in crms()}
+        config = write_config(tmp_path, sandbox, crms(), connector_overrides=overrides)
+        sandbox.reset_counters()
+        for crm in crms():
+            done = run_cli(config, "sync", "--connector", f"{crm}-sandbox", "--as-of", AS_OF.isoformat())
+            assert done.returncode == 3, (crm, done.stdout, done.stderr)
+            text = done.stdout + done.stderr
+            assert "Traceback" not in text
+            assert "TLS" in text or "certificate" in text, text
+        assert sandbox.calls() == 0  # refused at the handshake: no request was ever answered
+        # Environment CA variables cannot switch the trust: the configured bundle is the only one.
+        done = run_cli(config, "sync", "--connector", "salesforce-sandbox", REQUESTS_CA_BUNDLE=str(sandbox.ca_path),
+                       CURL_CA_BUNDLE=str(sandbox.ca_path), SSL_CERT_FILE=str(sandbox.ca_path))  # fmt: skip
+        assert done.returncode == 3, done.stderr
+    finally:
+        sandbox.stop()
+
+
+def test_the_state_store_file_is_private(tmp_path: Path) -> None:
+    store = StateStore.open(f"sqlite:///{tmp_path / 'new' / 'state.sqlite'}")
+    store.start_run("x", "sync")
+    store.close()
+    assert stat.S_IMODE((tmp_path / "new" / "state.sqlite").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+
+
+def test_two_connectors_sharing_one_store_both_complete_when_run_at_once(tmp_path: Path) -> None:
+    sandbox = canary_sandbox()
+    try:
+        docs = [connector_doc(sandbox, "salesforce")]
+        second = connector_doc(sandbox, crms()[-1])
+        second["name"] = "second-" + second["name"]
+        docs.append(second)
+        config = write_config(tmp_path, sandbox, ("salesforce",))
+        document = yaml.safe_load(config.read_text())
+        document["connectors"] = docs
+        first_fields = document["writeback"]["salesforce-sandbox"]
+        from partnerkpi.demo import demo_fields
+
+        document["writeback"] = {docs[0]["name"]: first_fields, docs[1]["name"]: {"fields": demo_fields(docs[1]["type"])}}
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
+        cfg = load_config(config)
+        for doc in docs:
+            provision(cfg, doc["name"])
+        for emulation in sandbox.emulations:
+            emulation.faults.latency_ms = 20
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(
+                pool.map(
+                    lambda name: run_cli(config, "sync", "--connector", name, "--as-of", AS_OF.isoformat()),
+                    [d["name"] for d in docs],
+                )
+            )
+        for done in results:
+            assert done.returncode == 0, done.stderr
+        store = StateStore.open(cfg.state.url)
+        runs = store.runs(limit=10)
+        assert sorted(r.connector for r in runs) == sorted(d["name"] for d in docs)
+        assert all(r.status == "ok" for r in runs)
+        for doc in docs:
+            assert len(store.ledger(doc["name"])) == PARTNERS * 10
+        store.close()
+    finally:
+        sandbox.stop()
