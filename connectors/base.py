@@ -12,14 +12,35 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 from kpi_core.schema import Opportunity, Partner
 
 FieldValue = Decimal | float | int | str | datetime | None
 """A value written to (or read from) a CRM field; None clears the field."""
+
+
+def resolve_config_path(value: Path, info: ValidationInfo) -> Path:
+    """A path from the YAML: ``~`` expanded, a relative one taken from the config file's directory (the
+    loader passes it as the validation context ``config_dir``; without it, the working directory)."""
+    value = value.expanduser()
+    base = info.context.get("config_dir") if isinstance(info.context, dict) else None
+    if not value.is_absolute() and isinstance(base, Path):
+        value = base / value
+    return value
+
+
+def existing_ca_bundle(value: Path | None, info: ValidationInfo) -> Path | None:
+    """A ``ca_bundle`` setting: resolved, and a file that exists (a typo must not fall back to other CAs)."""
+    if value is None:
+        return None
+    path = resolve_config_path(value, info)
+    if not path.is_file():
+        raise ValueError(f"CA bundle {path} does not exist")
+    return path
 
 
 class ConnectorConfig(BaseModel):

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kpi_core.periods import parse_period
 from kpi_core.schema import Segment
@@ -34,6 +34,29 @@ DEFAULT_CHANNEL_SEGMENTS: dict[Segment, list[str]] = {
 
 _TARGET_GROUP = re.compile(r"partners|direct|overall|partner:.+")
 WEIGHT_TOLERANCE = 1e-9
+
+
+def check_time_zone(value: str) -> str:
+    """An IANA time zone name (the one rule for every ``timezone`` setting)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (expected an IANA name such as Europe/Berlin)"
+        ) from None
+    return value
+
+
+def check_currency_code(value: str) -> str:
+    """A three-letter ISO 4217 code, upper-cased (the one rule for every currency setting)."""
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValueError(f"expected a three-letter ISO 4217 code such as USD, not {value!r}")
+    return code
+
+
+TimeZoneName = Annotated[str, AfterValidator(check_time_zone)]
+CurrencyCode = Annotated[str, AfterValidator(check_currency_code)]
 
 
 def channel_key(raw: str | None) -> str:
@@ -98,8 +121,10 @@ class KpiSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reporting_currency: str = Field(default="USD", description="ISO 4217 code every amount is converted to.")
-    timezone: str = Field(default="UTC", description="IANA time zone in which days are counted.")
+    reporting_currency: CurrencyCode = Field(
+        default="USD", description="ISO 4217 code every amount is converted to."
+    )
+    timezone: TimeZoneName = Field(default="UTC", description="IANA time zone in which days are counted.")
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     periods: list[str] = Field(default_factory=_default_periods, min_length=1)
     channel_segments: dict[Segment, list[str]] = Field(
@@ -110,25 +135,6 @@ class KpiSettings(BaseModel):
     smoothing_k: float = Field(default=5.0, ge=0, allow_inf_nan=False)
     min_closed: int = Field(default=3, ge=0)
     targets: list[Target] = Field(default_factory=list)
-
-    @field_validator("reporting_currency")
-    @classmethod
-    def _currency_code(cls, value: str) -> str:
-        code = value.strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", code):
-            raise ValueError(f"expected a three-letter ISO 4217 code such as USD, not {value!r}")
-        return code
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (expected an IANA name such as Europe/Berlin)"
-            ) from None
-        return value
 
     @field_validator("periods")
     @classmethod

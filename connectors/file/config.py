@@ -11,33 +11,18 @@ import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from connectors.base import ConnectorConfig
+from connectors.base import ConnectorConfig, resolve_config_path
 from kpi_core.money import RateTable
+from kpi_core.settings import TimeZoneName, check_currency_code
 
 ISO = "iso"
 """The date format token for ISO 8601 (``2017-03-01``, ``2017-03-01T10:20:00Z``, with or without offset)."""
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-
-def _currency_code(value: str) -> str:
-    code = value.strip().upper()
-    if not _CURRENCY.fullmatch(code):
-        raise ValueError(f"expected a three-letter ISO 4217 code such as USD, not {value!r}")
-    return code
-
-
-def _resolve(value: Path, info: ValidationInfo) -> Path:
-    value = value.expanduser()
-    base = info.context.get("config_dir") if isinstance(info.context, dict) else None
-    if not value.is_absolute() and isinstance(base, Path):
-        value = base / value
-    return value
 
 
 class ColumnMap(BaseModel):
@@ -125,7 +110,7 @@ class FileConnectorConfig(ConnectorConfig):
         min_length=1,
         description="strptime formats tried in order; 'iso' is ISO 8601.",
     )
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="UTC", description="The zone of naive datetimes, and in which a datetime becomes a day."
     )
     reporting_currency: str = Field(default="USD", description="Must equal kpi.reporting_currency.")
@@ -151,7 +136,7 @@ class FileConnectorConfig(ConnectorConfig):
     @field_validator("path", "partners_path", "output_path")
     @classmethod
     def _resolve_paths(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return None if value is None else _resolve(value, info)
+        return None if value is None else resolve_config_path(value, info)
 
     @field_validator("encoding")
     @classmethod
@@ -170,24 +155,15 @@ class FileConnectorConfig(ConnectorConfig):
                 raise ValueError(f"{fmt!r} is neither 'iso' nor a strptime format such as %d/%m/%Y")
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
-        return value
-
     @field_validator("reporting_currency")
     @classmethod
     def _reporting(cls, value: str) -> str:
-        return _currency_code(value)
+        return check_currency_code(value)
 
     @field_validator("currency")
     @classmethod
     def _default_currency(cls, value: str | None) -> str | None:
-        return None if value is None else _currency_code(value)
+        return None if value is None else check_currency_code(value)
 
     @field_validator("rates")
     @classmethod
@@ -196,7 +172,7 @@ class FileConnectorConfig(ConnectorConfig):
         for code, rate in value.items():
             if not rate.is_finite() or rate <= 0:
                 raise ValueError(f"the rate of {code} must be a positive number, not {rate}")
-            out[_currency_code(code)] = rate
+            out[check_currency_code(code)] = rate
         return out
 
     @field_validator("stages")

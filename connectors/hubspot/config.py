@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from connectors.base import ConnectorConfig
+from connectors.base import ConnectorConfig, existing_ca_bundle
+from kpi_core.settings import TimeZoneName
 
 DEFAULT_HOST = "https://api.hubapi.com"
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -115,7 +115,9 @@ class HubSpotConfig(ConnectorConfig):
     auth: AuthConfig
     partner: PartnerAttribution = PartnerAttribution()
     channel_property: str = "hs_analytics_source"
-    timezone: str = Field(default="UTC", description="Reporting time zone: createdate becomes a day in it.")
+    timezone: TimeZoneName = Field(
+        default="UTC", description="Reporting time zone: createdate becomes a day in it."
+    )
     lookback_minutes: int = Field(default=10, ge=0)
     rate_limits: RateLimits = RateLimits()
     property_group: PropertyGroup = PropertyGroup()
@@ -159,24 +161,7 @@ class HubSpotConfig(ConnectorConfig):
             raise ValueError(f"not a HubSpot property name: {value!r}")
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
-        return value
-
     @field_validator("ca_bundle")
     @classmethod
     def _resolve_ca(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        value = value.expanduser()
-        base = info.context.get("config_dir") if isinstance(info.context, dict) else None
-        if not value.is_absolute() and isinstance(base, Path):
-            value = base / value
-        if not value.is_file():
-            raise ValueError(f"CA bundle {value} does not exist")
-        return value
+        return existing_ca_bundle(value, info)

@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from connectors.base import ConnectorConfig
+from connectors.base import ConnectorConfig, existing_ca_bundle
+from kpi_core.settings import TimeZoneName, check_currency_code
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 """A field or object API name (custom ones end in ``__c``); anything else could change a SOQL query."""
@@ -147,7 +147,9 @@ class SalesforceConfig(ConnectorConfig):
     auth: AuthConfig
     partner: PartnerAttribution = PartnerAttribution()
     channel_field: str = "LeadSource"
-    timezone: str = Field(default="UTC", description="Reporting time zone: CreatedDate becomes a day in it.")
+    timezone: TimeZoneName = Field(
+        default="UTC", description="Reporting time zone: CreatedDate becomes a day in it."
+    )
     reporting_currency: str | None = Field(
         default=None, description="Amounts are converted into it; default: the org's corporate currency."
     )
@@ -180,15 +182,6 @@ class SalesforceConfig(ConnectorConfig):
             raise ValueError(f"not a Salesforce API name: {value!r}")
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
-        return value
-
     @field_validator("api_version")
     @classmethod
     def _version(cls, value: str) -> str:
@@ -209,22 +202,12 @@ class SalesforceConfig(ConnectorConfig):
     @field_validator("ca_bundle")
     @classmethod
     def _resolve_ca(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        value = value.expanduser()
-        base = info.context.get("config_dir") if isinstance(info.context, dict) else None
-        if not value.is_absolute() and isinstance(base, Path):
-            value = base / value
-        if not value.is_file():
-            raise ValueError(f"CA bundle {value} does not exist")
-        return value
+        return existing_ca_bundle(value, info)
 
     @field_validator("reporting_currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z]{3}", value):
-            raise ValueError(f"an ISO currency code such as USD, not {value!r}")
-        return value.upper() if value else None
+        return None if value is None else check_currency_code(value)
 
     @model_validator(mode="after")
     def _flow_needs(self) -> SalesforceConfig:
