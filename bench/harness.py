@@ -1,5 +1,5 @@
 """What the sync benchmarks share: a sandbox-backed config per CRM, provisioning, changing deals the way a
-CRM user would (through the sandbox's admin methods), counter snapshots, and writing results.
+CRM user would (through the sandbox's admin methods), a sync in a child process, and writing results.
 
 The config is the demo's (``partnerkpi.demo.demo_config``: three periods, ten KPI fields per partner) over
 the real connectors pointed at the sandbox (``sandbox_connectors``), so the benchmarks measure exactly
@@ -12,8 +12,6 @@ import json
 import os
 import platform
 import random
-import resource
-from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -22,18 +20,15 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from partnerkpi.config import AppConfig, load_config
-from partnerkpi.demo import demo_config, sandbox_connectors
-from partnerkpi.pipeline import ConnectorRun, connector_config, open_connector, sync_connector
+from partnerkpi.config import AppConfig
+from partnerkpi.demo import demo_config
+from partnerkpi.pipeline import connector_config, open_connector
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import Sandbox
-from partnerkpi.state import StateStore
 
 RESULTS = Path(__file__).resolve().parent / "results"
 AS_OF = date(2026, 10, 31)
 """The day the sandbox's generated data ends on (as the demo computes): every period is full."""
-SEED = 42
-CRMS = ("salesforce", "hubspot")
 
 
 def connector_name(crm: str) -> str:
@@ -79,30 +74,11 @@ def write_config(
     return path
 
 
-def sandbox_config(
-    workdir: Path, sandbox: Sandbox, crm: str, overrides: Mapping[str, Any] | None = None
-) -> AppConfig:
-    return load_config(write_config(workdir, sandbox_connectors(sandbox), crm, overrides))
-
-
 def provision(cfg: AppConfig, name: str) -> None:
     writeback = cfg.writeback.for_connector(name)
     assert writeback is not None
     with open_connector(connector_config(cfg, name)) as connector:
         connector.provision_fields(list(writeback.specs().values()))
-
-
-def sync(cfg: AppConfig, store: StateStore, name: str) -> ConnectorRun:
-    run = sync_connector(cfg, store, name, quiet(), as_of=AS_OF)
-    if run.status not in ("ok",):
-        raise RuntimeError(f"{name}: sync {run.status}: {run.message}")
-    return run
-
-
-def snapshot(sandbox: Sandbox, prefix: str) -> Counter[str]:
-    """The sandbox's call counters of one emulation (``salesforce.`` / ``hubspot.``)."""
-    with sandbox._counter_lock:
-        return Counter({k: n for k, n in sandbox.counters.items() if k.startswith(prefix)})
 
 
 def deal_ids(sandbox: Sandbox, crm: str) -> list[str]:
@@ -137,10 +113,6 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def write_result(name: str, result: Mapping[str, Any]) -> Path:

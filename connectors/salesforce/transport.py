@@ -170,10 +170,11 @@ def error_message(exc: SalesforceError) -> str:
 
 def classifier(session: SalesforceSession) -> Callable[[BaseException], RetryHint | None]:
     """How the retry policy reads an exception: 429, 5xx and dropped connections are retried (honouring
-    Retry-After); 4xx answers are not; UNABLE_TO_LOCK_ROW is (a row lock clears)."""
+    Retry-After); 4xx answers and an untrusted certificate are not; UNABLE_TO_LOCK_ROW is (a row lock
+    clears)."""
 
     def classify(exc: BaseException) -> RetryHint | None:
-        if isinstance(exc, BudgetExhausted):
+        if isinstance(exc, (BudgetExhausted, requests.exceptions.SSLError)):  # retrying cannot fix trust
             return None
         if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
             return RetryHint(reason=f"connection problem ({type(exc).__name__})")

@@ -41,7 +41,7 @@ def connector_name(crm: str) -> str:
 
 
 def quiet() -> ProgressReporter:
-    return ProgressReporter(Console(file=open(os.devnull, "w")), "none")  # noqa: SIM115
+    return ProgressReporter(Console(file=open(os.devnull, "w")), "none")
 
 
 def hubspot_ready() -> bool:
@@ -145,7 +145,17 @@ def mirror(store: StateStore, crm: str) -> list[tuple[Any, ...]]:
     rows = []
     for o in store.iter_opportunities(name, include_deleted=True):
         rows.append(
-            (o.id, o.partner_id, o.amount, o.currency, o.status, o.stage, o.created_on, o.closed_on, o.deleted)
+            (
+                o.id,
+                o.partner_id,
+                o.amount,
+                o.currency,
+                o.status,
+                o.stage,
+                o.created_on,
+                o.closed_on,
+                o.deleted,
+            )
         )
     partners = [(p.id, p.name, p.deleted) for p in store.partners(name, include_deleted=True)]
     return [*rows, *partners]
@@ -222,12 +232,13 @@ def cli_command(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "partnerkpi", "--config", str(config), *args]
 
 
-def run_cli(config: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(config: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real ``partnerkpi`` with ``args``; ``env`` adds environment variables."""
     return subprocess.run(
         cli_command(config, *args),
         env=cli_env(**env),
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=300,
         check=False,
     )

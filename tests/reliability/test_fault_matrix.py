@@ -180,6 +180,7 @@ def summary(report: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "scenarios": report,
         "faults_injected": sum(injected.values()),
         "faults_by_kind": dict(injected),
+        "faults_survived": sum(sum(e["injected"].values()) for e in report.values() if e["passed"]),
         "scenarios_run": len(report),
         "scenarios_passed": sum(1 for e in report.values() if e["passed"]),
     }
@@ -271,3 +272,60 @@ def test_a_sync_under_a_fault_completes_or_stops_cleanly_and_the_next_run_conver
         }
     finally:
         sandbox.stop()
+
+
+SOAK_OPPORTUNITIES = 10_000
+SOAK_FAULTS = {
+    "error_rate": 0.1,
+    "drop_rate": 0.05,
+    "latency_jitter_ms": 10.0,
+    "session_expiry_after_calls": 12,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crm", CRMS)
+def test_a_soak_under_every_recoverable_fault_at_once_gives_the_clean_values(
+    crm: str, tmp_path: Path, clean_values: dict[str, Values]
+) -> None:
+    """A bigger pull (many pages) under 5xx, dropped connections, jitter and session expiry together:
+    the values equal a clean run's on an identically seeded sandbox."""
+    if crm not in clean_values:
+        pytest.fail(f"{crm}: the connector or its sandbox emulation is not available")
+    values: list[Values] = []
+    injected: dict[str, int] = {}
+    for faulty in (False, True):
+        sandbox = build_sandbox(seed=SEED, partners=PARTNERS, opportunities=SOAK_OPPORTUNITIES).start()
+        try:
+            cfg = prepared(
+                tmp_path / f"faulty-{faulty}",
+                sandbox,
+                crm,
+                hubspot_oauth=True,
+                connector_overrides={"salesforce": {"page_size": 200}},
+            )
+            store = StateStore.open(cfg.state.url)
+            tally = FaultTally.attach(sandbox)
+            if faulty:
+                sandbox.emulation(crm).faults.update(SOAK_FAULTS)
+            run = sync(cfg, store, crm)
+            assert (run.status, run.exit_code) == ("ok", ExitCode.OK), run.message
+            assert run.counts["pulled"] >= SOAK_OPPORTUNITIES * 0.9
+            values.append(without_timestamps(crm_values(sandbox, cfg, crm)))
+            if faulty:
+                injected = {kind: n for kind, n in tally.counts.items() if n}
+                assert injected.get("server_error_5xx", 0) + injected.get("dropped_connection", 0) > 0
+            store.close()
+        finally:
+            sandbox.stop()
+    assert values[0] == values[1]
+    REPORT[f"{crm}:soak_all_recoverable_faults"] = {
+        "crm": crm,
+        "connector": connector_name(crm),
+        "outcome": "completes",
+        "exit_code": 0,
+        "message": "",
+        "api_calls_seen_by_sandbox": None,
+        "injected": injected,
+        "passed": True,
+    }

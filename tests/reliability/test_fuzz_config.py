@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-import re
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,9 @@ def test_random_text_never_gives_a_traceback(tmp_path: Path, text: str) -> None:
     check(text, tmp_path)
 
 
-@settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     data=st.data(),
     action=st.sampled_from(["delete", "replace", "replace", "add", "duplicate", "rename"]),

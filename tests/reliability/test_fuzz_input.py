@@ -20,12 +20,14 @@ from connectors.salesforce.normalize import OpportunityShape, StageMeta
 from kpi_core.money import RateTable
 from kpi_core.schema import Opportunity, Status
 from partnerkpi.config import load_config
+from partnerkpi.pipeline import sync_connector
 from partnerkpi.sandbox.salesforce.soql import BoolOp, Comparison, parse
 from partnerkpi.state import StateStore
 from tests.reliability.harness import quiet
-from partnerkpi.pipeline import sync_connector
 
-values = st.text(max_size=60) | st.sampled_from(["'", "\\", "\\'", "' OR Name != '", "x' OR IsPartner = false OR Name = 'y", "\n", "%_"])
+values = st.text(max_size=60) | st.sampled_from(
+    ["'", "\\", "\\'", "' OR Name != '", "x' OR IsPartner = false OR Name = 'y", "\n", "%_"]
+)
 
 
 # -- SOQL ----------------------------------------------------------------------------------------------
@@ -82,7 +84,9 @@ junk = st.one_of(
     st.integers(min_value=1, max_value=20).map(lambda n: "9x-" * 500 * n),
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-    st.sampled_from(["-100", "1e9999", "NaN", "Infinity", "12,5", "2026-02-30", "2026-13-01T00:00:00Z", "XXX"]),
+    st.sampled_from(
+        ["-100", "1e9999", "NaN", "Infinity", "12,5", "2026-02-30", "2026-13-01T00:00:00Z", "XXX"]
+    ),
 )
 STAGES = {"Closed Won": StageMeta(True, True, 1.0), "Prospecting": StageMeta(False, False, 0.1)}
 RATES = RateTable("USD", static={"USD": Decimal(1), "EUR": Decimal("0.9")})
@@ -92,7 +96,9 @@ FIELDS = ["StageName", "Amount", "CloseDate", "CreatedDate", "Probability", "Sys
 
 
 @settings(max_examples=400, deadline=None)
-@given(record=st.fixed_dictionaries({"Id": st.text(min_size=1, max_size=18)}, optional={f: junk for f in FIELDS}))
+@given(
+    record=st.fixed_dictionaries({"Id": st.text(min_size=1, max_size=18)}, optional={f: junk for f in FIELDS})
+)
 def test_a_salesforce_record_with_junk_normalizes_to_well_typed_values(record: dict[str, Any]) -> None:
     now = datetime(2026, 10, 31, tzinfo=timezone.utc)
     opp = normalize.opportunity(
@@ -120,7 +126,9 @@ rows = st.lists(
             "opportunity_id": st.sampled_from(["", "o1", "o2", "o3", "o4"]) | st.text(min_size=1, max_size=8),
             "partner_id": st.sampled_from(["p1", "p2", ""]) | st.integers(1, 3).map(lambda n: "P" * 4000 * n),
             "stage": st.sampled_from([*KNOWN, "Teleported", "", "won "]),
-            "amount": st.sampled_from(["100", "2500.50", "-40", "abc", "", "1e9999", "NaN", "99999999999999999999"]),
+            "amount": st.sampled_from(
+                ["100", "2500.50", "-40", "abc", "", "1e9999", "NaN", "99999999999999999999"]
+            ),
             "currency": st.sampled_from(["USD", "EUR", "XXX", "", "usd", "💶"]),
             "created_at": st.sampled_from(["2026-09-01", "2026-02-30", "yesterday", "", "2026-10-01"]),
             "close_date": st.sampled_from(["2026-10-15", "31.10.2026", "", "2026-10-32"]),
@@ -137,8 +145,15 @@ CONFIG = {
             "name": "export",
             "type": "file",
             "path": "opps.csv",
-            "columns": {"id": "opportunity_id", "partner": "partner_id", "stage": "stage", "amount": "amount",
-                        "currency": "currency", "created": "created_at", "closed": "close_date"},  # fmt: skip
+            "columns": {
+                "id": "opportunity_id",
+                "partner": "partner_id",
+                "stage": "stage",
+                "amount": "amount",
+                "currency": "currency",
+                "created": "created_at",
+                "closed": "close_date",
+            },
             "stages": KNOWN,
             "rates": {"EUR": 0.92},
             "output_path": "out.csv",
@@ -177,7 +192,9 @@ def test_a_bad_export_is_counted_and_the_run_goes_on_writing_nothing_invalid(
 
     last = {r["opportunity_id"].strip(): r for r in records if r["opportunity_id"].strip()}
     assert run.counts["source_skipped_rows"] == sum(1 for r in records if not r["opportunity_id"].strip())
-    assert run.counts["source_duplicate_ids"] == sum(1 for r in records if r["opportunity_id"].strip()) - len(last)
+    assert run.counts["source_duplicate_ids"] == sum(1 for r in records if r["opportunity_id"].strip()) - len(
+        last
+    )
     unknown = sum(1 for r in last.values() if r["stage"].strip() not in KNOWN)
     assert run.data_quality["unknown_stage"] == unknown
     stored = {o.id: o for o in store.iter_opportunities("export")}
