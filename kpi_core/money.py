@@ -49,12 +49,15 @@ class RateTable:
     reporting_currency: str
     static: dict[str, Decimal] = field(default_factory=dict)
     _dated: dict[str, list[DatedRate]] = field(default_factory=dict)
+    _starts: dict[str, list[date]] = field(default_factory=dict)
+    """Each dated series' start days, kept beside it for bisecting (rate_on runs once per record)."""
 
     def add_dated(self, rates: Iterable[DatedRate]) -> None:
         for rate in rates:
             self._dated.setdefault(rate.currency.upper(), []).append(rate)
-        for series in self._dated.values():
+        for code, series in self._dated.items():
             series.sort(key=lambda r: r.start)
+            self._starts[code] = [r.start for r in series]
 
     def knows(self, currency: str | None) -> bool:
         code = (currency or self.reporting_currency).upper()
@@ -67,8 +70,7 @@ class RateTable:
             return Decimal(1)
         series = self._dated.get(code)
         if series and on is not None:
-            starts = [r.start for r in series]
-            i = bisect.bisect_right(starts, on) - 1
+            i = bisect.bisect_right(self._starts[code], on) - 1
             if i >= 0 and (series[i].next_start is None or on < series[i].next_start):  # type: ignore[operator]
                 return series[i].rate
         return self.static.get(code)

@@ -97,8 +97,12 @@ def compute_kpis(store: StateStore, app: AppConfig, name: str, as_of: date | Non
     """The KPIs of one connector from its mirror (one streaming pass)."""
     day = as_of or clock.today(app.kpi.timezone)
 
+    by_day: dict[date, dict[tuple[str, str | None], Decimal]] = {}
+
     def snapshot(group: GroupKey, on: date) -> Decimal | None:
-        return store.snapshot_open_amount(name, group.kind.value, group.partner_id, on)
+        if on not in by_day:  # one query per day asked about, not one per group
+            by_day[on] = store.snapshot_open_amounts(name, on)
+        return by_day[on].get((group.kind.value, group.partner_id))
 
     return compute(
         store.iter_opportunities(name),

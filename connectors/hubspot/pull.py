@@ -29,6 +29,7 @@ from hubspot.crm.associations.v4 import (
     BatchInputPublicFetchAssociationsBatchRequest,
     PublicFetchAssociationsBatchRequest,
 )
+from hubspot.crm.associations.v4 import Configuration as AssociationsConfiguration
 from hubspot.crm.companies import BatchReadInputSimplePublicObjectId as CompanyBatchRead
 from hubspot.crm.companies import SimplePublicObjectId as CompanyId
 from hubspot.crm.deals import BatchReadInputSimplePublicObjectId as DealBatchRead
@@ -54,6 +55,10 @@ from connectors.hubspot.normalize import (
 )
 from kpi_core import clock
 from kpi_core.schema import Partner
+
+_MODEL_CONFIG = AssociationsConfiguration()
+"""One configuration for every request model we build: the SDK otherwise deep-copies a fresh default
+Configuration per model object (35 µs each: a third of a 1M-deal pull's time in the profile)."""
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +248,10 @@ class DealPuller:
         if not deals:
             return deals
         request = DealBatchRead(
-            inputs=[DealId(id=d.id) for d in deals], properties=list(properties), properties_with_history=[]
+            inputs=[DealId(id=d.id, local_vars_configuration=_MODEL_CONFIG) for d in deals],
+            properties=list(properties),
+            properties_with_history=[],
+            local_vars_configuration=_MODEL_CONFIG,
         )
         api = self.client.apis.deals_batch
         answer = self.client.call(lambda: api.read(request, archived=False))
@@ -367,7 +375,11 @@ class DealPuller:
                 todo[self.config.association_batch_size :],
             )
             request = BatchInputPublicFetchAssociationsBatchRequest(
-                inputs=[PublicFetchAssociationsBatchRequest(id=i, after=a) for i, a in batch]
+                inputs=[
+                    PublicFetchAssociationsBatchRequest(id=i, after=a, local_vars_configuration=_MODEL_CONFIG)
+                    for i, a in batch
+                ],
+                local_vars_configuration=_MODEL_CONFIG,
             )
             answer = self.client.call_json(api.get_page, "deals", "companies", request)
             self.counters.association_reads += 1
@@ -390,7 +402,10 @@ class DealPuller:
         api = self.client.apis.companies_batch
         for ids in chunks(ordered, COMPANY_BATCH):
             request = CompanyBatchRead(
-                inputs=[CompanyId(id=i) for i in ids], properties=["name"], properties_with_history=[]
+                inputs=[CompanyId(id=i, local_vars_configuration=_MODEL_CONFIG) for i in ids],
+                properties=["name"],
+                properties_with_history=[],
+                local_vars_configuration=_MODEL_CONFIG,
             )
             answer = self.client.call(partial(api.read, request, archived=False))
             named = {str(r.id): dict(r.properties or {}) for r in answer.results or []}

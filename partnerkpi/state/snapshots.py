@@ -51,3 +51,14 @@ def open_amount(
     )
     value: Decimal | None = conn.execute(query).scalar_one_or_none()
     return value
+
+
+def open_amounts_on(conn: Connection, connector: str, day: date) -> dict[tuple[str, str | None], Decimal]:
+    """Every group's open pipeline the latest run recorded as of ``day``, in one query."""
+    t = kpi_snapshots.c
+    query = (
+        select(t.group_kind, t.partner_id, t.open_amount)
+        .where(t.connector == connector, t.last_day == day, t.open_amount.is_not(None))
+        .order_by(t.run_id, t.id)
+    )
+    return {(kind, partner): amount for kind, partner, amount in conn.execute(query)}

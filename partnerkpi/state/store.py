@@ -131,6 +131,12 @@ class StateStore:
         with self._engine.connect() as conn:
             return snapshots.open_amount(conn, connector, group_kind, partner_id, day)
 
+    def snapshot_open_amounts(self, connector: str, day: date) -> dict[tuple[str, str | None], Decimal]:
+        """(group kind, partner id) -> the open pipeline stored snapshots measured on ``day`` (latest run's):
+        what snapshot_open_amount answers, for every group in one query."""
+        with self._engine.connect() as conn:
+            return snapshots.open_amounts_on(conn, connector, day)
+
     # -- the writeback ledger -----------------------------------------------------------------------
     def ledger(self, connector: str) -> dict[tuple[str, str], str | None]:
         """(partner id, field) -> the canonical value last written and confirmed by the CRM."""
