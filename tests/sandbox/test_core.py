@@ -221,3 +221,52 @@ def test_serve_writes_the_config_and_exits_zero(tmp_path: Path) -> None:
     assert result == [0]
     assert any(url in line for line in lines)
     assert any("sandbox-ca.pem" in line for line in lines)
+
+
+def test_the_serve_command_serves_until_ctrl_c_and_exits_zero(tmp_path: Path) -> None:
+    """``partnerkpi sandbox serve`` as a person runs it: a real process, stopped with SIGINT (Ctrl-C)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "partnerkpi",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--partners",
+            "3",
+            "--opportunities",
+            "50",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("admin API"):
+                break
+        url = lines[0].split()[3]
+        ca = lines[1].split(": ", 1)[1].strip()
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = ca
+        assert session.get(f"{url}/__admin__/counters", timeout=10).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert "Traceback" not in proc.stderr.read() if proc.stderr else True
+    finally:
+        if proc.poll() is None:
+            proc.kill()
