@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Console
 
 from partnerkpi.config import AppConfig
 from partnerkpi.demo import demo_config
@@ -36,7 +35,7 @@ def connector_name(crm: str) -> str:
 
 
 def quiet() -> ProgressReporter:
-    return ProgressReporter(Console(file=open(os.devnull, "w")), "none")
+    return ProgressReporter.silent()
 
 
 def hubspot_ready() -> bool:

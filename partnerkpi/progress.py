@@ -50,6 +50,11 @@ class ProgressReporter:
             mode = "bar" if console.is_terminal else "lines"
         self.console, self.mode, self.prefix = console, mode, prefix
 
+    @classmethod
+    def silent(cls) -> ProgressReporter:
+        """Reports nothing (tests, benchmarks, library use)."""
+        return cls(Console(quiet=True), "none")
+
     @contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[Stage]:
         label = f"{self.prefix}{name}"

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from rich.console import Console
 
 from kpi_core import KpiSettings, compute
 from kpi_core.money import DatedRate, RateTable
@@ -111,7 +110,7 @@ def test_kpis_through_the_connector_equal_kpis_from_the_seed(
             store,
             connector,
             store.start_run(name, "pull"),
-            ProgressReporter(Console(quiet=True), "none"),
+            ProgressReporter.silent(),
         )
     through = compute_kpis(store, cfg, name, AS_OF)
     names = {p.id: p.name for p in store.partners(name)}

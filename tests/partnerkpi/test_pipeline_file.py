@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from kpi_core.result import GroupKey, GroupKind
 from partnerkpi.config import AppConfig, load_config
@@ -75,7 +74,7 @@ def app(tmp_path: Path) -> AppConfig:
 
 
 def quiet() -> ProgressReporter:
-    return ProgressReporter(Console(quiet=True), "none")
+    return ProgressReporter.silent()
 
 
 def mirror_rows(store: StateStore) -> list[tuple[object, ...]]:

@@ -32,7 +32,7 @@ NAME = "salesforce-sandbox"
 
 
 def quiet() -> ProgressReporter:
-    return ProgressReporter(Console(quiet=True), "none")
+    return ProgressReporter.silent()
 
 
 def write_config(tmp_path: Path, sandbox: Sandbox, verify_live: bool = False) -> AppConfig:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Console
 
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.demo import demo_config, sandbox_connectors
@@ -41,7 +40,7 @@ def connector_name(crm: str) -> str:
 
 
 def quiet() -> ProgressReporter:
-    return ProgressReporter(Console(file=open(os.devnull, "w")), "none")
+    return ProgressReporter.silent()
 
 
 def hubspot_ready() -> bool:
