@@ -14,13 +14,18 @@ from decimal import Decimal, InvalidOperation
 
 Money = Decimal
 
+MAX_AMOUNT = Decimal("1e15")
+"""Larger than any real deal (a CRM Currency field holds 16 integer digits at most): an amount at or
+beyond it is a data error (``1e9999`` in an export), read as no amount, so it can never swamp a sum."""
+
 
 def to_money(value: object) -> Money | None:
-    """Parse a CRM amount (str, int, float, Decimal) into Decimal; None for empty or non-numeric."""
+    """Parse a CRM amount (str, int, float, Decimal) into Decimal; None for empty, non-numeric or absurdly
+    large values (see MAX_AMOUNT)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
-        return value if value.is_finite() else None
+        return value if value.is_finite() and abs(value) < MAX_AMOUNT else None
     if isinstance(value, float):
         value = repr(value)
     text = str(value).strip()
@@ -30,7 +35,7 @@ def to_money(value: object) -> Money | None:
         parsed = Decimal(text)
     except InvalidOperation:
         return None
-    return parsed if parsed.is_finite() else None
+    return parsed if parsed.is_finite() and abs(parsed) < MAX_AMOUNT else None
 
 
 @dataclass(frozen=True, slots=True)

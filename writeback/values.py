@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from connectors.base import FieldKind, FieldValue
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
@@ -28,10 +28,18 @@ def to_field_value(raw: object, mapping: FieldMapping) -> FieldValue:
         return str(raw)[: mapping.length]
     if kind is FieldKind.DATETIME:
         return raw if isinstance(raw, datetime) else None
-    number = raw if isinstance(raw, Decimal) else Decimal(repr(raw) if isinstance(raw, float) else str(raw))
-    if kind is FieldKind.PERCENT:
-        number *= 100
-    return number.quantize(Decimal(1).scaleb(-mapping.field_scale), rounding=ROUND_HALF_UP)
+    try:
+        number = (
+            raw if isinstance(raw, Decimal) else Decimal(repr(raw) if isinstance(raw, float) else str(raw))
+        )
+        if kind is FieldKind.PERCENT:
+            number *= 100
+        rounded = number.quantize(Decimal(1).scaleb(-mapping.field_scale), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None  # not a number we can represent: never written as garbage
+    if not rounded.is_finite() or rounded.adjusted() >= mapping.precision - mapping.field_scale:
+        return None  # does not fit the field (the CRM would refuse it): treated as undefined
+    return rounded
 
 
 def canonical(value: FieldValue) -> str | None:

@@ -104,3 +104,11 @@ def test_counters_count_input_records_once_whatever_the_periods() -> None:
     result = run(deals, periods=["last_30_days", "last_90_days", "year_to_date", "previous_month"])
     assert counters(result) == {"missing_amount": 2}
     assert group(result, GroupKind.OVERALL, "year_to_date").figures["deal_count"].value == 1
+
+
+def test_an_absurd_amount_is_read_as_no_amount() -> None:
+    from kpi_core.money import to_money
+
+    assert to_money("1e9999") is None
+    assert to_money("1E15") is None
+    assert to_money("999999999999999.99") == Decimal("999999999999999.99")

@@ -243,3 +243,10 @@ def test_apply_records_only_confirmed_writes_and_lists_failures() -> None:
     # The failed partner stays out of the ledger, so the next plan retries it (and only it).
     next_plan = make_plan("crm", desired, WB, {(p, f): canonical(v) for p, f, v in ledger}, NOW)
     assert {c.partner_id for c in next_plan.changes} == {"p3"}
+
+
+def test_a_value_that_does_not_fit_the_field_is_never_written_as_garbage() -> None:
+    m = FieldMapping(field="R", kpi="won_revenue", period="last_90_days", precision=10)
+    assert to_field_value(Decimal("12345678.99"), m) == Decimal("12345678.99")
+    assert to_field_value(Decimal("123456789.00"), m) is None  # 9 integer digits > 10 - 2
+    assert to_field_value(Decimal("1E+9999"), FieldMapping(field="R", kpi="won_revenue", period="p")) is None
