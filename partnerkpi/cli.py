@@ -168,7 +168,8 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Compute as of this
 def sync(
     connector: ConnectorOpt = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Pull, compute and plan; write nothing.")
+        bool,
+        typer.Option("--dry-run", help="Pull into the mirror, compute and plan; write nothing to the CRM."),
     ] = False,
     as_of: AsOfOpt = None,
 ) -> None:
