@@ -172,8 +172,9 @@ class Connector(abc.ABC, Generic[C]):
         return self.config.name
 
     @abc.abstractmethod
-    def check(self) -> list[CheckResult]:
-        """Credentials, permissions, fields and API budget, each as a line an ops engineer can act on."""
+    def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
+        """Credentials, permissions, the fields of ``specs`` (the writeback's mapped fields: present with a
+        compatible type?) and API budget, each as a line an ops engineer can act on."""
 
     @abc.abstractmethod
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:

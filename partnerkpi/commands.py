@@ -308,8 +308,10 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
     code = ExitCode.OK
     out.print("[green]ok[/] config: valid")
     for name in names:
+        writeback = cfg.writeback.for_connector(name)
+        specs = list(writeback.specs().values()) if writeback is not None else []
         with open_connector(connector_config(cfg, name)) as connector:
-            for line in connector.check():
+            for line in connector.check(specs):
                 style = {"ok": "green", "warn": "yellow", "fail": "red"}[line.status.value]
                 out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {line.message}")
                 if line.status is CheckStatus.FAIL:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.base import Connector, FieldSpec, FieldUpdate, FieldValue
 from writeback.plan import Plan
@@ -30,7 +31,7 @@ class ApplyOutcome:
 
 def apply_plan(
     plan: Plan,
-    connector: Connector[object],  # type: ignore[type-var]
+    connector: Connector[Any],
     specs: Mapping[str, FieldSpec],
     record: Callable[[Iterable[ConfirmedWrite]], None],
     chunk_size: int = 1_000,

@@ -59,7 +59,9 @@ class FileConnector(Connector[FileConnectorConfig]):
             self.stats.extra = run.stats.as_extra()
 
     # -- check ----------------------------------------------------------------------------------------
-    def check(self) -> list[CheckResult]:
+    def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
+        """The export and partner files readable with the mapped columns; the output directory writable
+        (the output CSV gains any column of ``specs`` on the first write, so fields need no check)."""
         results = [self._check_source("file", opportunity_stream(self.config))]
         partners = partner_stream(self.config)
         if partners is not None:

@@ -55,7 +55,7 @@ class ProbeConnector(Connector[ProbeConfig]):
     type_name = "probe"
     config_model = ProbeConfig
 
-    def check(self) -> list[CheckResult]:
+    def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
         return []
 
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:

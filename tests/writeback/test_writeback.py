@@ -197,7 +197,7 @@ class FakeCrm(Connector[ConnectorConfig]):
         self.reject = reject or {}
         self.calls: list[Sequence[FieldUpdate]] = []
 
-    def check(self) -> list[CheckResult]:
+    def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
         return []
 
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:
