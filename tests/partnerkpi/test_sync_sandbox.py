@@ -284,3 +284,22 @@ def test_two_syncs_started_together_one_runs_the_other_exits_4(
     winner = next(r for r in results if r[0] == 0)
     assert "lock" in loser[2].lower()
     assert loser[1] < winner[1]  # the second exits at once, without waiting for the first
+
+
+def test_check_reports_the_mapped_fields_in_words_an_ops_engineer_can_act_on(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    from partnerkpi.commands import run_check
+
+    cfg = write_config(tmp_path, sandbox)
+    console = Console(record=True, width=250)
+    assert run_check(cfg, [NAME], console) == 0
+    before = console.export_text()  # not provisioned yet: a warning per field, saying what to run
+    assert before.count("does not exist yet: run `partnerkpi provision`") == 10
+    assert "warn salesforce-sandbox · salesforce.field.PK_Quality_Score__c" in before
+    provision(cfg)
+    console = Console(record=True, width=250)
+    assert run_check(cfg, [NAME], console) == 0
+    after = console.export_text()
+    assert "warn" not in after and "fail" not in after
+    assert "salesforce.api_budget" in after
