@@ -25,7 +25,6 @@ from typing import Any
 
 from bench.harness import (
     connector_name,
-    hubspot_ready,
     machine,
     provision,
     run_sync_child,
@@ -198,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opportunities", type=int, default=100_000)
     parser.add_argument("--partners", type=int, default=500)
     args = parser.parse_args(argv)
-    crms = ["salesforce"] + (["hubspot"] if hubspot_ready() else [])
+    crms = ["salesforce", "hubspot"]
     report: dict[str, Any] = {
         "benchmark": "api_calls",
         "opportunities": args.opportunities,

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from partnerkpi.config import AppConfig
-from partnerkpi.demo import demo_config
-from partnerkpi.pipeline import connector_config, open_connector
+from partnerkpi.demo import demo_config, sandbox_connector_name
+from partnerkpi.pipeline import provision_connector
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import Sandbox
 
@@ -30,22 +30,11 @@ AS_OF = date(2026, 10, 31)
 """The day the sandbox's generated data ends on (as the demo computes): every period is full."""
 
 
-def connector_name(crm: str) -> str:
-    return f"{crm}-sandbox"
+connector_name = sandbox_connector_name
 
 
 def quiet() -> ProgressReporter:
     return ProgressReporter.silent()
-
-
-def hubspot_ready() -> bool:
-    """The HubSpot connector and the sandbox's HubSpot emulation both import."""
-    try:
-        from connectors.hubspot import HubSpotConnector  # noqa: F401
-        from partnerkpi.sandbox.hubspot import HubSpotEmulation  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def connector_doc(
@@ -74,10 +63,8 @@ def write_config(
 
 
 def provision(cfg: AppConfig, name: str) -> None:
-    writeback = cfg.writeback.for_connector(name)
-    assert writeback is not None
-    with open_connector(connector_config(cfg, name)) as connector:
-        connector.provision_fields(list(writeback.specs().values()))
+    if not provision_connector(cfg, name):
+        raise ValueError(f"{name} maps no KPI fields")
 
 
 def deal_ids(sandbox: Sandbox, crm: str) -> list[str]:

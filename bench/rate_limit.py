@@ -27,7 +27,6 @@ from typing import Any
 from bench.api_calls import minimum
 from bench.harness import (
     connector_name,
-    hubspot_ready,
     machine,
     provision,
     run_sync_child,
@@ -102,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opportunities", type=int, default=100_000)
     parser.add_argument("--partners", type=int, default=500)
     args = parser.parse_args(argv)
-    with_hubspot = hubspot_ready()
     report: dict[str, Any] = {
         "benchmark": "rate_limit",
         "opportunities": args.opportunities,
@@ -114,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with (
         tempfile.TemporaryDirectory(prefix="bench-rate-") as tmp,
-        SandboxProcess(args.opportunities, args.partners, hubspot=with_hubspot) as sandbox,
+        SandboxProcess(args.opportunities, args.partners, hubspot=True) as sandbox,
     ):
         work = Path(tmp)
         report["runs"]["salesforce_default"] = run(sandbox, work, "salesforce", "salesforce_default", {})
@@ -122,9 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         rest = {"bulk_threshold": 10_000_000}
         report["runs"]["salesforce_rest"] = run(sandbox, work, "salesforce", "salesforce_rest", rest)
         print("salesforce rest", report["runs"]["salesforce_rest"]["ratio_to_bound"], flush=True)
-        if with_hubspot:
-            report["runs"]["hubspot_default"] = run(sandbox, work, "hubspot", "hubspot_default", {})
-            print("hubspot", report["runs"]["hubspot_default"]["ratio_to_bound"], flush=True)
+        report["runs"]["hubspot_default"] = run(sandbox, work, "hubspot", "hubspot_default", {})
+        print("hubspot", report["runs"]["hubspot_default"]["ratio_to_bound"], flush=True)
     write_result("rate_limit", report)
     return 0
 

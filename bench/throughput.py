@@ -28,7 +28,6 @@ from typing import Any
 from bench.harness import (
     RESULTS,
     connector_name,
-    hubspot_ready,
     machine,
     provision,
     run_sync_child,
@@ -86,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip", action="append", default=[], help="a run to leave out (repeatable)")
     args = parser.parse_args(argv)
-    with_hubspot = hubspot_ready()
     report: dict[str, Any] = {
         "benchmark": "throughput",
         "opportunities": args.opportunities,
@@ -99,9 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     plan: list[tuple[str, str, dict[str, Any], bool]] = [
         ("salesforce_bulk", "salesforce", {}, True),
         ("salesforce_rest", "salesforce", {"bulk_threshold": 10_000_000}, False),
+        ("hubspot_list", "hubspot", HUBSPOT_UNPACED, True),
     ]
-    if with_hubspot:
-        plan.append(("hubspot_list", "hubspot", HUBSPOT_UNPACED, True))
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         for crm in ("salesforce", "hubspot"):
             runs = [p for p in plan if p[1] == crm and p[0] not in args.skip]

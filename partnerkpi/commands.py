@@ -26,6 +26,7 @@ from partnerkpi.pipeline import (
     connector_config,
     open_connector,
     plan_writeback,
+    provision_connector,
     pull_into_store,
     sync_connector,
 )
@@ -289,18 +290,14 @@ def run_history(cfg: AppConfig, names: list[str], out: Console, partner: str, pe
 def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:
     code = ExitCode.OK
     for name in names:
-        writeback = cfg.writeback.for_connector(name)
-        if writeback is None or not writeback.fields:
+        results = provision_connector(cfg, name)
+        if not results:
             out.print(f"{name}: no writeback fields mapped; nothing to provision")
-            continue
-        with open_connector(connector_config(cfg, name)) as connector:
-            for result in connector.provision_fields(list(writeback.specs().values())):
-                style = {"created": "green", "unchanged": "dim", "refused": "red"}[result.action.value]
-                out.print(
-                    f"{name}: [{style}]{result.action.value}[/] {result.field} {result.message}".rstrip()
-                )
-                if result.action is ProvisionAction.REFUSED:
-                    code = ExitCode.PARTIAL
+        for result in results:
+            style = {"created": "green", "unchanged": "dim", "refused": "red"}[result.action.value]
+            out.print(f"{name}: [{style}]{result.action.value}[/] {result.field} {result.message}".rstrip())
+            if result.action is ProvisionAction.REFUSED:
+                code = ExitCode.PARTIAL
     return code
 
 

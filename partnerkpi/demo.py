@@ -24,7 +24,13 @@ from rich.table import Table
 from connectors.base import ProvisionAction
 from partnerkpi.commands import open_store
 from partnerkpi.config import AppConfig, load_config
-from partnerkpi.pipeline import ExitCode, connector_config, open_connector, sync_connector
+from partnerkpi.pipeline import (
+    ExitCode,
+    connector_config,
+    open_connector,
+    provision_connector,
+    sync_connector,
+)
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.reports.table import print_scorecard
 from partnerkpi.sandbox.app import build_sandbox, config_snippet
@@ -148,10 +154,15 @@ def _sample_values(cfg: AppConfig, name: str, partner_ids: list[str], names: dic
     return table
 
 
+def sandbox_connector_name(crm: str) -> str:
+    """The name a sandbox connector gets in the demo's config: ``salesforce-sandbox``."""
+    return f"{crm}-sandbox"
+
+
 def sandbox_connectors(sandbox: Sandbox) -> list[dict[str, Any]]:
     """The real connectors, pointed at the running sandbox (its CA trusted, never verification off),
     named ``<crm>-sandbox``. The sandbox itself says how to reach it (``config_snippet``)."""
-    return [{**c, "name": f"{c['type']}-sandbox"} for c in config_snippet(sandbox)["connectors"]]
+    return [{**c, "name": sandbox_connector_name(c["type"])} for c in config_snippet(sandbox)["connectors"]]
 
 
 def run_demo(out: Console, workdir: Path | None, progress: ProgressReporter, source: str = "sandbox") -> int:
@@ -189,10 +200,7 @@ def run_demo(out: Console, workdir: Path | None, progress: ProgressReporter, sou
 def _demo_connector(
     out: Console, cfg: AppConfig, store: StateStore, name: str, progress: ProgressReporter
 ) -> int:
-    writeback = cfg.writeback.for_connector(name)
-    assert writeback is not None
-    with open_connector(connector_config(cfg, name)) as connector:
-        provisioned = connector.provision_fields(list(writeback.specs().values()))
+    provisioned = provision_connector(cfg, name)
     refused = [r for r in provisioned if r.action is ProvisionAction.REFUSED]
     if refused:
         out.print(f"[red]{name}: field {refused[0].field} refused: {refused[0].message}[/]")

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors import registry
-from connectors.base import Connector, ConnectorConfig, FieldUpdate
+from connectors.base import Connector, ConnectorConfig, FieldUpdate, ProvisionResult
 from connectors.errors import AuthError, ConnectorError
 from kpi_core import clock
 from kpi_core.compute import compute
@@ -65,6 +65,15 @@ def connector_config(app: AppConfig, name: str) -> ConnectorConfig:
             return c
     known = ", ".join(c.name for c in app.connectors) or "none"
     raise KeyError(f"no connector named {name!r} in the config (connectors: {known})")
+
+
+def provision_connector(app: AppConfig, name: str) -> list[ProvisionResult]:
+    """Create the KPI fields mapped for one connector (idempotent); [] when it maps none."""
+    writeback = app.writeback.for_connector(name)
+    if writeback is None or not writeback.fields:
+        return []
+    with open_connector(connector_config(app, name)) as connector:
+        return connector.provision_fields(list(writeback.specs().values()))
 
 
 def pull_into_store(

@@ -19,7 +19,11 @@ from rich.console import Console
 from partnerkpi.commands import show_run
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.demo import demo_config, sandbox_connectors
-from partnerkpi.pipeline import ConnectorRun, connector_config, open_connector, sync_connector
+from partnerkpi.pipeline import (
+    ConnectorRun,
+    provision_connector,
+    sync_connector,
+)
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.sandbox.testing import SandboxFactory
@@ -50,10 +54,8 @@ def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
 
 
 def provision(cfg: AppConfig) -> None:
-    writeback = cfg.writeback.for_connector(NAME)
-    assert writeback is not None
-    with open_connector(connector_config(cfg, NAME)) as connector:
-        connector.provision_fields(list(writeback.specs().values()))
+    if not provision_connector(cfg, NAME):
+        raise ValueError("the demo config maps KPI fields")
 
 
 def sync(cfg: AppConfig, store: StateStore, dry_run: bool = False) -> ConnectorRun:
@@ -221,7 +223,10 @@ def test_a_crash_between_apply_and_ledger_converges_to_a_clean_runs_state(
     assert without_timestamps(crm_fields(crashed_sb, crashed_cfg)) == without_timestamps(
         crm_fields(clean_sb, clean_cfg)
     )
-    strip = lambda ledger: {k: v for k, v in ledger.items() if k[1] != "PK_Kpis_Updated_At__c"}  # noqa: E731
+
+    def strip(ledger: dict[tuple[str, str], str | None]) -> dict[tuple[str, str], str | None]:
+        return {k: v for k, v in ledger.items() if k[1] != "PK_Kpis_Updated_At__c"}
+
     assert strip(crashed_store.ledger(NAME)) == strip(clean_store.ledger(NAME))
     assert len(crashed_store.ledger(NAME)) == 20 * 10
 

@@ -18,8 +18,12 @@ from typing import Any
 import yaml
 
 from partnerkpi.config import AppConfig, load_config
-from partnerkpi.demo import demo_config, sandbox_connectors
-from partnerkpi.pipeline import ConnectorRun, connector_config, open_connector, sync_connector
+from partnerkpi.demo import demo_config, sandbox_connector_name, sandbox_connectors
+from partnerkpi.pipeline import (
+    ConnectorRun,
+    provision_connector,
+    sync_connector,
+)
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import DropConnection, Request, Response, Sandbox
 from partnerkpi.state import StateStore
@@ -35,22 +39,11 @@ UPDATED_AT = ("PK_Kpis_Updated_At__c", "pk_kpis_updated_at")
 CRMS = ("salesforce", "hubspot")
 
 
-def connector_name(crm: str) -> str:
-    return f"{crm}-sandbox"
+connector_name = sandbox_connector_name
 
 
 def quiet() -> ProgressReporter:
     return ProgressReporter.silent()
-
-
-def hubspot_ready() -> bool:
-    """Both halves of HubSpot exist and import: the connector and the sandbox's emulation."""
-    try:
-        from connectors.hubspot import HubSpotConnector  # noqa: F401
-        from partnerkpi.sandbox.hubspot import HubSpotEmulation  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def connector_doc(sandbox: Sandbox, crm: str, *, hubspot_oauth: bool = False) -> dict[str, Any]:
@@ -94,10 +87,8 @@ def write_config(
 
 
 def provision(cfg: AppConfig, name: str) -> None:
-    writeback = cfg.writeback.for_connector(name)
-    assert writeback is not None
-    with open_connector(connector_config(cfg, name)) as connector:
-        connector.provision_fields(list(writeback.specs().values()))
+    if not provision_connector(cfg, name):
+        raise ValueError(f"{name} maps no KPI fields")
 
 
 def prepared(workdir: Path, sandbox: Sandbox, crm: str, **kwargs: Any) -> AppConfig:

@@ -36,7 +36,6 @@ from tests.reliability.harness import (
     cli_env,
     connector_name,
     crm_values,
-    hubspot_ready,
     ledger_without_timestamps,
     mirror,
     provision,
@@ -65,7 +64,7 @@ class Reference:
 
 
 def crms() -> list[str]:
-    return ["salesforce", "hubspot"] if hubspot_ready() else ["salesforce"]
+    return ["salesforce", "hubspot"]
 
 
 def new_sandbox() -> Sandbox:

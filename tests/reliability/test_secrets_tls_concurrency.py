@@ -28,7 +28,6 @@ from tests.reliability.harness import (
     PARTNERS,
     SEED,
     connector_doc,
-    hubspot_ready,
     provision,
     quiet,
     run_cli,
@@ -46,13 +45,12 @@ def canary_sandbox() -> Sandbox:
     sandbox = build_sandbox(seed=SEED, partners=PARTNERS, opportunities=OPPORTUNITIES)
     sf = sandbox.emulation("salesforce")
     sf.credentials.password, sf.credentials.security_token = SF_PASSWORD, SF_TOKEN  # type: ignore[attr-defined]
-    if hubspot_ready():
-        sandbox.emulation("hubspot").auth.private_tokens = (HS_TOKEN,)  # type: ignore[attr-defined]
+    sandbox.emulation("hubspot").auth.private_tokens = (HS_TOKEN,)  # type: ignore[attr-defined]
     return sandbox.start()
 
 
 def crms() -> tuple[str, ...]:
-    return ("salesforce", "hubspot") if hubspot_ready() else ("salesforce",)
+    return ("salesforce", "hubspot")
 
 
 def leaks(blob: bytes | str) -> list[str]:
@@ -130,8 +128,7 @@ def check_canaries(tmp_path: Path, sandbox: Sandbox, webhook: str) -> None:
     # Credentials refused: the CRM now expects other secrets than the config holds.
     sandbox.emulation("salesforce").credentials.password = "changed"  # type: ignore[attr-defined]
     sandbox.emulation("salesforce").admin("expire_sessions", {})
-    if hubspot_ready():
-        sandbox.emulation("hubspot").auth.private_tokens = ("other",)  # type: ignore[attr-defined]
+    sandbox.emulation("hubspot").auth.private_tokens = ("other",)  # type: ignore[attr-defined]
     cli("sync", "--as-of", AS_OF.isoformat())
     cli("check")
     cli("runs")
