@@ -2,7 +2,9 @@
 simple-salesforce lacks: that one is our own ``POST /services/oauth2/token`` (httpx), after which
 simple-salesforce runs on the session id and instance URL it answered.
 
-Error messages name the flow, the user and Salesforce's error code, never a secret.
+Every flow hands back a client on the session id it got (``on_session``): renewing an expired session is
+SalesforceClient's job, not simple-salesforce's. Error messages name the flow, the user and Salesforce's
+error code, never a secret.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ def login(config: SalesforceConfig, session: SalesforceSession) -> Salesforce:
     """A logged-in simple-salesforce client on ``session``; AuthError / ConnectionFailed otherwise."""
     where = config.login_url if not isinstance(config.auth, SessionAuth) else config.instance_url
     try:
-        return Salesforce(**_flow_kwargs(config, session))
+        return on_session(Salesforce(**_flow_kwargs(config, session)), config, session)
     except SalesforceAuthenticationFailed as exc:
         if isinstance(exc.code, int) and (exc.code >= 500 or exc.code == 429):
             raise LoginUnavailable(f"Salesforce's login at {where} answered HTTP {exc.code}") from None
@@ -180,6 +182,22 @@ def login(config: SalesforceConfig, session: SalesforceSession) -> Salesforce:
         raise LoginUnavailable(
             f"Salesforce's login at {where} gave an answer that is not a login result"
         ) from None
+
+
+def on_session(sf: Salesforce, config: SalesforceConfig, session: SalesforceSession) -> Salesforce:
+    """The logged-in client as a session-id client (no call is made). simple-salesforce keeps a login
+    flow's credentials and logs in again by itself on a 401, rewriting the client's session id from
+    whichever thread saw the 401; a session-id client raises SalesforceExpiredSession instead, and
+    SalesforceClient renews once, under its lock, for every thread."""
+    if sf.auth_type == "direct":
+        return sf
+    return Salesforce(
+        session_id=sf.session_id,
+        instance=sf.sf_instance,
+        session=session,
+        version=config.api_version,
+        parse_float=Decimal,
+    )
 
 
 def renewable(config: SalesforceConfig) -> bool:

@@ -1,10 +1,20 @@
 """One logged-in Salesforce client and the way every call is made: under the retry policy, with one
 session renewal when Salesforce says the session expired, and with simple-salesforce's errors turned into
-the connector's (a message an ops engineer can act on, no secrets)."""
+the connector's (a message an ops engineer can act on, no secrets).
+
+Calls may come from two threads at once (the reader fetches the next page on a worker thread while the
+pull works on the current one). The requests session and its connection pool are shared; what is not
+safe to share is guarded here: the counters, and logging in. simple-salesforce would log in again by
+itself on a 401, from whichever thread saw it, rewriting the shared client's session id under the other
+thread's feet; so the client runs on the session id of a login (``auth.login`` hands back such a
+client) and renewing is done here, once per expired session, under a lock: a thread whose session was
+already replaced by another thread's renewal just takes the new one.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -60,37 +70,52 @@ class SalesforceClient:
         self._classify = classifier(self.session)
         self._sf: Salesforce | None = None
         self.renewals = 0
+        self._login_lock = threading.Lock()
+        self._count_lock = threading.Lock()
 
     def _count_call(self) -> None:
-        self.stats.api_calls += 1
+        with self._count_lock:
+            self.stats.api_calls += 1
 
     def _count_retry(self, hint: RetryHint) -> None:
-        self.stats.retries += 1
+        with self._count_lock:
+            self.stats.retries += 1
 
     @property
     def sf(self) -> Salesforce:
-        if self._sf is None:
-            self._sf = self.policy.call(
-                lambda: login(self.config, self.session), self._login_classify, self._count_retry
-            )
-        return self._sf
+        current = self._sf
+        if current is not None:
+            return current
+        with self._login_lock:
+            if self._sf is None:
+                self._sf = self._login()
+            return self._sf
+
+    def _login(self) -> Salesforce:
+        return self.policy.call(
+            lambda: login(self.config, self.session), self._login_classify, self._count_retry
+        )
 
     def _login_classify(self, exc: BaseException) -> RetryHint | None:
         if isinstance(exc, LoginUnavailable):
             return RetryHint(reason="login unavailable")
         return self._classify(exc)
 
-    def renew(self) -> None:
-        """Log in again (a new access token for the refresh-token flow)."""
+    def renew(self, expired: Salesforce | None = None) -> None:
+        """Log in again (a new access token for the refresh-token flow). ``expired``: the client whose
+        session Salesforce refused; when another thread has replaced it already, its login is taken."""
         if not renewable(self.config):
             raise AuthError(
                 "the Salesforce session expired and a session-id login cannot be renewed: "
                 "give a new session_id, or configure a flow that can log in again (e.g. refresh_token)"
             )
-        log.info("Salesforce session expired; logging in again (%s)", who(self.config))
-        self._sf = None
-        self.renewals += 1
-        _ = self.sf
+        with self._login_lock:
+            if expired is not None and self._sf is not None and self._sf is not expired:
+                return
+            log.info("Salesforce session expired; logging in again (%s)", who(self.config))
+            self._sf = None
+            self.renewals += 1
+            self._sf = self._login()
 
     @property
     def instance(self) -> str:
@@ -98,17 +123,24 @@ class SalesforceClient:
 
     def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
         """``fn(sf)`` under the retry policy; an expired session is renewed once and the call repeated."""
-        renewed = False
+        renewed_to: Salesforce | None = None
+        used: Salesforce | None = None
+
+        def attempt() -> T:
+            nonlocal used
+            used = self.sf
+            return fn(used)
+
         while True:
             try:
-                return self.policy.call(lambda: fn(self.sf), self._classify, self._count_retry)
+                return self.policy.call(attempt, self._classify, self._count_retry)
             except SalesforceExpiredSession:
-                if renewed:
+                if used is not None and used is renewed_to:
                     raise AuthError(
                         f"Salesforce refused the session again right after a new {who(self.config)} ({what})"
                     ) from None
-                renewed = True
-                self.renew()
+                self.renew(expired=used)
+                renewed_to = self._sf
             except (BudgetExhausted, ConnectorError):
                 raise
             except SalesforceError as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -249,18 +250,23 @@ class Puller:
 
     def _rest(self, meta: OrgMeta, since: datetime | None, state: PullState) -> Iterator[PullBatch]:
         query = self._opportunity_query(meta, since, bulk=False)
-        for page in self.reader.pages(query, what="reading changed Opportunities"):
-            primary = {}
-            if meta.shape.partner_field is None and page:
-                primary = self._primary_partners([str(r["Id"]) for r in page if r.get("Id")])
-            opportunities = self._normalize_page(page, meta, state, primary)
-            yield self._batch(opportunities, meta, state, checkpoint=True)
+        with closing(self.reader.pages(query, what="reading changed Opportunities")) as pages:
+            for page in pages:  # the next page is fetched while this one is normalized and stored
+                primary = {}
+                if meta.shape.partner_field is None and page:
+                    primary = self._primary_partners([str(r["Id"]) for r in page if r.get("Id")])
+                opportunities = self._normalize_page(page, meta, state, primary)
+                yield self._batch(opportunities, meta, state, checkpoint=True)
 
     def _bulk(self, meta: OrgMeta, since: datetime | None, state: PullState) -> Iterator[PullBatch]:
         primary = self._primary_partners() if meta.shape.partner_field is None else {}
         query = self._opportunity_query(meta, since, bulk=True)
-        for page in self.reader.bulk_pages("Opportunity", query, what="bulk-reading changed Opportunities"):
-            yield self._batch(self._normalize_page(page, meta, state, primary), meta, state, checkpoint=False)
+        pages = self.reader.bulk_pages("Opportunity", query, what="bulk-reading changed Opportunities")
+        with closing(pages):
+            for page in pages:
+                yield self._batch(
+                    self._normalize_page(page, meta, state, primary), meta, state, checkpoint=False
+                )
 
     def _batch(
         self, opportunities: list[Opportunity], meta: OrgMeta, state: PullState, *, checkpoint: bool

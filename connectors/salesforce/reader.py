@@ -1,13 +1,21 @@
 """Reading query results page by page: REST query/queryAll with nextRecordsUrl (each page one call under
 the retry policy, so a failed page is fetched again, not the whole query), and Bulk API 2.0 query jobs
-(CSV pages until the locator says null)."""
+(CSV pages until the locator says null).
+
+Both read one page ahead: while the caller works on page k (normalizing it, storing it), page k+1's call
+runs on a worker thread, so the API's latency is waited for during that work instead of after it. Only one
+call is ever in flight ahead of the caller; an error of that call is raised where its page is taken;
+closing the iterator waits for the call in flight (its page is dropped) and starts no other.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from typing import Any
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
+from typing import Any, Generic, TypeVar
 
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
@@ -15,8 +23,56 @@ from simple_salesforce.bulk2 import Operation, _Bulk2Client
 from connectors.salesforce.client import SalesforceClient, sobject_bulk2
 
 Record = dict[str, Any]
+Page = dict[str, Any]
+T = TypeVar("T")
 
 BULK_PAGE_RECORDS = 50_000
+LOOKAHEAD_THREAD = "salesforce-lookahead"
+
+
+class _Fetch(Generic[T]):
+    """One call running on its own worker thread; ``result()`` waits for it and gives its value, or raises
+    its exception (the same object, so the message is the one the call raised)."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._call = call
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=LOOKAHEAD_THREAD, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to the consumer's thread, raised there
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self.wait()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        return self._value  # type: ignore[return-value]
+
+
+def read_ahead(
+    first: Callable[[], T], following: Callable[[T], Callable[[], T] | None]
+) -> Generator[T, None, None]:
+    """Pages of a cursor, one call ahead: ``first()`` gives page 1, ``following(page)`` the call of the next
+    page (None: the last page). Page k+1's call starts before page k is handed over."""
+    pending: _Fetch[T] | None = _Fetch(first)
+    try:
+        while pending is not None:
+            page = pending.result()
+            call = following(page)
+            pending = _Fetch(call) if call is not None else None
+            yield page
+    finally:
+        if pending is not None:
+            pending.wait()  # a closed reader leaves no thread behind; the page in flight is dropped
 
 
 class Reader:
@@ -29,35 +85,46 @@ class Reader:
 
     def pages(
         self, soql: str, *, include_deleted: bool = False, what: str = "a query"
-    ) -> Iterator[list[Record]]:
-        """Pages of records (``attributes`` removed); one API call per page."""
+    ) -> Generator[list[Record], None, None]:
+        """Pages of records (``attributes`` removed); one API call per page, the next one in flight."""
         headers = self._headers()
-        result: dict[str, Any] = self.client.call(
-            what, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers)
-        )
-        while True:
-            yield [_plain(r) for r in result.get("records") or ()]
+
+        def first() -> Page:
+            page: Page = self.client.call(
+                what, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers)
+            )
+            return page
+
+        def following(result: Page) -> Callable[[], Page] | None:
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
-                return
+                return None
 
-            def more(sf: Salesforce, url: str = str(next_url)) -> dict[str, Any]:
-                page: dict[str, Any] = sf.query_more(url, identifier_is_url=True, headers=headers)
+            def more(sf: Salesforce, url: str = str(next_url)) -> Page:
+                page: Page = sf.query_more(url, identifier_is_url=True, headers=headers)
                 return page
 
-            result = self.client.call(what, more)
+            return lambda: self.client.call(what, more)
+
+        with closing(read_ahead(first, following)) as results:
+            for result in results:
+                yield [_plain(r) for r in result.get("records") or ()]
 
     def records(self, soql: str, *, include_deleted: bool = False, what: str = "a query") -> Iterator[Record]:
-        for page in self.pages(soql, include_deleted=include_deleted, what=what):
-            yield from page
+        with closing(self.pages(soql, include_deleted=include_deleted, what=what)) as pages:
+            for page in pages:
+                yield from page
 
     def count(self, soql: str, what: str = "a count") -> int:
         """totalSize of a ``SELECT COUNT()`` query (one call, no rows)."""
         result: dict[str, Any] = self.client.call(what, lambda sf: sf.query(soql))
         return int(result.get("totalSize") or 0)
 
-    def bulk_pages(self, sobject: str, soql: str, *, what: str = "a bulk query") -> Iterator[list[Record]]:
-        """Pages of a Bulk API 2.0 query job: CSV rows as dicts of strings ("" becomes None)."""
+    def bulk_pages(
+        self, sobject: str, soql: str, *, what: str = "a bulk query"
+    ) -> Generator[list[Record], None, None]:
+        """Pages of a Bulk API 2.0 query job: CSV rows as dicts of strings ("" becomes None); the next
+        page's call in flight while the caller works on one."""
         poll = self.client.config.bulk_poll_seconds
 
         def bulk(sf: Salesforce) -> _Bulk2Client:
@@ -66,18 +133,26 @@ class Reader:
         job: dict[str, Any] = self.client.call(what, lambda sf: bulk(sf).create_job(Operation.query, soql))
         job_id = str(job["id"])
         self.client.call(what, lambda sf: bulk(sf).wait_for_job(job_id, True, poll))
-        locator = ""
-        while True:
 
-            def results(sf: Salesforce, locator: str = locator) -> dict[str, Any]:
+        def results(locator: str) -> Callable[[], Page]:
+            def page(sf: Salesforce) -> Page:
                 return dict(bulk(sf).get_query_results(job_id, locator, BULK_PAGE_RECORDS))
 
-            page = self.client.call(what, results)
-            rows = csv.DictReader(io.StringIO(page["records"]))
-            yield [{k: (v if v != "" else None) for k, v in row.items()} for row in rows]
+            return lambda: self.client.call(what, page)
+
+        def following(page: Page) -> Callable[[], Page] | None:
             locator = page["locator"]
-            if not locator:
-                return
+            return results(locator) if locator else None
+
+        with closing(read_ahead(results(""), following)) as pages:
+            for page in pages:
+                yield _csv_rows(page["records"])
+
+
+def _csv_rows(text: str) -> list[Record]:
+    return [
+        {k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))
+    ]
 
 
 def _plain(record: dict[str, Any]) -> Record:
