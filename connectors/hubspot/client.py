@@ -8,12 +8,17 @@ before a request the pacer waits for room, after it the ``X-HubSpot-RateLimit-*`
 (success or error) feed the pacer. That is cleaner than the ``*_with_http_info`` variants, which return
 headers only on success and would have to be used for every call. The SDK's own urllib3 retries are
 switched off (``Retry(total=0)``): :meth:`HubSpotClient.call` retries under the project's tenacity policy.
+
+Two threads call through one client (the puller's one-page lookahead): the pacer is thread-safe, each
+thread uses its own kept API objects (urllib3 pools are thread-safe anyway), and the shared counters are
+updated under a lock.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -183,6 +188,7 @@ class HubSpotClient:
         self._configurations: list[Any] = []
         self._rest_clients: list[Any] = []
         self._token: str | None = None
+        self._counting = threading.Lock()
         sdk = hubspot.HubSpot(
             host=host,
             ssl_ca_cert=ca_bundle,
@@ -219,7 +225,8 @@ class HubSpotClient:
             self.pacer.before(is_search=method == "POST" and path.endswith("/search"))
             if kwargs.get("_request_timeout") is None:
                 kwargs["_request_timeout"] = self.timeout
-            self.stats.api_calls += 1
+            with self._counting:
+                self.stats.api_calls += 1
             try:
                 response = send(method, url, *args, **kwargs)
             except Exception as exc:
@@ -248,7 +255,8 @@ class HubSpotClient:
             self._token = token
 
     def _on_retry(self, hint: RetryHint) -> None:
-        self.stats.retries += 1
+        with self._counting:
+            self.stats.retries += 1
 
     def call_json(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """An SDK call whose answer is read as plain JSON. The SDK's model deserialization parses every

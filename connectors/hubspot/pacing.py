@@ -6,6 +6,10 @@ sends none of these. The limiter keeps the send times of its own recent requests
 only when fewer than ``headroom x Max`` were sent in the last interval: at most that many land in ANY
 interval, which satisfies a fixed window and a sliding one alike. A low ``Remaining`` (someone else
 shares the portal's allowance) makes it wait one interval. Time comes from an injected :class:`Ticker`.
+
+Calls come from two threads (the puller fetches the next page while the current one is processed and
+its associations and companies are read), so every request of either thread takes its slot in the same
+limiters, under their locks.
 """
 
 from __future__ import annotations
@@ -98,8 +102,11 @@ class WindowLimiter:
             self._blocked_until = max(self._blocked_until, self.ticker.monotonic() + seconds)
 
     def acquire(self) -> None:
-        with self._lock:
-            while True:
+        """Wait for a free slot and take it. Thread-safe: the slot is checked and taken under the lock,
+        and the wait happens outside it, so a :meth:`block_for` from another thread (an answer that says
+        the allowance is nearly used) applies at once, and every waiter re-checks after its sleep."""
+        while True:
+            with self._lock:
                 now = self.ticker.monotonic()
                 window = self.interval + min(LATENCY_MARGIN, self.interval / 10)
                 while self._sent and self._sent[0] <= now - window:
@@ -111,7 +118,7 @@ class WindowLimiter:
                     self._sent.append(now)
                     return
                 self.waited += wait
-                self.ticker.sleep(wait)
+            self.ticker.sleep(wait)
 
 
 class DailyBudget:
@@ -119,21 +126,31 @@ class DailyBudget:
 
     def __init__(self, share: float) -> None:
         self.share = share
-        self.daily: int | None = None
-        self.remaining: int | None = None
+        self._seen: tuple[int, int] | None = None
+        """(daily, remaining) of the latest answer, replaced as one value (answers come from two threads)."""
+
+    @property
+    def daily(self) -> int | None:
+        return self._seen[0] if self._seen else None
+
+    @property
+    def remaining(self) -> int | None:
+        return self._seen[1] if self._seen else None
 
     def observe(self, headers: RateHeaders) -> None:
         if headers.daily is not None and headers.daily_remaining is not None:
-            self.daily, self.remaining = headers.daily, headers.daily_remaining
+            self._seen = (headers.daily, headers.daily_remaining)
 
     def ensure_room(self) -> None:
-        if self.daily is None or self.remaining is None:
+        seen = self._seen
+        if seen is None:
             return
-        used = self.daily - self.remaining
-        ceiling = int(self.daily * self.share)
+        daily, remaining = seen
+        used = daily - remaining
+        ceiling = int(daily * self.share)
         if used + 1 > ceiling:
             raise BudgetExhausted(
-                f"HubSpot API budget guard: {used:,} of the portal's {self.daily:,} daily API calls are used; "
+                f"HubSpot API budget guard: {used:,} of the portal's {daily:,} daily API calls are used; "
                 f"this connector stops at {self.share:.0%} ({ceiling:,}). Wait for the daily reset (midnight "
                 "in the portal's time zone), or raise rate_limits.daily_budget_share in the connector config."
             )

@@ -12,6 +12,8 @@
 - Deletions: archiving does not move ``hs_lastmodifieddate``, so search never sees it. Every pull lists
   ``archived=true`` (only archived deals, usually few pages) and hands over as deleted those archived at
   or after watermark - lookback (all of them on a first pull, or when HubSpot gives no ``archivedAt``).
+- Paging (list and search) reads one page ahead on a worker thread (:func:`lookahead`), so HubSpot's
+  latency and the pacer's waits pass while the caller processes the page before.
 - The watermark handed over is the last ``hs_lastmodifieddate`` fully passed during a search, and the
   run's start once the pull is complete; never later than the run's start.
 """
@@ -19,7 +21,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -87,6 +92,62 @@ def parse_watermark(value: str) -> datetime:
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class StreamClosed(Exception):
+    """The page stream was closed: a prefetch that has not been sent yet is not sent (nor retried)."""
+
+
+Page = dict[str, Any]
+Pages = Generator[tuple[list[RawDeal], datetime | None], None, None]
+"""Deal pages, each with the watermark it allows once handed over whole."""
+PageFetch = Callable[[str | None, threading.Event], Page]
+
+
+def unless_closed(stop: threading.Event, call: Callable[..., Any]) -> Callable[..., Any]:
+    """``call``, refused once ``stop`` is set: checked before each attempt of the retry policy."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if stop.is_set():
+            raise StreamClosed()
+        return call(*args, **kwargs)
+
+    return guarded
+
+
+def lookahead(
+    fetch: PageFetch, room: Callable[[int], bool] = lambda consumed: True
+) -> Generator[Page, None, None]:
+    """The pages of a cursor (``paging.next.after``), each one fetched on a worker thread while the one
+    before it is processed by the caller: the answer's latency is hidden under the caller's work.
+
+    ``room(results handed over so far)`` says whether the caller may want another page: no page is
+    fetched past it. A failed fetch raises where its page would be handed over, as it would without
+    the lookahead. Closing the stream (the caller stops, or fails) stops the prefetch: not sent if it
+    has not started, otherwise waited for (one request, bounded by the client's timeout)."""
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubspot-lookahead")
+    pending: Future[Page] | None = pool.submit(fetch, None, stop)
+    consumed = 0
+    try:
+        while pending is not None:
+            page = pending.result()
+            pending = None
+            consumed += len(page.get("results") or [])
+            after = _next_after(page)
+            if after is not None and room(consumed):
+                pending = pool.submit(fetch, after, stop)
+            yield page
+    finally:
+        stop.set()
+        if pending is not None:
+            pending.cancel()
+        pool.shutdown(wait=True)
+
+
+def search_room(consumed: int, page_size: int) -> bool:
+    """Whether one more search page stays within the query's result cap."""
+    return consumed + page_size <= SEARCH_CAP
 
 
 @dataclass
@@ -171,7 +232,7 @@ class DealPuller:
         self.load_stages()
         self.load_partner_type()
         if since is None:
-            pages: Iterator[tuple[list[RawDeal], datetime | None]] = self._listed()
+            pages: Pages = self._listed()
         else:
             pages = self._searched(since)
         yield from self._batches(pages)
@@ -182,21 +243,22 @@ class DealPuller:
             yield PullBatch(deleted_opportunity_ids=list(ids))
         yield PullBatch(watermark=format_watermark(self.run_start))
 
-    def _batches(self, pages: Iterator[tuple[list[RawDeal], datetime | None]]) -> Iterator[PullBatch]:
+    def _batches(self, pages: Pages) -> Iterator[PullBatch]:
         """Pages regrouped into batches of exactly ``association_batch_size`` deals (one association read
         each). A batch's watermark is the mark of the last page it holds whole: a page split between two
         batches is not passed until the second one."""
         size = self.config.association_batch_size
         pending: list[RawDeal] = []
         marks: list[tuple[int, datetime | None]] = []  # (end of a page in pending, its mark)
-        for deals, page_mark in pages:
-            pending.extend(deals)
-            marks.append((len(pending), page_mark))
-            while len(pending) >= size:
-                whole = [m for end, m in marks if end <= size]
-                yield self._batch(pending[:size], whole[-1] if whole else None)
-                pending = pending[size:]
-                marks = [(end - size, m) for end, m in marks if end > size]
+        with closing(pages):
+            for deals, page_mark in pages:
+                pending.extend(deals)
+                marks.append((len(pending), page_mark))
+                while len(pending) >= size:
+                    whole = [m for end, m in marks if end <= size]
+                    yield self._batch(pending[:size], whole[-1] if whole else None)
+                    pending = pending[size:]
+                    marks = [(end - size, m) for end, m in marks if end > size]
         if pending:
             yield self._batch(pending, marks[-1][1] if marks else None)
 
@@ -218,30 +280,31 @@ class DealPuller:
         return PullBatch(opportunities=opportunities, partners=new_partners, watermark=watermark)
 
     # -- listing (first pull) ------------------------------------------------------------------------
-    def _list_pages(self, archived: bool, properties: Sequence[str]) -> Iterator[list[RawDeal]]:
-        after: str | None = None
+    def _list_pages(self, archived: bool, properties: Sequence[str]) -> Generator[list[RawDeal], None, None]:
         api = self.client.apis.deals_basic
-        while True:
-            cursor = after
-            page = self.client.call_json(
-                api.get_page,
+
+        def fetch(after: str | None, stop: threading.Event) -> Page:
+            page: Page = self.client.call_json(
+                unless_closed(stop, api.get_page),
                 limit=self.config.page_size,
-                after=cursor,
+                after=after,
                 properties=list(properties),
                 archived=archived,
             )
-            self.counters.list_pages += 1
-            yield [raw_deal(d) for d in page.get("results") or []]
-            after = _next_after(page)
-            if after is None:
-                return
+            return page
 
-    def _listed(self) -> Iterator[tuple[list[RawDeal], datetime | None]]:
+        with closing(lookahead(fetch)) as pages:
+            for page in pages:
+                self.counters.list_pages += 1
+                yield [raw_deal(d) for d in page.get("results") or []]
+
+    def _listed(self) -> Pages:
         first, *rest = list(chunks(self.properties, self.config.properties_per_request))
-        for deals in self._list_pages(False, first):
-            for more in rest:
-                deals = self._merge_properties(deals, more)
-            yield deals, None
+        with closing(self._list_pages(False, first)) as pages:
+            for deals in pages:
+                for more in rest:
+                    deals = self._merge_properties(deals, more)
+                yield deals, None
 
     def _merge_properties(self, deals: list[RawDeal], properties: Sequence[str]) -> list[RawDeal]:
         """Properties past the first chunk, read by batch (POST: no URL length limit) and merged in."""
@@ -262,20 +325,21 @@ class DealPuller:
         ]
 
     # -- searching (later pulls) ---------------------------------------------------------------------
-    def _searched(self, since: datetime) -> Iterator[tuple[list[RawDeal], datetime | None]]:
+    def _searched(self, since: datetime) -> Pages:
         cursor = _SearchCursor(low_ms=to_millis(since))
         while True:
             consumed, exhausted = 0, False
             start_low = cursor.low_ms
-            for deals in self._search_query(cursor.low_ms, None):
-                consumed += len(deals)
-                fresh = [d for d in deals if not self._seen(cursor, start_low, d)]
-                self._advance(cursor, deals)
-                yield fresh, _from_millis(cursor.low_ms)
-                if consumed + self.config.search_page_size > SEARCH_CAP:
-                    break
-            else:
-                exhausted = True
+            with closing(self._search_query(cursor.low_ms, None)) as pages:
+                for deals in pages:
+                    consumed += len(deals)
+                    fresh = [d for d in deals if not self._seen(cursor, start_low, d)]
+                    self._advance(cursor, deals)
+                    yield fresh, _from_millis(cursor.low_ms)
+                    if not search_room(consumed, self.config.search_page_size):
+                        break
+                else:
+                    exhausted = True
             if exhausted:
                 return
             self.counters.search_restarts += 1
@@ -303,48 +367,51 @@ class DealPuller:
 
     def _search_query(
         self, low_ms: int, high_ms: int | None, *, extra: Sequence[Filter] = (), sort: str = MODIFIED
-    ) -> Iterator[list[RawDeal]]:
+    ) -> Generator[list[RawDeal], None, None]:
         filters = [
             Filter(property_name=MODIFIED, operator="GTE", value=str(low_ms)),
             *extra,
         ]
         if high_ms is not None:
             filters.append(Filter(property_name=MODIFIED, operator="LTE", value=str(high_ms)))
-        after: str | None = None
         api = self.client.apis.deals_search
-        while True:
+        size = self.config.search_page_size
+
+        def fetch(after: str | None, stop: threading.Event) -> Page:
             request = PublicObjectSearchRequest(
                 filter_groups=[FilterGroup(filters=filters)],
                 sorts=[{"propertyName": sort, "direction": "ASCENDING"}],
                 properties=self.properties,
-                limit=self.config.search_page_size,
+                limit=size,
                 after=after,
             )
-            page = self.client.call_json(api.do_search, request)
-            self.counters.search_pages += 1
-            yield [raw_deal(d) for d in page.get("results") or []]
-            after = _next_after(page)
-            if after is None:
-                return
+            page: Page = self.client.call_json(unless_closed(stop, api.do_search), request)
+            return page
 
-    def _walk_instant(self, cursor: _SearchCursor) -> Iterator[tuple[list[RawDeal], datetime | None]]:
+        with closing(lookahead(fetch, lambda consumed: search_room(consumed, size))) as pages:
+            for page in pages:
+                self.counters.search_pages += 1
+                yield [raw_deal(d) for d in page.get("results") or []]
+
+    def _walk_instant(self, cursor: _SearchCursor) -> Pages:
         instant = cursor.low_ms
         last_id = 0
         while True:
             consumed = 0
             progressed = False
             extra = [Filter(property_name=OBJECT_ID, operator="GT", value=str(last_id))]
-            for deals in self._search_query(instant, instant, extra=extra, sort=OBJECT_ID):
-                consumed += len(deals)
-                fresh = [d for d in deals if d.id not in cursor.ids_at_low]
-                if deals:
-                    last_id = max(last_id, max(int(d.id) for d in deals if d.id.isdigit()))
-                    progressed = True
-                yield fresh, _from_millis(instant - 1)
-                if consumed + self.config.search_page_size > SEARCH_CAP:
-                    break
-            else:
-                return
+            with closing(self._search_query(instant, instant, extra=extra, sort=OBJECT_ID)) as pages:
+                for deals in pages:
+                    consumed += len(deals)
+                    fresh = [d for d in deals if d.id not in cursor.ids_at_low]
+                    if deals:
+                        last_id = max(last_id, max(int(d.id) for d in deals if d.id.isdigit()))
+                        progressed = True
+                    yield fresh, _from_millis(instant - 1)
+                    if not search_room(consumed, self.config.search_page_size):
+                        break
+                else:
+                    return
             if not progressed:
                 return
 
@@ -415,10 +482,11 @@ class DealPuller:
 
     # -- archived ------------------------------------------------------------------------------------
     def _archived(self, since: datetime | None) -> Iterator[str]:
-        for deals in self._list_pages(True, [MODIFIED]):
-            for deal in deals:
-                if since is None or deal.archived_at is None or deal.archived_at >= since:
-                    yield deal.id
+        with closing(self._list_pages(True, [MODIFIED])) as pages:
+            for deals in pages:
+                for deal in deals:
+                    if since is None or deal.archived_at is None or deal.archived_at >= since:
+                        yield deal.id
 
 
 def _id_order(value: str) -> tuple[int, str]:
