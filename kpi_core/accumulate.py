@@ -12,11 +12,21 @@ distinct probability and multiplied once per group, not once per record.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Any
 
 from kpi_core.result import DataQuality
@@ -110,6 +120,11 @@ class _Counters:
         self.open_weighted: list[Decimal] = []
         """Per pipeline-day position: changes of amount x probability of the overflow slot's records."""
 
+    def copy(self) -> _Counters:
+        twin = _Counters.__new__(_Counters)
+        twin.__dict__.update({k: list(v) if isinstance(v, list) else v for k, v in vars(self).items()})
+        return twin
+
     def int_lists(self) -> tuple[list[int], ...]:
         return (self.closed_n, self.closed_no_amount, self.cycle_days, self.cycle_no_created, self.created_n)
 
@@ -142,15 +157,16 @@ def _segment_code(raw: str | None, table: dict[str, Segment]) -> int:
     return (SEGMENTS.index(segment) if segment is not None else _UNCLASSIFIED) * _STATES
 
 
-def _count_amount_rule(amount: Decimal | None, original: Decimal | None, dq: DataQuality) -> None:
-    """Counts why an amount is unusable (called only for such amounts)."""
+def _count_amount_rule(amount: Decimal | None, original: Decimal | None, dq: DataQuality, one: int) -> None:
+    """Counts (``one``: +1, or -1 for a record folded out) why an amount is unusable (called only for
+    such amounts)."""
     if original is None:
-        dq.missing_amount += 1
+        dq.missing_amount += one
         return
     if amount is None:
-        dq.unknown_currency += 1
+        dq.unknown_currency += one
     if (amount if amount is not None else original) < 0:
-        dq.negative_amount += 1
+        dq.negative_amount += one
 
 
 class _WeightSlots:
@@ -199,150 +215,276 @@ def _probability(value: float) -> Decimal:
     return min(max(exact, ZERO), _ONE)
 
 
+EXACT = Context(prec=120, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+"""The sums' context: wide enough that adding converted amounts (28 significant digits each) never
+rounds, so the sums do not depend on the order records come in, and folding a record out then in again
+gives exactly what a full pass gives."""
+
+STATE_FORMAT = 1
+"""Bumped whenever the layout of :meth:`Accumulator.state` changes: an older saved state is not loaded."""
+
+
+class Accumulator:
+    """The pass's running state. Every counter is a sum, so :meth:`remove` folds a record out exactly as
+    :meth:`add` folded it in: a saved state plus the records that changed since gives what a full pass
+    over the whole mirror would (see ``state`` / ``load``)."""
+
+    def __init__(
+        self, index: DayIndex, segment_table: dict[str, Segment], partners: Collection[str] | None
+    ) -> None:
+        self.index = index
+        self.segment_table = segment_table
+        self.known = sorted(set(partners or ()))
+        self.counters = _Counters(len(index.signatures), len(index.days))
+        self.dq = DataQuality()
+        self.seen = 0
+        self.group_of: dict[str | None, int] = {}
+        self.partner_ids: list[str | None] = []
+        self.weights = _WeightSlots()
+        self._segment_cache: dict[str | None, int] = {}
+        self._register(None)
+        for known in self.known:
+            self._register(known)
+        self.last_known = len(self.partner_ids) - 1 if partners is not None else math.inf
+
+    @property
+    def fingerprint(self) -> str:
+        """What a saved state must have been built for: the windows, pipeline days, channel table and
+        partner scope (a state of another day, config or partner list is never folded into)."""
+        basis = {
+            "format": STATE_FORMAT,
+            "windows": [[f.isoformat(), last.isoformat()] for f, last in self.index.windows],
+            "days": [d.isoformat() for d in self.index.days],
+            "segments": sorted((k, v.value) for k, v in self.segment_table.items()),
+            "partners": self.known if self.last_known != math.inf else None,
+        }
+        return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+    def _register(self, partner_id: str | None) -> int:
+        self.group_of[partner_id] = len(self.partner_ids)
+        self.partner_ids.append(partner_id)
+        self.counters.grow()
+        return self.group_of[partner_id]
+
+    def remove(self, opportunities: Iterable[Opportunity]) -> None:
+        """Fold records out: each must be a record that was added before, with the same values."""
+        self.add(opportunities, sign=-1)
+
+    def add(self, opportunities: Iterable[Opportunity], sign: int = 1) -> None:
+        """Reads every record once; see the module docstring for the layout."""
+        with localcontext(EXACT):
+            self._add(opportunities, sign)
+
+    def _add(self, opportunities: Iterable[Opportunity], sign: int) -> None:
+        one = -1 if sign < 0 else 1
+        negate = one < 0
+        dq = self.dq
+        counters = self.counters
+        group_of = self.group_of
+        register = self._register
+        last_known = self.last_known
+        segment_table = self.segment_table
+        unknown_partner = 0
+        segment_cache = self._segment_cache
+        weights = self.weights
+        slot_of = weights.slot_of
+        index = self.index
+        info = index.info
+        m = len(index.days)
+        first_day = index.first
+        before, after = (-1, 0), (-1, m)
+        stride, open_stride = counters.stride, counters.open_stride
+        closed_n, closed_amount, closed_no_amount = (
+            counters.closed_n,
+            counters.closed_amount,
+            counters.closed_no_amount,
+        )
+        cycle_days, cycle_no_created, created_n = (
+            counters.cycle_days,
+            counters.cycle_no_created,
+            counters.created_n,
+        )
+        open_n, open_amount, open_weighted = counters.open_n, counters.open_amount, counters.open_weighted
+        won_status, lost_status, open_status = Status.WON, Status.LOST, Status.OPEN
+        seen = 0
+
+        for opp in opportunities:
+            seen += one
+            if opp.deleted:
+                continue
+            partner_id = opp.partner_id
+            group = group_of.get(partner_id)
+            if group is None:
+                group = register(partner_id)
+            if group > last_known:
+                unknown_partner += one
+            amount = opp.amount
+            original = opp.amount_original
+            if original is None or amount is None or amount < ZERO:
+                _count_amount_rule(amount, original, dq, one)
+                amount = None
+            elif negate:
+                amount = -amount
+            created = opp.created_on
+            if created is None:
+                dq.missing_created += one
+            status = opp.status
+            if status is won_status:
+                state = 1
+            elif status is open_status:
+                state = 0
+            elif status is lost_status:
+                state = 2
+            else:
+                dq.unknown_stage += one
+                continue
+            segment = -1
+            base = group * stride
+            if state:
+                closed = opp.closed_on
+                if closed is None:
+                    dq.closed_without_close_date += one
+                    continue
+                signature, upper = info.get(closed) or (before if closed < first_day else after)
+                if signature >= 0:
+                    channel = opp.channel
+                    segment = segment_cache.get(channel, -1)
+                    if segment < 0:
+                        segment = _segment_code(channel, segment_table)
+                        if len(segment_cache) < _CACHE_LIMIT:
+                            segment_cache[channel] = segment
+                    i = base + signature + segment + state
+                    closed_n[i] += one
+                    if amount is None:
+                        closed_no_amount[i] += one
+                    else:
+                        closed_amount[i] += amount
+                    if state == 1:
+                        if created is None:
+                            cycle_no_created[i] += one
+                        else:
+                            cycle = closed.toordinal() - created.toordinal()
+                            if cycle > 0:
+                                cycle_days[i] += cycle * one
+            else:
+                upper = m
+            if created is None:
+                continue
+            signature, lower = info.get(created) or (before if created < first_day else after)
+            if signature >= 0:
+                if segment < 0:
+                    channel = opp.channel
+                    segment = segment_cache.get(channel, -1)
+                    if segment < 0:
+                        segment = _segment_code(channel, segment_table)
+                        if len(segment_cache) < _CACHE_LIMIT:
+                            segment_cache[channel] = segment
+                created_n[base + signature + segment + state] += one
+            if lower < upper:
+                # open on pipeline days lower .. upper - 1: +1 from ``lower``, -1 from ``upper`` (prefix sums)
+                i = group * open_stride + lower
+                open_n[i] += one
+                ends = upper < m
+                if ends:
+                    open_n[i + upper - lower] -= one
+                if amount is not None:
+                    probability = opp.probability
+                    slot = slot_of.get(probability)
+                    if slot is None:
+                        slot = weights.slot(probability)
+                    open_amount[i * WEIGHT_SLOTS + slot] += amount
+                    if ends:
+                        open_amount[(i + upper - lower) * WEIGHT_SLOTS + slot] -= amount
+                    if slot == OVERFLOW_SLOT:
+                        weighted = amount * weights.weight(probability)
+                        open_weighted[i] += weighted
+                        if ends:
+                            open_weighted[i + upper - lower] -= weighted
+
+        dq.unknown_partner += unknown_partner
+        self.seen += seen
+
+    def result(self) -> Accumulated:
+        """The groups' tallies: each partner, then all partners and overall (totals of copies: the running
+        state is left as it was, ready for more records)."""
+        with localcontext(EXACT):
+            return self._result()
+
+    def _result(self) -> Accumulated:
+        counters = self.counters.copy()
+        n = len(self.partner_ids)
+        m = len(self.index.days)
+        counters.add_total(range(1, n))  # all partners, at index n
+        counters.add_total(range(0, n + 1, n))  # direct + all partners = overall, at n + 1
+        tallies = [_spread_tallies(counters, self.index, g) for g in range(n + 2)]
+        open_at = [_spread_open(counters, m, g, self.weights.weights) for g in range(n + 2)]
+        dq = DataQuality(**self.dq.as_dict())
+        return Accumulated(list(self.partner_ids), tallies, open_at, dq, self.seen)
+
+    def state(self) -> dict[str, Any]:
+        """The running state as JSON-ready data (money as exact decimal strings)."""
+        c = self.counters
+        return {
+            "format": STATE_FORMAT,
+            "fingerprint": self.fingerprint,
+            "partner_ids": self.partner_ids,
+            "ints": {name: getattr(c, name) for name in _INT_COUNTERS},
+            "money": {name: [format(v, "f") for v in getattr(c, name)] for name in _MONEY_COUNTERS},
+            "weights": [format(w, "f") for w in self.weights.weights],
+            "slots": [[p, s] for p, s in self.weights.slot_of.items()],
+            "data_quality": self.dq.as_dict(),
+            "seen": self.seen,
+        }
+
+    def load(self, state: Mapping[str, Any]) -> bool:
+        """Take over a saved state built for this fingerprint; False (and nothing changed) otherwise."""
+        if state.get("format") != STATE_FORMAT or state.get("fingerprint") != self.fingerprint:
+            return False
+        if self.last_known == math.inf:
+            # With no partner scope, a partner whose records all went away would stay a (zero) group
+            # that a full pass would not have: only a full pass is exact there.
+            return False
+        partner_ids = list(state["partner_ids"])
+        if partner_ids[: len(self.partner_ids)] != self.partner_ids:
+            return False
+        loaded = _Counters(len(self.index.signatures), len(self.index.days))
+        for _ in partner_ids:
+            loaded.grow()
+        for name in _INT_COUNTERS:
+            values = [int(v) for v in state["ints"][name]]
+            if len(values) != len(getattr(loaded, name)):
+                return False
+            setattr(loaded, name, values)
+        for name in _MONEY_COUNTERS:
+            money = [Decimal(v) for v in state["money"][name]]
+            if len(money) != len(getattr(loaded, name)):
+                return False
+            setattr(loaded, name, money)
+        self.counters = loaded
+        self.partner_ids = partner_ids
+        self.group_of = {p: i for i, p in enumerate(partner_ids)}
+        self.weights = _WeightSlots()
+        self.weights.weights = [Decimal(w) for w in state["weights"]]
+        self.weights.slot_of = {p: int(s) for p, s in state["slots"]}
+        self.dq = DataQuality(**state["data_quality"])
+        self.seen = int(state["seen"])
+        return True
+
+
+_INT_COUNTERS = ("closed_n", "closed_no_amount", "cycle_days", "cycle_no_created", "created_n", "open_n")
+_MONEY_COUNTERS = ("closed_amount", "open_amount", "open_weighted")
+
+
 def accumulate(
     opportunities: Iterable[Opportunity],
     index: DayIndex,
     segment_table: dict[str, Segment],
     partners: Collection[str] | None,
 ) -> Accumulated:
-    """Reads every opportunity once; see the module docstring for the layout."""
-    dq = DataQuality()
-    counters = _Counters(len(index.signatures), len(index.days))
-    group_of: dict[str | None, int] = {}
-    partner_ids: list[str | None] = []
-
-    def register(partner_id: str | None) -> int:
-        group_of[partner_id] = len(partner_ids)
-        partner_ids.append(partner_id)
-        counters.grow()
-        return group_of[partner_id]
-
-    register(None)
-    for known in sorted(set(partners or ())):
-        register(known)
-    last_known = len(partner_ids) - 1 if partners is not None else math.inf
-    unknown_partner = 0
-
-    segment_cache: dict[str | None, int] = {}
-    weights = _WeightSlots()
-    slot_of = weights.slot_of
-    info = index.info
-    m = len(index.days)
-    first_day = index.first
-    before, after = (-1, 0), (-1, m)
-    stride, open_stride = counters.stride, counters.open_stride
-    closed_n, closed_amount, closed_no_amount = (
-        counters.closed_n,
-        counters.closed_amount,
-        counters.closed_no_amount,
-    )
-    cycle_days, cycle_no_created, created_n = (
-        counters.cycle_days,
-        counters.cycle_no_created,
-        counters.created_n,
-    )
-    open_n, open_amount, open_weighted = counters.open_n, counters.open_amount, counters.open_weighted
-    won_status, lost_status, open_status = Status.WON, Status.LOST, Status.OPEN
-    seen = 0
-
-    for opp in opportunities:
-        seen += 1
-        if opp.deleted:
-            continue
-        partner_id = opp.partner_id
-        group = group_of.get(partner_id)
-        if group is None:
-            group = register(partner_id)
-        if group > last_known:
-            unknown_partner += 1
-        amount = opp.amount
-        original = opp.amount_original
-        if original is None or amount is None or amount < ZERO:
-            _count_amount_rule(amount, original, dq)
-            amount = None
-        created = opp.created_on
-        if created is None:
-            dq.missing_created += 1
-        status = opp.status
-        if status is won_status:
-            state = 1
-        elif status is open_status:
-            state = 0
-        elif status is lost_status:
-            state = 2
-        else:
-            dq.unknown_stage += 1
-            continue
-        segment = -1
-        base = group * stride
-        if state:
-            closed = opp.closed_on
-            if closed is None:
-                dq.closed_without_close_date += 1
-                continue
-            signature, upper = info.get(closed) or (before if closed < first_day else after)
-            if signature >= 0:
-                channel = opp.channel
-                segment = segment_cache.get(channel, -1)
-                if segment < 0:
-                    segment = _segment_code(channel, segment_table)
-                    if len(segment_cache) < _CACHE_LIMIT:
-                        segment_cache[channel] = segment
-                i = base + signature + segment + state
-                closed_n[i] += 1
-                if amount is None:
-                    closed_no_amount[i] += 1
-                else:
-                    closed_amount[i] += amount
-                if state == 1:
-                    if created is None:
-                        cycle_no_created[i] += 1
-                    else:
-                        cycle = closed.toordinal() - created.toordinal()
-                        if cycle > 0:
-                            cycle_days[i] += cycle
-        else:
-            upper = m
-        if created is None:
-            continue
-        signature, lower = info.get(created) or (before if created < first_day else after)
-        if signature >= 0:
-            if segment < 0:
-                channel = opp.channel
-                segment = segment_cache.get(channel, -1)
-                if segment < 0:
-                    segment = _segment_code(channel, segment_table)
-                    if len(segment_cache) < _CACHE_LIMIT:
-                        segment_cache[channel] = segment
-            created_n[base + signature + segment + state] += 1
-        if lower < upper:
-            # open on pipeline days lower .. upper - 1: +1 from ``lower``, -1 from ``upper`` (prefix sums)
-            i = group * open_stride + lower
-            open_n[i] += 1
-            ends = upper < m
-            if ends:
-                open_n[i + upper - lower] -= 1
-            if amount is not None:
-                probability = opp.probability
-                slot = slot_of.get(probability)
-                if slot is None:
-                    slot = weights.slot(probability)
-                open_amount[i * WEIGHT_SLOTS + slot] += amount
-                if ends:
-                    open_amount[(i + upper - lower) * WEIGHT_SLOTS + slot] -= amount
-                if slot == OVERFLOW_SLOT:
-                    weighted = amount * weights.weight(probability)
-                    open_weighted[i] += weighted
-                    if ends:
-                        open_weighted[i + upper - lower] -= weighted
-
-    dq.unknown_partner = unknown_partner
-    n = len(partner_ids)
-    counters.add_total(range(1, n))  # all partners, at index n
-    counters.add_total(range(0, n + 1, n))  # direct + all partners = overall, at n + 1
-    tallies = [_spread_tallies(counters, index, g) for g in range(n + 2)]
-    open_at = [_spread_open(counters, m, g, weights.weights) for g in range(n + 2)]
-    return Accumulated(partner_ids, tallies, open_at, dq, seen)
+    """One full pass: every record read once."""
+    acc = Accumulator(index, segment_table, partners)
+    acc.add(opportunities)
+    return acc.result()
 
 
 def _spread_tallies(c: _Counters, index: DayIndex, group: int) -> list[Tally]:

@@ -17,12 +17,13 @@ from connectors import registry
 from connectors.base import Connector, ConnectorConfig, FieldUpdate, ProvisionResult
 from connectors.errors import AuthError, ConnectorError
 from kpi_core import clock
-from kpi_core.compute import compute
+from kpi_core.accumulate import Accumulator
+from kpi_core.compute import accumulator, gc_paused, kpis
 from kpi_core.result import GroupKey, KpiResult
 from partnerkpi.config import AppConfig
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.reports.serialize import group_dict
-from partnerkpi.state import LockHeld, SnapshotRow, StateStore
+from partnerkpi.state import LockHeld, MirrorChanges, SnapshotRow, StateStore
 from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan
 from writeback.values import canonical
 
@@ -77,15 +78,20 @@ def provision_connector(app: AppConfig, name: str) -> list[ProvisionResult]:
 
 
 def pull_into_store(
-    store: StateStore, connector: Connector[Any], run_id: int, progress: ProgressReporter
+    store: StateStore,
+    connector: Connector[Any],
+    run_id: int,
+    progress: ProgressReporter,
+    changes: MirrorChanges | None = None,
 ) -> dict[str, int]:
     """Pull changes since the stored watermark into the mirror; each batch and its watermark commit
-    together, so the watermark never passes data that is not stored."""
+    together, so the watermark never passes data that is not stored. ``changes`` collects what changed,
+    record by record (for an incremental KPI pass)."""
     name = connector.name
     counts = {"pulled": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "partners": 0}
     with progress.stage(f"{name}: pull") as stage:
         for batch in connector.pull(store.get_watermark(name)):
-            applied = store.apply_pull_batch(name, batch, run_id)
+            applied = store.apply_pull_batch(name, batch, run_id, changes)
             counts["pulled"] += len(batch.opportunities)
             counts["partners"] += len(batch.partners)
             counts["inserted"] += applied.inserted
@@ -94,7 +100,7 @@ def pull_into_store(
             counts["deleted"] += applied.deleted
             stage.advance(len(batch.opportunities))
         if connector.full_refresh:
-            counts["deleted"] += store.sweep_unseen(name, run_id)
+            counts["deleted"] += store.sweep_unseen(name, run_id, changes)
     # What the connector itself set aside (rows it could not read, duplicate ids, ...), for the history.
     for key, value in connector.stats.extra.items():
         if isinstance(value, int) and not isinstance(value, bool):
@@ -102,9 +108,40 @@ def pull_into_store(
     return counts
 
 
-def compute_kpis(store: StateStore, app: AppConfig, name: str, as_of: date | None = None) -> KpiResult:
-    """The KPIs of one connector from its mirror (one streaming pass)."""
+def track_changes(store: StateStore, name: str) -> MirrorChanges | None:
+    """A collector for the pull when the saved KPI pass is of the mirror as it is now (so the pull's
+    changes are all it lacks); None when there is nothing to fold them into."""
+    saved = store.kpi_state(name)
+    version = store.mirror_version(name)
+    if saved is None or saved.mirror_version != version:
+        return None
+    return MirrorChanges(base_version=version)
+
+
+def compute_kpis(
+    store: StateStore,
+    app: AppConfig,
+    name: str,
+    as_of: date | None = None,
+    *,
+    changes: MirrorChanges | None = None,
+    save_state: bool = False,
+) -> KpiResult:
+    """The KPIs of one connector from its mirror.
+
+    The pass comes from the saved KPI state when it is of the current mirror, or of the mirror before
+    ``changes`` (then only the changed records are folded out and in); otherwise from one streaming pass
+    over the whole mirror. ``save_state``: keep the pass for the next run (only under the connector's
+    lock, where nothing else writes the mirror meanwhile)."""
     day = as_of or clock.today(app.kpi.timezone)
+    partners = store.partner_ids(name)
+    version = store.mirror_version(name)
+    acc = accumulator(settings=app.kpi, as_of=day, partners=partners)
+    if not _load_saved_pass(store, name, acc, version, changes):
+        with gc_paused():
+            acc.add(store.iter_opportunities(name))
+    if save_state:
+        store.save_kpi_state(name, acc.fingerprint, version, acc.state())
 
     by_day: dict[date, dict[tuple[str, str | None], Decimal]] = {}
 
@@ -113,13 +150,32 @@ def compute_kpis(store: StateStore, app: AppConfig, name: str, as_of: date | Non
             by_day[on] = store.snapshot_open_amounts(name, on)
         return by_day[on].get((group.kind.value, group.partner_id))
 
-    return compute(
-        store.iter_opportunities(name),
-        settings=app.kpi,
-        as_of=day,
-        partners=store.partner_ids(name),
-        pipeline_snapshot=snapshot,
+    return kpis(acc, settings=app.kpi, as_of=day, partners=partners, pipeline_snapshot=snapshot)
+
+
+def _load_saved_pass(
+    store: StateStore, name: str, acc: Accumulator, version: int, changes: MirrorChanges | None
+) -> bool:
+    """Bring ``acc`` to the mirror at ``version`` from the saved pass; False when it cannot be done exactly."""
+    saved = store.kpi_state(name)
+    if saved is None or saved.fingerprint != acc.fingerprint:
+        return False
+    if saved.mirror_version == version:
+        return acc.load(saved.state)
+    if changes is None or changes.overflowed or changes.base_version != saved.mirror_version:
+        return False
+    if not acc.load(saved.state):
+        return False
+    with gc_paused():
+        acc.remove(changes.removed)
+        acc.add(changes.added)
+    log.debug(
+        "%s: KPI pass from the saved one: %d record version(s) folded out, %d in (the mirror not read)",
+        name,
+        len(changes.removed),
+        len(changes.added),
     )
+    return True
 
 
 def save_snapshot(store: StateStore, name: str, run_id: int, result: KpiResult) -> None:
@@ -197,9 +253,10 @@ def _sync_stages(
     run_id = run.run_id
     assert run_id is not None
     try:
-        run.counts.update(pull_into_store(store, connector, run_id, progress))
+        changes = track_changes(store, name)
+        run.counts.update(pull_into_store(store, connector, run_id, progress, changes))
         with progress.stage(f"{name}: compute"):
-            result = compute_kpis(store, app, name, as_of)
+            result = compute_kpis(store, app, name, as_of, changes=changes, save_state=True)
         run.result = result
         run.data_quality = result.data_quality.as_dict()
         if not dry_run:

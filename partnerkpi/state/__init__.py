@@ -1,7 +1,14 @@
 """The state store (SQLAlchemy Core; SQLite by default, one URL setting)."""
 
 from partnerkpi.state.errors import LockHeld, SchemaTooNew, StateError
-from partnerkpi.state.records import BatchCounts, LockInfo, RunRecord, SnapshotRow
+from partnerkpi.state.records import (
+    BatchCounts,
+    LockInfo,
+    MirrorChanges,
+    RunRecord,
+    SavedKpiState,
+    SnapshotRow,
+)
 from partnerkpi.state.store import StateStore
 from partnerkpi.state.tables import SCHEMA_VERSION
 
@@ -10,7 +17,9 @@ __all__ = [
     "BatchCounts",
     "LockHeld",
     "LockInfo",
+    "MirrorChanges",
     "RunRecord",
+    "SavedKpiState",
     "SchemaTooNew",
     "SnapshotRow",
     "StateError",

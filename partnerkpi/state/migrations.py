@@ -130,7 +130,28 @@ def _v1_initial(conn: Connection) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS: list[Migration] = [_v1_initial]
+def _v2_incremental_kpis(conn: Connection) -> None:
+    """Version 2: the mirror's version per connector and the saved KPI pass (incremental re-runs)."""
+    md = MetaData()
+    Table(
+        "mirror_versions",
+        md,
+        Column("connector", String(200), primary_key=True),
+        Column("version", Integer, nullable=False),
+    )
+    Table(
+        "kpi_states",
+        md,
+        Column("connector", String(200), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("mirror_version", Integer, nullable=False),
+        Column("state", Text, nullable=False),
+        Column("saved_at", UtcDateTime, nullable=False),
+    )
+    md.create_all(conn)
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_incremental_kpis]
 """MIGRATIONS[i] takes the schema from version i to version i + 1."""
 
 

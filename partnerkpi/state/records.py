@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from kpi_core.result import GroupKpis
+from kpi_core.schema import Opportunity
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,40 @@ class BatchCounts:
     deleted: int = 0
     partners_inserted: int = 0
     partners_changed: int = 0
+
+
+@dataclass(slots=True)
+class MirrorChanges:
+    """What a run's pull changed in the mirror, record by record: the live versions it replaced or deleted
+    (``removed``) and the live versions it stored (``added``). Folded into the KPI pass saved at
+    ``base_version``, they give the pass over the mirror as it is now. Past ``limit`` records it stops
+    collecting (``overflowed``): a full pass is cheaper then, and memory stays bounded."""
+
+    base_version: int
+    limit: int = 200_000
+    removed: list[Opportunity] = field(default_factory=list)
+    added: list[Opportunity] = field(default_factory=list)
+    overflowed: bool = False
+
+    def record(self, before: Opportunity | None, after: Opportunity | None) -> None:
+        if self.overflowed:
+            return
+        if before is not None and not before.deleted:
+            self.removed.append(before)
+        if after is not None and not after.deleted:
+            self.added.append(after)
+        if len(self.removed) + len(self.added) > self.limit:
+            self.overflowed = True
+            self.removed, self.added = [], []
+
+
+@dataclass(frozen=True, slots=True)
+class SavedKpiState:
+    """A saved KPI pass (kpi_core.accumulate.Accumulator.state) and the mirror version it reflects."""
+
+    fingerprint: str
+    mirror_version: int
+    state: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ calls leaves nothing the next run cannot finish."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,8 +24,16 @@ from partnerkpi.state import history, locks, mirror, snapshots
 from partnerkpi.state.engine import open_engines
 from partnerkpi.state.errors import LockHeld, StateError
 from partnerkpi.state.migrations import MIGRATIONS, migrate
-from partnerkpi.state.records import BatchCounts, LockInfo, RunRecord, SnapshotRow
-from partnerkpi.state.tables import ledger, watermarks
+from partnerkpi.state.records import (
+    BatchCounts,
+    LockInfo,
+    MirrorChanges,
+    RunRecord,
+    SavedKpiState,
+    SnapshotRow,
+)
+from partnerkpi.state.tables import kpi_states, ledger, watermarks
+from partnerkpi.state.types import dump_json
 from partnerkpi.state.upsert import upsert
 
 log = logging.getLogger("partnerkpi.state")
@@ -72,20 +81,51 @@ class StateStore:
         self._engine.dispose()
 
     # -- the mirror ---------------------------------------------------------------------------------
-    def apply_pull_batch(self, connector: str, batch: PullBatch, run_id: int) -> BatchCounts:
+    def apply_pull_batch(
+        self, connector: str, batch: PullBatch, run_id: int, changes: MirrorChanges | None = None
+    ) -> BatchCounts:
         """Upsert the batch, soft-delete its deletions and store its watermark, all in one transaction:
-        the watermark never passes data that is not stored."""
+        the watermark never passes data that is not stored. ``changes`` hears of every record changed."""
         with self._write.begin() as conn:
-            counts = mirror.apply_batch(conn, connector, batch, run_id)
+            counts = mirror.apply_batch(conn, connector, batch, run_id, changes)
             if batch.watermark is not None:
                 self._set_watermark(conn, connector, DEFAULT_STREAM, batch.watermark)
         return counts
 
-    def sweep_unseen(self, connector: str, run_id: int) -> int:
+    def sweep_unseen(self, connector: str, run_id: int, changes: MirrorChanges | None = None) -> int:
         """After a full-refresh pull: soft-delete the opportunities and partners this run did not see;
         the number of opportunities deleted."""
         with self._write.begin() as conn:
-            return mirror.sweep_unseen(conn, connector, run_id)
+            return mirror.sweep_unseen(conn, connector, run_id, changes)
+
+    def mirror_version(self, connector: str) -> int:
+        """One more for every transaction that changed the connector's mirror."""
+        with self._engine.connect() as conn:
+            return mirror.version(conn, connector)
+
+    # -- the saved KPI pass -------------------------------------------------------------------------
+    def kpi_state(self, connector: str) -> SavedKpiState | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(kpi_states.c.fingerprint, kpi_states.c.mirror_version, kpi_states.c.state).where(
+                    kpi_states.c.connector == connector
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        return SavedKpiState(row.fingerprint, int(row.mirror_version), json.loads(row.state))
+
+    def save_kpi_state(self, connector: str, fingerprint: str, mirror_version: int, state: Any) -> None:
+        """Keep the KPI pass as of ``mirror_version`` (one per connector: the newest replaces the last)."""
+        row = {
+            "connector": connector,
+            "fingerprint": fingerprint,
+            "mirror_version": mirror_version,
+            "state": dump_json(state),
+            "saved_at": clock.utcnow(),
+        }
+        with self._write.begin() as conn:
+            upsert(conn, kpi_states, [row], keys=("connector",))
 
     def iter_opportunities(self, connector: str, include_deleted: bool = False) -> Iterator[Opportunity]:
         """Stream the mirror in id order, in bounded memory (chunks of ``iter_chunk_size``)."""

@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from partnerkpi.state.types import JsonText, MoneyText, UtcDateTime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version this code reads and writes; migrations.MIGRATIONS has one step per version."""
 
 metadata = MetaData()
@@ -127,3 +127,23 @@ locks = Table(
     Column("acquired_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
 )
+
+mirror_versions = Table(
+    "mirror_versions",
+    metadata,
+    Column("connector", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+"""Bumped by every transaction that changes a connector's mirror: what a saved KPI state was built from."""
+
+kpi_states = Table(
+    "kpi_states",
+    metadata,
+    Column("connector", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("mirror_version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+)
+"""The KPI pass's counters as of a mirror version (kpi_core.accumulate.Accumulator.state): a re-run folds
+in only the records that changed since, instead of reading the whole mirror again."""

@@ -18,7 +18,16 @@ from sqlalchemy import create_engine, event, insert, inspect, select, text
 
 from connectors.base import PullBatch
 from kpi_core.schema import Opportunity, Partner, Status
-from partnerkpi.state import LockHeld, SchemaTooNew, SnapshotRow, StateError, StateStore, mirror
+from partnerkpi.state import (
+    LockHeld,
+    MirrorChanges,
+    SavedKpiState,
+    SchemaTooNew,
+    SnapshotRow,
+    StateError,
+    StateStore,
+    mirror,
+)
 from partnerkpi.state.migrations import MIGRATIONS, migrate, stored_version
 from partnerkpi.state.tables import SCHEMA_VERSION, locks, metadata, schema_version
 
@@ -76,7 +85,9 @@ def test_opening_twice_keeps_one_recorded_version(tmp_path: Path) -> None:
     second = StateStore.open(url)
     assert first.schema_version == second.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
     with second.engine.connect() as conn:
-        assert conn.execute(select(schema_version.c.version)).scalars().all() == [1]
+        assert conn.execute(select(schema_version.c.version)).scalars().all() == list(
+            range(1, SCHEMA_VERSION + 1)
+        )
     assert [r.command for r in second.runs()] == ["pull"]
 
 
@@ -85,7 +96,9 @@ def test_a_database_from_a_newer_partnerkpi_is_refused(tmp_path: Path) -> None:
     store = StateStore.open(f"sqlite:///{path}")
     with store.engine.begin() as conn:
         conn.execute(insert(schema_version).values(version=7, applied_at=T0))
-    with pytest.raises(SchemaTooNew, match=r"schema version 7, newer than this partnerkpi understands \(1\)"):
+    with pytest.raises(
+        SchemaTooNew, match=rf"schema version 7, newer than this partnerkpi understands \({SCHEMA_VERSION}\)"
+    ):
         StateStore.open(f"sqlite:///{path}")
 
 
@@ -106,16 +119,17 @@ def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     StateStore.open(f"sqlite:///{path}")
 
-    def v2_add_column(conn: Any) -> None:
+    def next_add_column(conn: Any) -> None:
         conn.exec_driver_sql("ALTER TABLE partners ADD COLUMN segment VARCHAR(20)")
 
     engine = create_engine(f"sqlite:///{path}")
-    assert migrate(engine, [*MIGRATIONS, v2_add_column]) == 2
-    assert migrate(engine, [*MIGRATIONS, v2_add_column]) == 2  # idempotent
+    newer = len(MIGRATIONS) + 1
+    assert migrate(engine, [*MIGRATIONS, next_add_column]) == newer
+    assert migrate(engine, [*MIGRATIONS, next_add_column]) == newer  # idempotent
     with engine.connect() as conn:
-        assert stored_version(conn) == 2
+        assert stored_version(conn) == newer
         assert "segment" in {c["name"] for c in inspect(conn).get_columns("partners")}
-        assert conn.execute(select(schema_version.c.version)).scalars().all() == [1, 2]
+        assert conn.execute(select(schema_version.c.version)).scalars().all() == list(range(1, newer + 1))
 
 
 def test_the_migrations_build_exactly_the_tables_the_code_reads(store: StateStore) -> None:
@@ -199,6 +213,53 @@ def test_sweep_soft_deletes_what_a_full_refresh_did_not_see(store: StateStore) -
     assert [p.id for p in store.partners("file", include_deleted=True)] == ["P1", "P2"]
     assert [o.id for o in all_opps(store, "other")] == ["X"]
     assert store.sweep_unseen("file", 2) == 0
+
+
+def test_every_change_to_a_mirror_moves_its_version_and_only_its_own(store: StateStore) -> None:
+    assert store.mirror_version("crm") == 0
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A")]), run_id=1)
+    store.apply_pull_batch("crm", PullBatch(deleted_opportunity_ids=["A"]), run_id=2)
+    store.sweep_unseen("crm", 3)
+    assert store.mirror_version("crm") == 3
+    assert store.mirror_version("other") == 0
+
+
+def test_changes_hold_each_records_live_version_before_and_after(store: StateStore) -> None:
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A"), opp("B"), opp("C"), opp("D")]), 1)
+    store.apply_pull_batch("crm", PullBatch(deleted_opportunity_ids=["D"]), 1)
+    changes = MirrorChanges(base_version=store.mirror_version("crm"))
+    won = opp("A", status=Status.WON, closed_on=date(2026, 11, 2))
+    batch = PullBatch(
+        opportunities=[won, opp("B"), opp("D"), opp("E"), opp("F", deleted=True)],
+        deleted_opportunity_ids=["C", "ZZ"],
+    )
+    store.apply_pull_batch("crm", batch, 2, changes)
+    # A changed, B unchanged, C deleted, D undeleted, E new, F new but deleted (never live)
+    assert sorted(o.id for o in changes.removed) == ["A", "C"]
+    assert [o for o in changes.removed if o.id == "A"] == [opp("A")]
+    assert sorted(o.id for o in changes.added) == ["A", "D", "E"]
+    assert [o for o in changes.added if o.id == "A"] == [won]
+
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("E")]), 3, changes)
+    store.sweep_unseen("crm", 3, changes)  # every live record but E goes
+    assert sorted(o.id for o in changes.removed) == ["A", "A", "B", "C", "D"]
+
+
+def test_changes_past_their_limit_give_up_and_hold_nothing(store: StateStore) -> None:
+    changes = MirrorChanges(base_version=0, limit=3)
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A"), opp("B")]), 1, changes)
+    assert not changes.overflowed and len(changes.added) == 2
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("C"), opp("D")]), 1, changes)
+    assert changes.overflowed and changes.added == changes.removed == []
+
+
+def test_a_saved_kpi_state_comes_back_as_saved_and_the_newest_replaces_the_last(store: StateStore) -> None:
+    assert store.kpi_state("crm") is None
+    store.save_kpi_state("crm", "f1", 4, {"money": ["1.10", "0"], "slots": [[0.25, 1], [None, 0]]})
+    store.save_kpi_state("crm", "f2", 7, {"money": ["2.20"], "seen": 3})
+    saved = store.kpi_state("crm")
+    assert saved == SavedKpiState("f2", 7, {"money": ["2.20"], "seen": 3})
+    assert store.kpi_state("other") is None
 
 
 def test_money_round_trips_exactly(store: StateStore) -> None:

@@ -1,0 +1,158 @@
+"""A re-run folds the pull's changes into the saved KPI pass instead of reading the whole mirror, and gets
+exactly the figures a full pass gives (Salesforce sandbox, through the real connector)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from kpi_core.result import KpiResult
+from partnerkpi.commands import run_pull
+from partnerkpi.config import AppConfig
+from partnerkpi.pipeline import compute_kpis
+from partnerkpi.sandbox.core import Sandbox
+from partnerkpi.sandbox.testing import SandboxFactory
+from partnerkpi.state import StateStore
+from tests.partnerkpi.test_sync_sandbox import (
+    AS_OF,
+    NAME,
+    provision,
+    quiet,
+    sync,
+    won_deal_in_period,
+    write_config,
+)
+
+
+class MirrorReads:
+    """Counts the full passes over the mirror (StateStore.iter_opportunities)."""
+
+    def __init__(self, store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = store.iter_opportunities
+
+        def counted(connector: str, include_deleted: bool = False) -> Iterator[object]:
+            self.count += 1
+            return original(connector, include_deleted)
+
+        monkeypatch.setattr(store, "iter_opportunities", counted)
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
+    return sandbox_factory(seed=11, partners=20, opportunities=3_000, hubspot=False)
+
+
+def full_pass(store: StateStore, cfg: AppConfig, monkeypatch: pytest.MonkeyPatch) -> KpiResult:
+    """The figures from the whole mirror, the saved pass ignored."""
+    with monkeypatch.context() as m:
+        m.setattr(store, "kpi_state", lambda name: None)
+        return compute_kpis(store, cfg, NAME, AS_OF)
+
+
+def edit_deals(sandbox: Sandbox) -> None:
+    """A rep's day: a won deal re-valued, one deal deleted, one new deal, one open deal lost."""
+    sf = sandbox.emulation("salesforce")
+    deal = won_deal_in_period(sandbox)
+    sf.admin(
+        "update_opportunity",
+        {"id": deal["Id"], "fields": {"Amount": float(Decimal(str(deal["Amount"])) + 7)}},
+    )
+    open_deals = sf.admin(
+        "state",
+        {
+            "object": "Opportunity",
+            "soql": "SELECT Id, PartnerAccountId FROM Opportunity WHERE IsClosed = false AND PartnerAccountId != null",
+        },
+    )
+    sf.admin("delete_opportunity", {"id": open_deals[0]["Id"]})
+    sf.admin(
+        "update_opportunity",
+        {"id": open_deals[1]["Id"], "fields": {"StageName": "Closed Lost", "CloseDate": "2026-10-20"}},
+    )
+    sf.admin(
+        "create_opportunity",
+        {
+            "Name": "Fresh partner deal",
+            "StageName": "Closed Won",
+            "CloseDate": "2026-10-25",
+            "Amount": 4321.5,
+            "PartnerAccountId": open_deals[2]["PartnerAccountId"],
+        },
+    )
+
+
+def test_a_re_run_folds_in_only_the_changes_and_gets_the_full_pass_figures(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = write_config(tmp_path, sandbox)
+    provision(cfg)
+    store = StateStore.open(cfg.state.url)
+    reads = MirrorReads(store, monkeypatch)
+    first = sync(cfg, store)
+    assert first.status == "ok", first.message
+    assert reads.count == 1  # a first sync has nothing saved: one full pass
+    saved = store.kpi_state(NAME)
+    assert saved is not None and saved.mirror_version == store.mirror_version(NAME)
+
+    edit_deals(sandbox)
+    second = sync(cfg, store)
+    assert second.status == "ok", second.message
+    assert second.counts["pulled"] >= 3 and second.counts["deleted"] == 1
+    assert reads.count == 1  # the re-run did not read the mirror
+    assert second.result is not None and first.result is not None
+    assert second.result != first.result
+    assert second.result == full_pass(store, cfg, monkeypatch)
+
+
+def test_a_mirror_changed_outside_a_sync_is_read_in_full_again(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = write_config(tmp_path, sandbox)
+    provision(cfg)
+    store = StateStore.open(cfg.state.url)
+    reads = MirrorReads(store, monkeypatch)
+    sync(cfg, store)
+    edit_deals(sandbox)
+    monkeypatch.setattr("partnerkpi.commands.open_store", lambda cfg: store)
+    run_pull(cfg, [NAME], quiet(), Console(quiet=True))  # `partnerkpi pull`: the mirror moves, no KPI pass
+
+    second = sync(cfg, store)
+    assert second.status == "ok"
+    assert reads.count == 2  # the saved pass was of an older mirror: a full pass, not a wrong fold
+    assert second.result == full_pass(store, cfg, monkeypatch)
+
+
+def test_a_pull_that_failed_half_way_leaves_the_next_run_exact(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = write_config(tmp_path, sandbox)
+    provision(cfg)
+    store = StateStore.open(cfg.state.url)
+    reads = MirrorReads(store, monkeypatch)
+    sync(cfg, store)
+    edit_deals(sandbox)
+
+    original = store.apply_pull_batch
+    calls = {"n": 0}
+
+    def fail_after_first(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("disk full")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "apply_pull_batch", fail_after_first)
+        with pytest.raises(RuntimeError):
+            sync(cfg, store)
+    assert calls["n"] == 2  # one batch stored, then the failure
+
+    third = sync(cfg, store)
+    assert third.status == "ok"
+    assert reads.count == 2
+    assert third.result == full_pass(store, cfg, monkeypatch)
