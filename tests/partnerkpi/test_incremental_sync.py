@@ -4,6 +4,7 @@ exactly the figures a full pass gives (Salesforce sandbox, through the real conn
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from rich.console import Console
 from kpi_core.result import KpiResult
 from partnerkpi.commands import run_pull
 from partnerkpi.config import AppConfig
-from partnerkpi.pipeline import compute_kpis
+from partnerkpi.pipeline import ConnectorRun, compute_kpis
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.sandbox.testing import SandboxFactory
 from partnerkpi.state import StateStore
@@ -86,9 +87,18 @@ def edit_deals(sandbox: Sandbox) -> None:
     )
 
 
-def test_a_re_run_folds_in_only_the_changes_and_gets_the_full_pass_figures(
-    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@dataclass
+class Synced:
+    """A store after one sync, with its full passes over the mirror counted."""
+
+    cfg: AppConfig
+    store: StateStore
+    reads: MirrorReads
+    first: ConnectorRun
+
+
+@pytest.fixture
+def synced(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Synced:
     cfg = write_config(tmp_path, sandbox)
     provision(cfg)
     store = StateStore.open(cfg.state.url)
@@ -96,47 +106,45 @@ def test_a_re_run_folds_in_only_the_changes_and_gets_the_full_pass_figures(
     first = sync(cfg, store)
     assert first.status == "ok", first.message
     assert reads.count == 1  # a first sync has nothing saved: one full pass
+    return Synced(cfg, store, reads, first)
+
+
+def test_a_re_run_folds_in_only_the_changes_and_gets_the_full_pass_figures(
+    synced: Synced, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = synced.store
     saved = store.kpi_state(NAME)
     assert saved is not None and saved.mirror_version == store.mirror_version(NAME)
 
     edit_deals(sandbox)
-    second = sync(cfg, store)
+    second = sync(synced.cfg, store)
     assert second.status == "ok", second.message
     assert second.counts["pulled"] >= 3 and second.counts["deleted"] == 1
-    assert reads.count == 1  # the re-run did not read the mirror
-    assert second.result is not None and first.result is not None
-    assert second.result != first.result
-    assert second.result == full_pass(store, cfg, monkeypatch)
+    assert synced.reads.count == 1  # the re-run did not read the mirror
+    assert second.result is not None and synced.first.result is not None
+    assert second.result != synced.first.result
+    assert second.result == full_pass(store, synced.cfg, monkeypatch)
 
 
 def test_a_mirror_changed_outside_a_sync_is_read_in_full_again(
-    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    synced: Synced, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg = write_config(tmp_path, sandbox)
-    provision(cfg)
-    store = StateStore.open(cfg.state.url)
-    reads = MirrorReads(store, monkeypatch)
-    sync(cfg, store)
     edit_deals(sandbox)
-    monkeypatch.setattr("partnerkpi.commands.open_store", lambda cfg: store)
-    run_pull(cfg, [NAME], quiet(), Console(quiet=True))  # `partnerkpi pull`: the mirror moves, no KPI pass
+    monkeypatch.setattr("partnerkpi.commands.open_store", lambda cfg: synced.store)
+    # `partnerkpi pull` alone: the mirror moves, no KPI pass is saved
+    run_pull(synced.cfg, [NAME], quiet(), Console(quiet=True))
 
-    second = sync(cfg, store)
+    second = sync(synced.cfg, synced.store)
     assert second.status == "ok"
-    assert reads.count == 2  # the saved pass was of an older mirror: a full pass, not a wrong fold
-    assert second.result == full_pass(store, cfg, monkeypatch)
+    assert synced.reads.count == 2  # the saved pass was of an older mirror: a full pass, not a wrong fold
+    assert second.result == full_pass(synced.store, synced.cfg, monkeypatch)
 
 
 def test_a_pull_that_failed_half_way_leaves_the_next_run_exact(
-    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    synced: Synced, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg = write_config(tmp_path, sandbox)
-    provision(cfg)
-    store = StateStore.open(cfg.state.url)
-    reads = MirrorReads(store, monkeypatch)
-    sync(cfg, store)
+    store = synced.store
     edit_deals(sandbox)
-
     original = store.apply_pull_batch
     calls = {"n": 0}
 
@@ -149,10 +157,10 @@ def test_a_pull_that_failed_half_way_leaves_the_next_run_exact(
     with monkeypatch.context() as m:
         m.setattr(store, "apply_pull_batch", fail_after_first)
         with pytest.raises(RuntimeError):
-            sync(cfg, store)
+            sync(synced.cfg, store)
     assert calls["n"] == 2  # one batch stored, then the failure
 
-    third = sync(cfg, store)
+    third = sync(synced.cfg, store)
     assert third.status == "ok"
-    assert reads.count == 2
-    assert third.result == full_pass(store, cfg, monkeypatch)
+    assert synced.reads.count == 2
+    assert third.result == full_pass(store, synced.cfg, monkeypatch)
