@@ -119,6 +119,16 @@ class HubSpotConfig(ConnectorConfig):
         default="UTC", description="Reporting time zone: createdate becomes a day in it."
     )
     lookback_minutes: int = Field(default=10, ge=0)
+    archived_listing_interval_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description=(
+            "Deletions are found by comparing HubSpot's count of live deals with the count the pull "
+            "expects; only a difference lists the archived deals. A deletion masked by a restore in the "
+            "same interval leaves the count unchanged: the archived deals are listed anyway when the last "
+            "listing is at least this many hours old, so such a deletion shows within this time."
+        ),
+    )
     rate_limits: RateLimits = RateLimits()
     property_group: PropertyGroup = PropertyGroup()
     page_size: int = Field(default=100, ge=1, le=100, description="Deals per list page (HubSpot: <= 100).")

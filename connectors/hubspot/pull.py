@@ -9,13 +9,23 @@
 - Partners: the companies associated with the configured label (its typeId read from
   ``/crm/v4/associations/deals/companies/labels``), through v4 batch reads of up to 1,000 deals a call;
   or the company id a configured deal property holds.
-- Deletions: archiving does not move ``hs_lastmodifieddate``, so search never sees it. Every pull lists
-  ``archived=true`` (only archived deals, usually few pages) and hands over as deleted those archived at
-  or after watermark - lookback (all of them on a first pull, or when HubSpot gives no ``archivedAt``).
+- Deletions: archiving does not move ``hs_lastmodifieddate``, so search never sees it, and the
+  ``archived=true`` list takes no date filter (its pages grow with every deal ever archived). So the
+  deletions are found by count reconciliation: the watermark carries how many live deals HubSpot counted
+  at the previous run's cut-off; a run expects that number plus the deals of its changed set created
+  after that cut-off, and one search (``createdate <= this run's cut-off``, ``limit=1``) reads HubSpot's
+  ``total``. Only when the two differ (a deal was archived, or restored) are the archived deals listed,
+  and those archived at or after the last listing - lookback are handed over as deleted (all of them on a
+  first pull, or when HubSpot gives no ``archivedAt``). A first pull lists them and counts. A deletion
+  masked by a restore in the same interval leaves the count unchanged: the archived deals are listed
+  anyway once the last listing is ``archived_listing_interval_hours`` old. A no-change re-run reads deals
+  twice: one search page and the count.
 - Paging (list and search) reads one page ahead on a worker thread (:func:`lookahead`), so HubSpot's
   latency and the pacer's waits pass while the caller processes the page before.
 - The watermark handed over is the last ``hs_lastmodifieddate`` fully passed during a search, and the
-  run's start once the pull is complete; never later than the run's start.
+  run's start once the pull is complete; never later than the run's start. Its text is that time, then
+  ``live=N`` (final watermarks only: the count at that time) and ``archived_listed=TIME`` (the cut-off of
+  the last archived listing); a plain time (the older format) is read as a run that listed them then.
 """
 
 from __future__ import annotations
@@ -78,6 +88,9 @@ def to_millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+CREATED = "createdate"
+
+
 def format_watermark(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 
@@ -87,6 +100,43 @@ def parse_watermark(value: str) -> datetime:
     if parsed is None:
         raise ConnectorError(f"HubSpot watermark {value!r} is not an ISO 8601 time; reset it to pull all")
     return parsed
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Where the next pull starts, and what it needs to tell whether deals were archived since."""
+
+    modified: datetime
+    """Search from here (minus the lookback)."""
+    live_deals: int | None = None
+    """Live deals created at or before ``modified``, as HubSpot counted them (None: unknown)."""
+    archived_listed: datetime | None = None
+    """Cut-off of the last listing of the archived deals (None: unknown)."""
+
+    def format(self) -> str:
+        parts = [format_watermark(self.modified)]
+        if self.live_deals is not None:
+            parts.append(f"live={self.live_deals}")
+        if self.archived_listed is not None:
+            parts.append(f"archived_listed={format_watermark(self.archived_listed)}")
+        return " ".join(parts)
+
+    @classmethod
+    def parse(cls, value: str) -> Watermark:
+        """The format above; a plain time (older versions, which listed archived deals on every pull)
+        is a run that listed them at that time."""
+        head, *rest = value.split() or [value]
+        modified = parse_watermark(head)
+        fields = dict(part.partition("=")[::2] for part in rest)
+        live = fields.get("live")
+        listed = fields.get("archived_listed")
+        try:
+            live_deals = int(live) if live is not None else None
+        except ValueError:
+            raise ConnectorError(f"HubSpot watermark {value!r} has a bad live count; reset it") from None
+        if not rest:
+            return cls(modified, None, modified)
+        return cls(modified, live_deals, parse_watermark(listed) if listed is not None else None)
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -158,6 +208,8 @@ class PullCounters:
     association_reads: int = 0
     deals: int = 0
     deleted: int = 0
+    live_counts: int = 0
+    archived_listings: int = 0
 
     def publish(self, stats: ConnectorStats) -> None:
         stats.extra.update({f"hubspot_{k}": v for k, v in vars(self).items()})
@@ -192,6 +244,9 @@ class DealPuller:
         self.partner_type: tuple[str, int] | None = None
         self._partners_sent: set[str] = set()
         self.run_start = clock.utcnow()
+        self.previous: Watermark | None = None
+        self._created_since: set[str] = set()
+        """Deals of this pull's changed set created after the previous count's cut-off."""
 
     # -- metadata ------------------------------------------------------------------------------------
     def load_stages(self) -> dict[str, StageMeta]:
@@ -226,22 +281,76 @@ class DealPuller:
     # -- the pull ------------------------------------------------------------------------------------
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:
         self.run_start = clock.utcnow()
-        since = None
-        if watermark is not None:
-            since = parse_watermark(watermark) - timedelta(minutes=self.config.lookback_minutes)
+        self.previous = Watermark.parse(watermark) if watermark is not None else None
+        self._created_since = set()
         self.load_stages()
         self.load_partner_type()
-        if since is None:
+        if self.previous is None:
             pages: Pages = self._listed()
         else:
-            pages = self._searched(since)
+            pages = self._searched(self.previous.modified - self._lookback())
         yield from self._batches(pages)
-        deleted = list(self._archived(since))
+        live = self.live_count(self.run_start)
+        listed = self._archived_listed_at()
+        deleted: list[str] = []
+        if self._must_list_archived(live):
+            deleted = list(self._archived(None if listed is None else listed - self._lookback()))
+            self.counters.archived_listings += 1
+            listed = self.run_start
         self.counters.deleted += len(deleted)
         self.counters.publish(self.stats)
         for ids in chunks(deleted, 1000):
             yield PullBatch(deleted_opportunity_ids=list(ids))
-        yield PullBatch(watermark=format_watermark(self.run_start))
+        yield PullBatch(watermark=Watermark(self.run_start, live, listed).format())
+
+    def _lookback(self) -> timedelta:
+        return timedelta(minutes=self.config.lookback_minutes)
+
+    def _archived_listed_at(self) -> datetime | None:
+        return self.previous.archived_listed if self.previous is not None else None
+
+    def _must_list_archived(self, live: int | None) -> bool:
+        """Whether deals may have been archived (or restored) since the last listing: the live count
+        differs from the expected one, either is unknown, or the last listing is too old."""
+        previous = self.previous
+        if previous is None or previous.live_deals is None or previous.archived_listed is None:
+            return True
+        interval = timedelta(hours=self.config.archived_listing_interval_hours)
+        if self.run_start - previous.archived_listed >= interval:
+            return True
+        expected = previous.live_deals + len(self._created_since)
+        if live != expected:
+            log.info("HubSpot counts %s live deals, %d expected: listing the archived deals", live, expected)
+            return True
+        return False
+
+    def live_count(self, cutoff: datetime) -> int | None:
+        """HubSpot's count of the live deals created at or before ``cutoff`` (search's ``total``;
+        archived deals are never in a search). None when the answer has no total."""
+        request = PublicObjectSearchRequest(
+            filter_groups=[
+                FilterGroup(
+                    filters=[Filter(property_name=CREATED, operator="LTE", value=str(to_millis(cutoff)))]
+                )
+            ],
+            properties=[OBJECT_ID],
+            limit=1,
+        )
+        api = self.client.apis.deals_search
+        page = self.client.call_json(api.do_search, request)
+        self.counters.live_counts += 1
+        total = page.get("total") if isinstance(page, dict) else None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+    def _note_created(self, deals: Iterable[RawDeal]) -> None:
+        """Remember the changed deals created after the previous count's cut-off, up to this one's."""
+        previous = self.previous
+        if previous is None or previous.live_deals is None:
+            return
+        for deal in deals:
+            created = parse_datetime(deal.properties.get(CREATED))
+            if created is not None and previous.modified < created <= self.run_start:
+                self._created_since.add(deal.id)
 
     def _batches(self, pages: Pages) -> Iterator[PullBatch]:
         """Pages regrouped into batches of exactly ``association_batch_size`` deals (one association read
@@ -263,6 +372,7 @@ class DealPuller:
             yield self._batch(pending, marks[-1][1] if marks else None)
 
     def _batch(self, deals: list[RawDeal], mark: datetime | None) -> PullBatch:
+        self._note_created(deals)
         partners = self._partner_ids(deals)
         opportunities = [
             opportunity(
@@ -276,7 +386,10 @@ class DealPuller:
         ]
         self.counters.deals += len(opportunities)
         new_partners = self._partner_records({p for p in partners.values() if p not in self._partners_sent})
-        watermark = format_watermark(min(mark, self.run_start)) if mark is not None else None
+        watermark = None
+        if mark is not None:
+            # No count: a run resumed from here lists the archived deals (since the last listing).
+            watermark = Watermark(min(mark, self.run_start), None, self._archived_listed_at()).format()
         return PullBatch(opportunities=opportunities, partners=new_partners, watermark=watermark)
 
     # -- listing (first pull) ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from connectors.base import (
 )
 from connectors.errors import AuthError, ConnectionFailed
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
+from connectors.hubspot.pull import Watermark
 from connectors.retry import RetryPolicy
 from kpi_core import clock
 from kpi_core.schema import Opportunity, Status
@@ -120,14 +121,15 @@ def test_first_pull_of_25000_deals_gets_every_deal_and_partner_at_the_minimum_ca
             o.partner_id for o in got.values() if o.partner_id
         }
         # 25,000 deals: 250 list pages of live deals (+1 of archived ones), 25 association reads of 1,000,
-        # 2 metadata calls (pipelines, labels), partner names 100 a call: 280 in all for this portal.
+        # 2 metadata calls (pipelines, labels), partner names 100 a call, the live-deal count: 281 in all.
         live_pages = math.ceil(len(live) / 100)
         archived_pages = max(1, math.ceil(len(p.archived_deal_ids()) / 100))
         assert p.count("deals.list") == live_pages + archived_pages == 251
         assert p.count("associations.batch_read") == math.ceil(len(live) / 1000) == 25
         assert p.count("pipelines.list") == 1 and p.count("associations.labels") == 1
         assert p.count("companies.batch_read") <= 2
-        assert p.sandbox.calls("hubspot.") == connector.stats.api_calls <= 280
+        assert p.count("deals.search") == 1  # the live-deal count the next pull compares with
+        assert p.sandbox.calls("hubspot.") == connector.stats.api_calls <= 281
         assert batches[-1].watermark is not None
 
 
@@ -138,7 +140,7 @@ def test_12000_changes_are_picked_up_past_the_search_cap_and_an_unchanged_rerun_
         with clock.frozen(T0):
             first = list(connector.pull(None))
         watermark = first[-1].watermark
-        assert watermark == T0.isoformat()
+        assert watermark is not None and watermark.split()[0] == T0.isoformat()
         with clock.frozen(T0 + timedelta(hours=1)):
             touched = p.emulation.touch_deals(12_000)
         assert touched["touched"] == 12_000
@@ -159,20 +161,20 @@ def test_12000_changes_are_picked_up_past_the_search_cap_and_an_unchanged_rerun_
         assert changed <= set(got)
         assert all(got[i].partner_id == p.expected_partner(i) for i in changed)
         assert connector.stats.extra["hubspot_search_restarts"] >= 1  # the 10,000 cap was passed
-        assert p.count("deals.search") <= math.ceil(12_000 / 200) + 2
-        assert p.count("deals.list") == 1  # archived deals
+        assert p.count("deals.search") <= math.ceil(12_000 / 200) + 3  # + the live-deal count
+        assert p.count("deals.list") == 0  # the count matches: no archived deal to list
         assert p.count("associations.batch_read") == math.ceil(len(got) / 1000)
-        assert second[-1].watermark == (T0 + timedelta(hours=2)).isoformat()
         final = second[-1].watermark
-        marks = [b.watermark for b in second if b.watermark]
-        assert marks == sorted(marks) and all(m <= final for m in marks)
+        assert final is not None and final.split()[0] == (T0 + timedelta(hours=2)).isoformat()
+        marks = [Watermark.parse(b.watermark).modified for b in second if b.watermark]
+        assert marks == sorted(marks) and all(m <= Watermark.parse(final).modified for m in marks)
 
         p.sandbox.reset_counters()
         with clock.frozen(T0 + timedelta(hours=3)):
             third = list(connector.pull(second[-1].watermark))
         assert opportunities(third) == {}
-        assert p.count("deals.search") <= 2
-        assert p.sandbox.calls("hubspot.") == p.count("deals.search") + 3  # + pipelines, labels, archived
+        assert p.count("deals.search") == 2  # one page of changes (none), the live-deal count
+        assert p.sandbox.calls("hubspot.") == p.count("deals.search") + 2  # + pipelines, labels
 
 
 def test_normalized_deals_equal_the_portal_seed(small: Portal) -> None:

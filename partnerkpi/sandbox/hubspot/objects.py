@@ -200,7 +200,7 @@ class Objects:
             self._search_cache.move_to_end(cache_key)
             return cached
         defs = self.portal.properties[kind]
-        fast = self._by_modified_date(query) if kind == "deals" else None
+        fast = self._by_date_index(query) if kind == "deals" else None
         if fast is not None:
             return self._remember(cache_key, fast)
         candidates: Iterable[Record]
@@ -219,17 +219,23 @@ class Objects:
             self._search_cache.popitem(last=False)
         return ids
 
-    def _by_modified_date(self, query: search.Query) -> list[str] | None:
-        """The incremental-sync query (only hs_lastmodifieddate bounds, sorted by it or by id) straight from
-        the index, without rendering a million deals; None when the query is anything else."""
-        prop_name = "hs_lastmodifieddate"
-        if len(query.groups) > 1 or query.sort_prop not in (None, prop_name):
+    def _by_date_index(self, query: search.Query) -> list[str] | None:
+        """A query bounded only on one indexed date (hs_lastmodifieddate: the incremental sync; createdate:
+        its live-deal count), sorted by that date or by id, straight from the portal's index without
+        rendering a million deals; None when the query is anything else."""
+        if len(query.groups) > 1:
             return None
         filters = query.groups[0] if query.groups else ()
+        names = {f.prop for f in filters} or {query.sort_prop or "hs_lastmodifieddate"}
+        if len(names) != 1 or query.sort_prop not in (None, *names):
+            return None
+        prop_name = next(iter(names))
+        if prop_name not in self.portal.INDEXED_DATES:
+            return None
         prop = self.portal.properties["deals"][prop_name]
         bounds: list[tuple[str, int, int]] = []
         for f in filters:
-            if f.prop != prop_name or f.operator not in ("EQ", "LT", "LTE", "GT", "GTE", "BETWEEN"):
+            if f.operator not in ("EQ", "LT", "LTE", "GT", "GTE", "BETWEEN"):
                 return None
             low, high = search.typed(prop, f.value), search.typed(prop, f.high)
             if low is None or (f.operator == "BETWEEN" and high is None):
@@ -250,12 +256,12 @@ class Objects:
             return True
 
         portal = self.portal
-        keys, values = portal.modified_index()
+        keys, values = portal.date_index(prop_name)
         span = search.range_on(query, prop_name, portal.properties["deals"]) or (None, None)
         edited = portal.edited
         rows = [
             (values[i], keys[i])
-            for i in portal.index_span(*span)
+            for i in portal.index_span(*span, prop=prop_name)
             if keys[i] not in edited and not portal.is_archived(keys[i]) and within(values[i])
         ]
         for key, record in edited.items():

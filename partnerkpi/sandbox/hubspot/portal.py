@@ -229,8 +229,7 @@ class Portal:
                 start + timedelta(hours=i),
             )
             self.customer_ids.append(record.id)
-        self._mod_keys: array[int] | None = None
-        self._mod_values: array[int] | None = None
+        self._date_indexes: dict[str, tuple[array[int], array[int]]] = {}
 
     # -- companies -----------------------------------------------------------------------------------
     def _add_company(
@@ -405,27 +404,37 @@ class Portal:
             if key in self.edited:
                 yield key
 
-    # -- the hs_lastmodifieddate index ---------------------------------------------------------------
+    # -- the date indexes (hs_lastmodifieddate, createdate) -------------------------------------------
+    INDEXED_DATES = ("hs_lastmodifieddate", "createdate")
+
     def modified_index(self) -> tuple[array[int], array[int]]:
         """Seed deal keys sorted by hs_lastmodifieddate (then key), and those dates in epoch ms."""
-        if self._mod_keys is None or self._mod_values is None:
+        return self.date_index("hs_lastmodifieddate")
+
+    def date_index(self, prop: str) -> tuple[array[int], array[int]]:
+        """Seed deal keys sorted by ``prop`` (one of INDEXED_DATES; then key), and its values in epoch ms,
+        as the seed renders them (edited deals are read from their records instead)."""
+        cached = self._date_indexes.get(prop)
+        if cached is None:
+            modified = prop == "hs_lastmodifieddate"
             columns = self.data.columns
             if columns is not None:
-                modified = columns.modified
-                values = [modified[i] * 1000 + _millis(i + 1) for i in range(self.n_seed)]
+                seconds = columns.modified if modified else columns.created
+                values = [seconds[i] * 1000 + _millis(i + 1) for i in range(self.n_seed)]
             else:
                 values = [
-                    epoch_seconds(o.modified_at) * 1000 + o.modified_at.microsecond // 1000 + _millis(o.key)
+                    epoch_seconds(m) * 1000 + m.microsecond // 1000 + _millis(o.key)
                     for o in self.seed
+                    for m in [o.modified_at if modified else o.created_at]
                 ]
             order = sorted(range(self.n_seed), key=values.__getitem__)
-            self._mod_keys = array("q", (i + 1 for i in order))
-            self._mod_values = array("q", (values[i] for i in order))
-        return self._mod_keys, self._mod_values
+            cached = (array("q", (i + 1 for i in order)), array("q", (values[i] for i in order)))
+            self._date_indexes[prop] = cached
+        return cached
 
-    def index_span(self, low_ms: int | None, high_ms: int | None) -> range:
-        """Positions in :meth:`modified_index` of seed deals modified in [low, high] (ms)."""
-        _, values = self.modified_index()
+    def index_span(self, low_ms: int | None, high_ms: int | None, prop: str = "hs_lastmodifieddate") -> range:
+        """Positions in :meth:`date_index` of seed deals whose ``prop`` lies in [low, high] (ms)."""
+        _, values = self.date_index(prop)
         lo = 0 if low_ms is None else bisect_left(values, low_ms)
         hi = len(values) if high_ms is None else bisect_right(values, high_ms)
         return range(lo, hi)
