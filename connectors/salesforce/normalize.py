@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 from kpi_core.money import RateTable, to_money
 from kpi_core.schema import Opportunity, Partner, Status
 
+UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+"""Time-zone names that are UTC itself (every other zone goes through ZoneInfo)."""
+
 
 @dataclass(frozen=True, slots=True)
 class StageMeta:
@@ -38,6 +41,17 @@ class OpportunityShape:
 
 def parse_datetime(value: Any) -> datetime | None:
     """``2020-10-22T21:03:23.000+0000`` (REST) or ``2020-10-22T21:03:23.000Z`` (Bulk) as aware UTC."""
+    try:  # Python 3.11+ reads both forms as they come: one C call for nearly every value
+        parsed: datetime | None = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is not None and parsed.tzinfo is timezone.utc:
+        return parsed
+    return _parse_datetime_slowly(value)
+
+
+def _parse_datetime_slowly(value: Any) -> datetime | None:
+    """Any other form (surrounding spaces, another offset, no offset, Python 3.10)."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -102,37 +116,157 @@ def opportunity(
 ) -> Opportunity:
     """One Opportunity record, normalized; amount converted per kpis.md (closed: the rate on the close
     day; open: today's rate)."""
-    stage = text(record.get("StageName"))
-    meta = stages.get(stage) if stage else None
-    status: Status | None = None
-    if meta is not None:
-        status = (Status.WON if meta.is_won else Status.LOST) if meta.is_closed else Status.OPEN
-    close_day = parse_date(record.get("CloseDate"))
-    closed_on = close_day if status in (Status.WON, Status.LOST) else None
-    expected = close_day if status is Status.OPEN or status is None else None
-    amount_original = to_money(record.get("Amount"))
-    currency = (
-        text(record.get("CurrencyIsoCode")) if shape.multi_currency else None
-    ) or shape.reporting_currency
-    convert_on = closed_on if closed_on is not None else today
-    amount = rates.convert(amount_original, currency, convert_on) if rates.knows(currency) else None
-    modified = parse_datetime(record.get("SystemModstamp")) or fallback_modified
-    return Opportunity(
-        id=str(record["Id"]),
-        partner_id=partner_id(record, shape, primary_partners or {}),
-        amount=amount,
-        amount_original=amount_original,
-        currency=currency.upper() if currency else None,
-        status=status,
-        created_on=local_day(parse_datetime(record.get("CreatedDate")), shape.timezone),
-        closed_on=closed_on,
-        expected_close_on=expected,
-        probability=parse_percent(record.get("Probability")),
-        channel=text(record.get(shape.channel_field)),
-        modified_at=modified,
-        deleted=deleted,
-        stage=stage,
+    normalizer = Normalizer(
+        shape=shape,
+        stages=stages,
+        rates=rates,
+        today=today,
+        fallback_modified=fallback_modified,
+        primary_partners=primary_partners,
     )
+    return normalizer.opportunity(record, deleted=deleted)
+
+
+class Normalizer:
+    """``opportunity()`` for the many records of one page: the same rules, with what repeats from record to
+    record (a stage, a currency, a close day, a rate on a day, a probability, a partner or channel value)
+    worked out once per distinct value instead of once per record. Only strings (and Decimals, for
+    percentages) are remembered: any other value goes through the rule itself every time."""
+
+    def __init__(
+        self,
+        *,
+        shape: OpportunityShape,
+        stages: Mapping[str, StageMeta],
+        rates: RateTable,
+        today: date,
+        fallback_modified: datetime,
+        primary_partners: Mapping[str, str] | None = None,
+    ) -> None:
+        self.shape = shape
+        self.stages = stages
+        self.rates = rates
+        self.today = today
+        self.fallback_modified = fallback_modified
+        self.primary_partners = primary_partners or {}
+        self._zone = ZoneInfo(shape.timezone)
+        self._utc = shape.timezone in UTC_NAMES
+        self._stage_of: dict[str, tuple[str | None, Status | None]] = {}
+        self._day_of: dict[str, date | None] = {}
+        self._text_of: dict[str, str | None] = {}
+        self._percent_of: dict[str | Decimal, float | None] = {}
+        self._currency_of: dict[str, tuple[str, str | None, bool]] = {}
+        self._rate_on: dict[tuple[str, date], Decimal | None] = {}
+
+    # -- one value, remembered ------------------------------------------------------------------------
+    def _text(self, value: Any) -> str | None:
+        if type(value) is not str:
+            return text(value)
+        try:
+            return self._text_of[value]
+        except KeyError:
+            found = self._text_of[value] = text(value)
+            return found
+
+    def _stage(self, value: Any) -> tuple[str | None, Status | None]:
+        """The stage's name and its status from the stage metadata (None: unknown stage)."""
+        if type(value) is str and value in self._stage_of:
+            return self._stage_of[value]
+        stage = text(value)
+        meta = self.stages.get(stage) if stage else None
+        status: Status | None = None
+        if meta is not None:
+            status = (Status.WON if meta.is_won else Status.LOST) if meta.is_closed else Status.OPEN
+        if type(value) is str:
+            self._stage_of[value] = (stage, status)
+        return stage, status
+
+    def _day(self, value: Any) -> date | None:
+        if type(value) is not str:
+            return parse_date(value)
+        try:
+            return self._day_of[value]
+        except KeyError:
+            found = self._day_of[value] = parse_date(value)
+            return found
+
+    def _percent(self, value: Any) -> float | None:
+        if type(value) is not str and not (type(value) is Decimal and value.is_finite()):
+            return parse_percent(value)
+        try:
+            return self._percent_of[value]
+        except KeyError:
+            found = self._percent_of[value] = parse_percent(value)
+            return found
+
+    def _currency(self, value: Any) -> tuple[str, str | None, bool]:
+        """The currency to convert from, the one to store (upper case), and whether a rate is known."""
+        if type(value) is str and value in self._currency_of:
+            return self._currency_of[value]
+        currency = (text(value) if self.shape.multi_currency else None) or self.shape.reporting_currency
+        found = (currency, currency.upper() if currency else None, self.rates.knows(currency))
+        if type(value) is str:
+            self._currency_of[value] = found
+        return found
+
+    def _convert(self, amount: Decimal | None, currency: str, on: date) -> Decimal | None:
+        """RateTable.convert, with the rate of each (currency, day) looked up once."""
+        if amount is None:
+            return None
+        key = (currency, on)
+        try:
+            rate = self._rate_on[key]
+        except KeyError:
+            rate = self._rate_on[key] = self.rates.rate_on(currency or self.rates.reporting_currency, on)
+        if rate is None or rate == 0:
+            return None
+        return amount / rate
+
+    def _local_day(self, moment: datetime | None) -> date | None:
+        """local_day(); a UTC moment's day in UTC is its own (no time-zone arithmetic)."""
+        if moment is None:
+            return None
+        if self._utc and moment.tzinfo is timezone.utc:
+            return moment.date()
+        return moment.astimezone(self._zone).date()
+
+    # -- one record -----------------------------------------------------------------------------------
+    def opportunity(self, record: Mapping[str, Any], *, deleted: bool = False) -> Opportunity:
+        shape = self.shape
+        get = record.get
+        stage, status = self._stage(get("StageName"))
+        close_day = self._day(get("CloseDate"))
+        closed = status is Status.WON or status is Status.LOST
+        closed_on = close_day if closed else None
+        expected = close_day if status is Status.OPEN or status is None else None
+        amount_original = to_money(get("Amount"))
+        currency, stored_currency, known = self._currency(
+            get("CurrencyIsoCode") if shape.multi_currency else ""
+        )
+        convert_on = closed_on if closed_on is not None else self.today
+        amount = self._convert(amount_original, currency, convert_on) if known else None
+        modified = parse_datetime(get("SystemModstamp")) or self.fallback_modified
+        created = parse_datetime(get("CreatedDate"))
+        if shape.partner_field is not None:
+            partner = self._text(get(shape.partner_field))
+        else:
+            partner = self.primary_partners.get(str(get("Id")))
+        return Opportunity(
+            id=str(record["Id"]),
+            partner_id=partner,
+            amount=amount,
+            amount_original=amount_original,
+            currency=stored_currency,
+            status=status,
+            created_on=self._local_day(created),
+            closed_on=closed_on,
+            expected_close_on=expected,
+            probability=self._percent(get("Probability")),
+            channel=self._text(get(shape.channel_field)),
+            modified_at=modified,
+            deleted=deleted,
+            stage=stage,
+        )
 
 
 def partner(record: Mapping[str, Any]) -> Partner:

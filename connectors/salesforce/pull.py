@@ -209,21 +209,19 @@ class Puller:
     def _normalize_page(
         self, rows: Sequence[Record], meta: OrgMeta, state: PullState, primary: Mapping[str, str]
     ) -> list[Opportunity]:
-        today = clock.today(self.config.timezone)
+        normalizer = normalize.Normalizer(
+            shape=meta.shape,
+            stages=meta.stages,
+            rates=meta.currencies.rates,
+            today=clock.today(self.config.timezone),
+            fallback_modified=state.run_start,
+            primary_partners=primary,
+        )
+        read = normalizer.opportunity
         out = []
         for row in rows:
             try:
-                out.append(
-                    normalize.opportunity(
-                        row,
-                        shape=meta.shape,
-                        stages=meta.stages,
-                        rates=meta.currencies.rates,
-                        today=today,
-                        fallback_modified=state.run_start,
-                        primary_partners=primary,
-                    )
-                )
+                out.append(read(row))
             except (KeyError, TypeError, ValueError) as exc:  # a record without an Id: nothing to store
                 log.warning("skipped a malformed Opportunity record: %s", type(exc).__name__)
         return out
