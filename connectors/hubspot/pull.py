@@ -20,8 +20,9 @@
   masked by a restore in the same interval leaves the count unchanged: the archived deals are listed
   anyway once the last listing is ``archived_listing_interval_hours`` old. A no-change re-run reads deals
   twice: one search page and the count.
-- Paging (list and search) reads one page ahead on a worker thread (:func:`lookahead`), so HubSpot's
-  latency and the pacer's waits pass while the caller processes the page before.
+- Paging (list and search) reads ahead on a worker thread (:func:`lookahead`, up to one association
+  batch's worth of pages), so HubSpot's latency and the pacer's waits pass while the caller processes
+  the pages before.
 - The watermark handed over is the last ``hs_lastmodifieddate`` fully passed during a search, and the
   run's start once the pull is complete; never later than the run's start. Its text is that time, then
   ``live=N`` (final watermarks only: the count at that time) and ``archived_listed=TIME`` (the cut-off of
@@ -31,9 +32,9 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -77,6 +78,7 @@ Configuration per model object (35 µs each: a third of a 1M-deal pull's time in
 
 log = logging.getLogger(__name__)
 
+LOOKAHEAD_THREAD = "hubspot-lookahead"
 SEARCH_CAP = 10_000
 """HubSpot's search answers at most this many results per query; paging past it gives 400."""
 MODIFIED = "hs_lastmodifieddate"
@@ -166,33 +168,55 @@ def unless_closed(stop: threading.Event, call: Callable[..., Any]) -> Callable[.
 
 
 def lookahead(
-    fetch: PageFetch, room: Callable[[int], bool] = lambda consumed: True
+    fetch: PageFetch, room: Callable[[int], bool] = lambda consumed: True, depth: int = 1
 ) -> Generator[Page, None, None]:
-    """The pages of a cursor (``paging.next.after``), each one fetched on a worker thread while the one
-    before it is processed by the caller: the answer's latency is hidden under the caller's work.
+    """The pages of a cursor (``paging.next.after``), fetched on a worker thread up to ``depth`` pages
+    ahead of the caller: while the caller processes page k, pages up to k + depth are fetched, so the
+    answers' latency is hidden under the caller's work.
 
-    ``room(results handed over so far)`` says whether the caller may want another page: no page is
-    fetched past it. A failed fetch raises where its page would be handed over, as it would without
-    the lookahead. Closing the stream (the caller stops, or fails) stops the prefetch: not sent if it
-    has not started, otherwise waited for (one request, bounded by the client's timeout)."""
+    ``room(results fetched so far)`` says whether the caller may want another page: no page is fetched
+    past it. A failed fetch raises where its page would be handed over, as it would without the
+    lookahead. Closing the stream (the caller stops, or fails) stops the worker: a fetch not yet sent is
+    not sent, one in flight is waited for (one request, bounded by the client's timeout), and no thread
+    is left running."""
     stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubspot-lookahead")
-    pending: Future[Page] | None = pool.submit(fetch, None, stop)
-    consumed = 0
+    permits = threading.Semaphore(max(1, depth))
+    ready: queue.SimpleQueue[tuple[Page, bool] | BaseException] = queue.SimpleQueue()
+
+    def produce() -> None:
+        after: str | None = None
+        fetched = 0
+        try:
+            while True:
+                permits.acquire()
+                if stop.is_set():
+                    return
+                page = fetch(after, stop)
+                fetched += len(page.get("results") or [])
+                after = _next_after(page)
+                more = after is not None and room(fetched)
+                ready.put((page, more))
+                if not more:
+                    return
+        except BaseException as exc:  # handed to the caller, raised where the page is taken
+            ready.put(exc)
+
+    worker = threading.Thread(target=produce, name=LOOKAHEAD_THREAD, daemon=True)
+    worker.start()
     try:
-        while pending is not None:
-            page = pending.result()
-            pending = None
-            consumed += len(page.get("results") or [])
-            after = _next_after(page)
-            if after is not None and room(consumed):
-                pending = pool.submit(fetch, after, stop)
+        while True:
+            item = ready.get()
+            if isinstance(item, BaseException):
+                raise item
+            page, more = item
+            permits.release()  # page k taken: page k + depth may be fetched
             yield page
+            if not more:
+                return
     finally:
         stop.set()
-        if pending is not None:
-            pending.cancel()
-        pool.shutdown(wait=True)
+        permits.release()  # a worker waiting for a permit wakes, sees the stop and ends
+        worker.join()
 
 
 def search_room(consumed: int, page_size: int) -> bool:
@@ -406,10 +430,16 @@ class DealPuller:
             )
             return page
 
-        with closing(lookahead(fetch)) as pages:
+        with closing(lookahead(fetch, depth=self._depth(self.config.page_size))) as pages:
             for page in pages:
                 self.counters.list_pages += 1
                 yield [raw_deal(d) for d in page.get("results") or []]
+
+    def _depth(self, page_size: int) -> int:
+        """Pages fetched ahead: one association batch's worth, so that fetching goes on while the caller
+        reads a batch's associations and companies and the pipeline stores it (one page ahead left the
+        worker idle for most of that: 1.29x the rate-limit bound instead of 1.2 at 100k deals)."""
+        return max(1, -(-self.config.association_batch_size // page_size))
 
     def _listed(self) -> Pages:
         first, *rest = list(chunks(self.properties, self.config.properties_per_request))
@@ -501,7 +531,8 @@ class DealPuller:
             page: Page = self.client.call_json(unless_closed(stop, api.do_search), request)
             return page
 
-        with closing(lookahead(fetch, lambda consumed: search_room(consumed, size))) as pages:
+        room = partial(search_room, page_size=size)
+        with closing(lookahead(fetch, room, depth=self._depth(size))) as pages:
             for page in pages:
                 self.counters.search_pages += 1
                 yield [raw_deal(d) for d in page.get("results") or []]
