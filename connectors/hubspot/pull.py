@@ -8,7 +8,9 @@
   timestamp (no progress possible), the deals at that instant are walked by ``hs_object_id`` instead.
 - Partners: the companies associated with the configured label (its typeId read from
   ``/crm/v4/associations/deals/companies/labels``), through v4 batch reads of up to 1,000 deals a call;
-  or the company id a configured deal property holds.
+  or the company id a configured deal property holds. Their names are read 100 companies a call, when
+  100 are due, when a batch carries a watermark (a run resumed from it does not see those deals again),
+  or with the pull's last batch: a first pull's 500 partners take 5 calls, not one or more per batch.
 - Deletions: archiving does not move ``hs_lastmodifieddate``, so search never sees it, and the
   ``archived=true`` list takes no date filter (its pages grow with every deal ever archived). So the
   deletions are found by count reconciliation: the watermark carries how many live deals HubSpot counted
@@ -267,6 +269,8 @@ class DealPuller:
         self.stages: dict[str, StageMeta] = {}
         self.partner_type: tuple[str, int] | None = None
         self._partners_sent: set[str] = set()
+        self._companies_due: set[str] = set()
+        """Partner companies met in handed-over deals whose names are not read yet."""
         self.run_start = clock.utcnow()
         self.previous: Watermark | None = None
         self._created_since: set[str] = set()
@@ -307,6 +311,7 @@ class DealPuller:
         self.run_start = clock.utcnow()
         self.previous = Watermark.parse(watermark) if watermark is not None else None
         self._created_since = set()
+        self._companies_due = set()
         self.load_stages()
         self.load_partner_type()
         if self.previous is None:
@@ -325,7 +330,10 @@ class DealPuller:
         self.counters.publish(self.stats)
         for ids in chunks(deleted, 1000):
             yield PullBatch(deleted_opportunity_ids=list(ids))
-        yield PullBatch(watermark=Watermark(self.run_start, live, listed).format())
+        yield PullBatch(
+            partners=self._partner_records(self._companies_ready(everything=True)),
+            watermark=Watermark(self.run_start, live, listed).format(),
+        )
 
     def _lookback(self) -> timedelta:
         return timedelta(minutes=self.config.lookback_minutes)
@@ -409,12 +417,22 @@ class DealPuller:
             for d in deals
         ]
         self.counters.deals += len(opportunities)
-        new_partners = self._partner_records({p for p in partners.values() if p not in self._partners_sent})
+        self._companies_due.update(p for p in partners.values() if p not in self._partners_sent)
         watermark = None
         if mark is not None:
             # No count: a run resumed from here lists the archived deals (since the last listing).
             watermark = Watermark(min(mark, self.run_start), None, self._archived_listed_at()).format()
+        new_partners = self._partner_records(self._companies_ready(everything=watermark is not None))
         return PullBatch(opportunities=opportunities, partners=new_partners, watermark=watermark)
+
+    def _companies_ready(self, everything: bool) -> set[str]:
+        """The due companies to read now: all of them when the batch carries a watermark (a run resumed
+        from it does not read these deals again, so their partners must be stored with it), else only
+        full reads of COMPANY_BATCH; the rest wait for a later batch or the pull's last one."""
+        due = sorted(self._companies_due, key=_id_order)
+        take = len(due) if everything else len(due) - len(due) % COMPANY_BATCH
+        self._companies_due = set(due[take:])
+        return set(due[:take])
 
     # -- listing (first pull) ------------------------------------------------------------------------
     def _list_pages(self, archived: bool, properties: Sequence[str]) -> Generator[list[RawDeal], None, None]:
