@@ -13,13 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from typing import Any, Generic, TypeVar
 
 from simple_salesforce.api import Salesforce
-from simple_salesforce.bulk2 import Operation, _Bulk2Client
+from simple_salesforce.bulk2 import JobState, Operation, _Bulk2Client
+from simple_salesforce.exceptions import SalesforceOperationError
 
+from connectors.errors import ConnectorError
 from connectors.salesforce.client import SalesforceClient, sobject_bulk2
 
 Record = dict[str, Any]
@@ -27,6 +30,9 @@ Page = dict[str, Any]
 T = TypeVar("T")
 
 BULK_PAGE_RECORDS = 50_000
+FIRST_POLL_SECONDS = 0.1
+JOB_TIMEOUT_SECONDS = 86_400
+"""As simple-salesforce: a Bulk API 2.0 job may run for 24 hours."""
 LOOKAHEAD_THREAD = "salesforce-lookahead"
 
 
@@ -132,7 +138,7 @@ class Reader:
 
         job: dict[str, Any] = self.client.call(what, lambda sf: bulk(sf).create_job(Operation.query, soql))
         job_id = str(job["id"])
-        self.client.call(what, lambda sf: bulk(sf).wait_for_job(job_id, True, poll))
+        self._wait_for_job(lambda sf: bulk(sf).get_job(job_id, True), poll, what)
 
         def results(locator: str) -> Callable[[], Page]:
             def page(sf: Salesforce) -> Page:
@@ -147,6 +153,31 @@ class Reader:
         with closing(read_ahead(results(""), following)) as pages:
             for page in pages:
                 yield _csv_rows(page["records"])
+
+    def _wait_for_job(self, get_job: Callable[[Salesforce], Any], poll: float, what: str) -> None:
+        """Poll a Bulk API 2.0 job until it is complete: soon at first, then twice as long each time, up to
+        ``poll`` (bulk_poll_seconds) between polls. simple-salesforce's wait_for_job sleeps the whole
+        interval before its first poll and again before each next one: seconds of a pull spent asleep
+        when the job is long done. Each poll is one call under the retry policy; a failed or aborted job
+        fails as simple-salesforce fails it (the same message)."""
+        delay = min(FIRST_POLL_SECONDS, poll)
+        deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
+        state = JobState.in_progress.value
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            state = self.client.call(what, lambda sf: _job_state(get_job(sf)))
+            if state == JobState.job_complete:
+                return
+            delay = min(delay * 2, poll)
+        raise ConnectorError(f"Salesforce Bulk API job failed ({what}): Job timeout. Job status: {state}")
+
+
+def _job_state(info: Any) -> str:
+    """The job's state; a failed or aborted job raises simple-salesforce's own error for it."""
+    state = str(info["state"])
+    if state in (JobState.aborted, JobState.failed):
+        raise SalesforceOperationError(f"Job failure. Response content: {info.get('errorMessage') or info}")
+    return state
 
 
 def _csv_rows(text: str) -> list[Record]:
