@@ -43,10 +43,12 @@ SALESFORCE_RULE = (
 HUBSPOT_RULE = (
     "1 pipelines + 1 association labels (the Partner label's typeId) + ceil(deals / 100) list pages on a "
     "first sync, or max(1, ceil(deals / 200)) search pages on a re-run + ceil(deals / 1000) association "
-    "batch reads + ceil(partner companies / 100) company batch reads + max(1, ceil(archived / 100)) "
-    "archived-list pages (the archived list takes no filter: every run lists every archived deal; the "
-    "archived count is the first sync's) + ceil(records written / 100) batch updates. A private app "
-    "token: no login call."
+    "batch reads + ceil(partner companies / 100) company batch reads + the deletion check: on a run that "
+    "lists the archived deals (a first sync; a re-run whose live-deal count differs from the expected one) "
+    "max(1, ceil(archived / 100)) archived-list pages, otherwise 1 (search cannot see archived deals, so "
+    "one call must tell whether any were archived; the connector's is a live-deal count) + ceil(records "
+    "written / 100) batch updates. The live-deal count a listing run also makes (for the next run's check) "
+    "is overhead. A private app token: no login call."
 )
 WRITE_ENDPOINTS = ("composite", "ingest", "sobject_update", "batch_update", "companies.update", "patch")
 
@@ -66,14 +68,9 @@ def minimum(crm: str, counts: dict[str, Any], first: bool, archived_total: int |
     archived = int(counts.get("source_hubspot_deleted", 0) if archived_total is None else archived_total)
     deal_pages = pages(pulled, 100) if first else max(1, pages(pulled, 200))
     partners = int(counts.get("partners", 0))
-    return (
-        2
-        + deal_pages
-        + pages(pulled, 1000)
-        + pages(partners, 100)
-        + max(1, pages(archived, 100))
-        + pages(written, 100)
-    )
+    listed = int(counts.get("source_hubspot_archived_listings", 0))
+    deletion_check = max(1, pages(archived, 100)) if listed else 1
+    return 2 + deal_pages + pages(pulled, 1000) + pages(partners, 100) + deletion_check + pages(written, 100)
 
 
 def is_write(endpoint: str) -> bool:

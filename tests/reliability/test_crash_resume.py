@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from connectors.hubspot.pull import Watermark
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.sandbox.app import build_sandbox
 from partnerkpi.sandbox.core import Request, Response, Sandbox
@@ -249,7 +250,7 @@ def crash_and_resume(
         # The watermark the killed run left never passes an opportunity the mirror does not hold.
         watermark = store.get_watermark(connector_name(crm))
         if watermark is not None:
-            mark = parse_time(watermark)
+            mark = Watermark.parse(watermark).modified if crm == "hubspot" else parse_time(watermark)
             stored = {o.id for o in store.iter_opportunities(connector_name(crm), include_deleted=True)}
             passed = {i for i, m in modified_in_crm(sandbox, crm).items() if m < mark}
             assert passed <= stored, f"point {point}: watermark {watermark} passed unstored rows"
