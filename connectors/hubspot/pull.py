@@ -22,9 +22,10 @@
   masked by a restore in the same interval leaves the count unchanged: the archived deals are listed
   anyway once the last listing is ``archived_listing_interval_hours`` old. A no-change re-run reads deals
   twice: one search page and the count.
-- Paging (list and search) reads ahead on a worker thread (:func:`lookahead`, up to one association
-  batch's worth of pages), so HubSpot's latency and the pacer's waits pass while the caller processes
-  the pages before.
+- Paging (list and search) reads ahead on a worker thread (connectors/lookahead.py, through
+  :func:`cursor_pages`: up to one association batch's worth of pages, never a search page past the
+  10,000 cap), so HubSpot's latency and the pacer's waits pass while the caller processes the pages
+  before.
 - The watermark handed over is the last ``hs_lastmodifieddate`` fully passed during a search, and the
   run's start once the pull is complete; never later than the run's start. Its text is that time, then
   ``live=N`` (final watermarks only: the count at that time) and ``archived_listed=TIME`` (the cut-off of
@@ -34,7 +35,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
@@ -71,6 +71,7 @@ from connectors.hubspot.normalize import (
     stage_meta,
     text,
 )
+from connectors.lookahead import read_ahead
 from kpi_core import clock
 from kpi_core.schema import Partner
 
@@ -169,56 +170,23 @@ def unless_closed(stop: threading.Event, call: Callable[..., Any]) -> Callable[.
     return guarded
 
 
-def lookahead(
-    fetch: PageFetch, room: Callable[[int], bool] = lambda consumed: True, depth: int = 1
+def cursor_pages(
+    fetch: PageFetch, room: Callable[[int], bool] = lambda fetched: True, depth: int = 1
 ) -> Generator[Page, None, None]:
-    """The pages of a cursor (``paging.next.after``), fetched on a worker thread up to ``depth`` pages
-    ahead of the caller: while the caller processes page k, pages up to k + depth are fetched, so the
-    answers' latency is hidden under the caller's work.
-
-    ``room(results fetched so far)`` says whether the caller may want another page: no page is fetched
-    past it. A failed fetch raises where its page would be handed over, as it would without the
-    lookahead. Closing the stream (the caller stops, or fails) stops the worker: a fetch not yet sent is
-    not sent, one in flight is waited for (one request, bounded by the client's timeout), and no thread
-    is left running."""
+    """The pages of a cursor (``paging.next.after``), read up to ``depth`` pages ahead by
+    :func:`connectors.lookahead.read_ahead`. ``fetch(after, stop)`` gets the stop event that closing the
+    stream sets (for :func:`unless_closed`). ``room(results fetched so far)`` says whether the caller may
+    want another page: no page is fetched past it (the search's 10,000-result cap)."""
     stop = threading.Event()
-    permits = threading.Semaphore(max(1, depth))
-    ready: queue.SimpleQueue[tuple[Page, bool] | BaseException] = queue.SimpleQueue()
+    fetched = 0
 
-    def produce() -> None:
-        after: str | None = None
-        fetched = 0
-        try:
-            while True:
-                permits.acquire()
-                if stop.is_set():
-                    return
-                page = fetch(after, stop)
-                fetched += len(page.get("results") or [])
-                after = _next_after(page)
-                more = after is not None and room(fetched)
-                ready.put((page, more))
-                if not more:
-                    return
-        except BaseException as exc:  # handed to the caller, raised where the page is taken
-            ready.put(exc)
+    def following(page: Page) -> Callable[[], Page] | None:
+        nonlocal fetched  # read_ahead calls this once per page, in order, on its one worker thread
+        fetched += len(page.get("results") or [])
+        after = _next_after(page)
+        return partial(fetch, after, stop) if after is not None and room(fetched) else None
 
-    worker = threading.Thread(target=produce, name=LOOKAHEAD_THREAD, daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = ready.get()
-            if isinstance(item, BaseException):
-                raise item
-            page, more = item
-            permits.release()  # page k taken: page k + depth may be fetched
-            yield page
-            if not more:
-                return
-    finally:
-        stop.set()
-        permits.release()  # a worker waiting for a permit wakes, sees the stop and ends
-        worker.join()
+    return read_ahead(partial(fetch, None, stop), following, depth=depth, stop=stop, name=LOOKAHEAD_THREAD)
 
 
 def search_room(consumed: int, page_size: int) -> bool:
@@ -448,7 +416,7 @@ class DealPuller:
             )
             return page
 
-        with closing(lookahead(fetch, depth=self._depth(self.config.page_size))) as pages:
+        with closing(cursor_pages(fetch, depth=self._depth(self.config.page_size))) as pages:
             for page in pages:
                 self.counters.list_pages += 1
                 yield [raw_deal(d) for d in page.get("results") or []]
@@ -550,7 +518,7 @@ class DealPuller:
             return page
 
         room = partial(search_room, page_size=size)
-        with closing(lookahead(fetch, room, depth=self._depth(size))) as pages:
+        with closing(cursor_pages(fetch, room, depth=self._depth(size))) as pages:
             for page in pages:
                 self.counters.search_pages += 1
                 yield [raw_deal(d) for d in page.get("results") or []]

@@ -1,6 +1,6 @@
-"""The HubSpot puller's one-page lookahead: the next page is fetched on a worker thread while the current
-one is processed. Its failures surface where the page is consumed, closing the pull stops it, and the
-pacer keeps two threads' requests within the allowance."""
+"""The HubSpot puller's lookahead (connectors/lookahead.py through pull.cursor_pages): the next pages are
+fetched on a worker thread while the current one is processed. Its failures surface where the page is
+consumed, closing the pull stops it, and the pacer keeps two threads' requests within the allowance."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from connectors.errors import BudgetExhausted, ConnectorError
 from connectors.hubspot.pacing import SystemTicker, WindowLimiter
-from connectors.hubspot.pull import Page, lookahead
+from connectors.hubspot.pull import Page, cursor_pages
 from kpi_core import clock
 from tests.connectors.test_hubspot_sandbox import NO_RETRY, T0, UNPACED, Portal, opportunities, portal
 
@@ -61,7 +61,7 @@ class FakeCursor:
 
 def test_next_page_is_fetched_before_the_current_one_is_handed_over() -> None:
     cursor = FakeCursor()
-    pages = lookahead(cursor.fetch)
+    pages = cursor_pages(cursor.fetch)
     first = next(pages)
     assert first["results"] == [{"id": "1"}]
     assert cursor.settled([None, "2"]) == [None, "2"]  # one page ahead, no more
@@ -72,7 +72,7 @@ def test_next_page_is_fetched_before_the_current_one_is_handed_over() -> None:
 
 def test_depth_bounds_the_pages_fetched_ahead() -> None:
     cursor = FakeCursor()
-    pages = lookahead(cursor.fetch, depth=3)
+    pages = cursor_pages(cursor.fetch, depth=3)
     assert next(pages)["results"] == [{"id": "1"}]
     assert cursor.settled([None, "2", "3", "4"]) == [None, "2", "3", "4"]  # page 1 taken: 3 ahead
     pages.close()
@@ -82,7 +82,7 @@ def test_depth_bounds_the_pages_fetched_ahead() -> None:
 
 def test_a_failed_prefetch_raises_where_its_page_is_consumed() -> None:
     cursor = FakeCursor(fail_at="2")
-    pages = lookahead(cursor.fetch)
+    pages = cursor_pages(cursor.fetch)
     assert next(pages)["results"] == [{"id": "1"}]  # page 2 already failed in the background
     with pytest.raises(ConnectorError, match=r"^page 2 refused$"):
         next(pages)
@@ -92,7 +92,7 @@ def test_a_failed_prefetch_raises_where_its_page_is_consumed() -> None:
 
 def test_room_stops_prefetching_at_the_callers_cap() -> None:
     cursor = FakeCursor()
-    pages = list(lookahead(cursor.fetch, room=lambda fetched: fetched < 2, depth=4))
+    pages = list(cursor_pages(cursor.fetch, room=lambda fetched: fetched < 2, depth=4))
     assert len(pages) == 2 and cursor.asked == [None, "2"]
 
 
