@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from connectors import registry
 from connectors.base import Connector, ConnectorConfig, FieldUpdate, ProvisionResult
@@ -111,9 +111,8 @@ def pull_into_store(
 def track_changes(store: StateStore, name: str) -> MirrorChanges | None:
     """A collector for the pull when the saved KPI pass is of the mirror as it is now (so the pull's
     changes are all it lacks); None when there is nothing to fold them into."""
-    saved = store.kpi_state(name)
     version = store.mirror_version(name)
-    if saved is None or saved.mirror_version != version:
+    if store.kpi_state_version(name) != version:
         return None
     return MirrorChanges(base_version=version)
 
@@ -137,10 +136,11 @@ def compute_kpis(
     partners = store.partner_ids(name)
     version = store.mirror_version(name)
     acc = accumulator(settings=app.kpi, as_of=day, partners=partners)
-    if not _load_saved_pass(store, name, acc, version, changes):
+    loaded = _load_saved_pass(store, name, acc, version, changes)
+    if loaded is None:
         with gc_paused():
             acc.add(store.iter_opportunities(name))
-    if save_state:
+    if save_state and loaded != "as saved":
         store.save_kpi_state(name, acc.fingerprint, version, acc.state())
 
     by_day: dict[date, dict[tuple[str, str | None], Decimal]] = {}
@@ -155,17 +155,18 @@ def compute_kpis(
 
 def _load_saved_pass(
     store: StateStore, name: str, acc: Accumulator, version: int, changes: MirrorChanges | None
-) -> bool:
-    """Bring ``acc`` to the mirror at ``version`` from the saved pass; False when it cannot be done exactly."""
+) -> Literal["as saved", "folded"] | None:
+    """Bring ``acc`` to the mirror at ``version`` from the saved pass: "as saved" (it was of that
+    version), "folded" (``changes`` brought it there), or None when that cannot be done exactly."""
     saved = store.kpi_state(name)
     if saved is None or saved.fingerprint != acc.fingerprint:
-        return False
+        return None
     if saved.mirror_version == version:
-        return acc.load(saved.state)
+        return "as saved" if acc.load(saved.state) else None
     if changes is None or changes.overflowed or changes.base_version != saved.mirror_version:
-        return False
+        return None
     if not acc.load(saved.state):
-        return False
+        return None
     with gc_paused():
         acc.remove(changes.removed)
         acc.add(changes.added)
@@ -175,7 +176,7 @@ def _load_saved_pass(
         len(changes.removed),
         len(changes.added),
     )
-    return True
+    return "folded"
 
 
 def save_snapshot(store: StateStore, name: str, run_id: int, result: KpiResult) -> None:

@@ -189,8 +189,8 @@ def apply_batch(
     changes: MirrorChanges | None = None,
 ) -> BatchCounts:
     """Upsert the batch's records and soft-delete its deletions (the caller's transaction); bump the
-    mirror's version. ``changes`` collects each record's live version before and after."""
-    _bump_version(conn, connector)
+    mirror's version when anything changed. ``changes`` collects each record's live version before and
+    after."""
     opps = {o.id: opportunity_values(o) for o in batch.opportunities}  # the last of a repeated id wins
 
     def heard(record_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> None:
@@ -218,13 +218,14 @@ def apply_batch(
             .values(deleted=True, seen_run_id=run_id)
         )
         deleted += result.rowcount
+    if inserted or changed or deleted or p_inserted or p_changed:
+        _bump_version(conn, connector)
     return BatchCounts(inserted, changed, unchanged, deleted, p_inserted, p_changed)
 
 
 def sweep_unseen(conn: Connection, connector: str, run_id: int, changes: MirrorChanges | None = None) -> int:
     """Soft-delete what this run did not see (full-refresh sources); the number of opportunities.
     ``changes`` collects the live versions it deletes."""
-    _bump_version(conn, connector)
     unseen = (opportunities.c.seen_run_id != run_id) | opportunities.c.seen_run_id.is_(None)
     if changes is not None:
         query = select(opportunities).where(
@@ -232,7 +233,7 @@ def sweep_unseen(conn: Connection, connector: str, run_id: int, changes: MirrorC
         )
         for row in conn.execute(query):
             changes.record(opportunity_from_row(row), None)
-    count = 0
+    count = swept = 0
     for table in (opportunities, partners):
         result = conn.execute(
             update(table)
@@ -243,8 +244,11 @@ def sweep_unseen(conn: Connection, connector: str, run_id: int, changes: MirrorC
             )
             .values(deleted=True)
         )
+        swept += result.rowcount
         if table is opportunities:
             count = result.rowcount
+    if swept:
+        _bump_version(conn, connector)
     return count
 
 

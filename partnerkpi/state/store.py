@@ -115,6 +115,14 @@ class StateStore:
             return None
         return SavedKpiState(row.fingerprint, int(row.mirror_version), json.loads(row.state))
 
+    def kpi_state_version(self, connector: str) -> int | None:
+        """The mirror version the saved KPI pass reflects (None: none saved), without loading it."""
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(kpi_states.c.mirror_version).where(kpi_states.c.connector == connector)
+            ).scalar_one_or_none()
+        return None if found is None else int(found)
+
     def save_kpi_state(self, connector: str, fingerprint: str, mirror_version: int, state: Any) -> None:
         """Keep the KPI pass as of ``mirror_version`` (one per connector: the newest replaces the last)."""
         row = {

@@ -134,7 +134,8 @@ mirror_versions = Table(
     Column("connector", String(200), primary_key=True),
     Column("version", Integer, nullable=False),
 )
-"""Bumped by every transaction that changes a connector's mirror: what a saved KPI state was built from."""
+"""Bumped by every transaction that changes a connector's mirror (a batch whose records all arrive
+unchanged leaves it): what a saved KPI state was built from."""
 
 kpi_states = Table(
     "kpi_states",

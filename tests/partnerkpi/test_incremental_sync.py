@@ -126,6 +126,17 @@ def test_a_re_run_folds_in_only_the_changes_and_gets_the_full_pass_figures(
     assert second.result == full_pass(store, synced.cfg, monkeypatch)
 
 
+def test_a_re_run_with_nothing_changed_neither_reads_the_mirror_nor_rewrites_the_saved_pass(
+    synced: Synced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves: list[int] = []
+    monkeypatch.setattr(synced.store, "save_kpi_state", lambda name, f, version, state: saves.append(version))
+    second = sync(synced.cfg, synced.store)
+    assert second.status == "ok" and second.counts["pulled"] == 0
+    assert synced.reads.count == 1 and saves == []
+    assert second.result == synced.first.result
+
+
 def test_a_mirror_changed_outside_a_sync_is_read_in_full_again(
     synced: Synced, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

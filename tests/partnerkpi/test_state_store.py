@@ -217,11 +217,22 @@ def test_sweep_soft_deletes_what_a_full_refresh_did_not_see(store: StateStore) -
 
 def test_every_change_to_a_mirror_moves_its_version_and_only_its_own(store: StateStore) -> None:
     assert store.mirror_version("crm") == 0
-    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A")]), run_id=1)
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A"), opp("B")]), run_id=1)
     store.apply_pull_batch("crm", PullBatch(deleted_opportunity_ids=["A"]), run_id=2)
-    store.sweep_unseen("crm", 3)
+    store.apply_pull_batch("crm", PullBatch(partners=[Partner("P1")]), run_id=2)
     assert store.mirror_version("crm") == 3
+    store.sweep_unseen("crm", 3)  # B and P1 were not seen by run 3
+    assert store.mirror_version("crm") == 4
     assert store.mirror_version("other") == 0
+
+
+def test_a_batch_or_sweep_that_changes_nothing_leaves_the_version(store: StateStore) -> None:
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A")]), run_id=1)
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A")], watermark="w2"), run_id=2)
+    store.apply_pull_batch("crm", PullBatch(deleted_opportunity_ids=["ZZ"], watermark="w3"), run_id=2)
+    store.sweep_unseen("crm", 2)
+    assert store.mirror_version("crm") == 1
+    assert store.get_watermark("crm") == "w3"
 
 
 def test_changes_hold_each_records_live_version_before_and_after(store: StateStore) -> None:
@@ -259,7 +270,8 @@ def test_a_saved_kpi_state_comes_back_as_saved_and_the_newest_replaces_the_last(
     store.save_kpi_state("crm", "f2", 7, {"money": ["2.20"], "seen": 3})
     saved = store.kpi_state("crm")
     assert saved == SavedKpiState("f2", 7, {"money": ["2.20"], "seen": 3})
-    assert store.kpi_state("other") is None
+    assert store.kpi_state_version("crm") == 7
+    assert store.kpi_state("other") is None and store.kpi_state_version("other") is None
 
 
 def test_money_round_trips_exactly(store: StateStore) -> None:
