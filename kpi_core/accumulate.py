@@ -266,6 +266,13 @@ class Accumulator:
         self.counters.grow()
         return self.group_of[partner_id]
 
+    def _segment(self, channel: str | None) -> int:
+        """The segment code of a channel the cache does not hold (the loop's slow path)."""
+        segment = _segment_code(channel, self.segment_table)
+        if len(self._segment_cache) < _CACHE_LIMIT:
+            self._segment_cache[channel] = segment
+        return segment
+
     def remove(self, opportunities: Iterable[Opportunity]) -> None:
         """Fold records out: each must be a record that was added before, with the same values."""
         self.add(opportunities, sign=-1)
@@ -283,7 +290,6 @@ class Accumulator:
         group_of = self.group_of
         register = self._register
         last_known = self.last_known
-        segment_table = self.segment_table
         unknown_partner = 0
         segment_cache = self._segment_cache
         weights = self.weights
@@ -347,12 +353,9 @@ class Accumulator:
                     continue
                 signature, upper = info.get(closed) or (before if closed < first_day else after)
                 if signature >= 0:
-                    channel = opp.channel
-                    segment = segment_cache.get(channel, -1)
+                    segment = segment_cache.get(opp.channel, -1)
                     if segment < 0:
-                        segment = _segment_code(channel, segment_table)
-                        if len(segment_cache) < _CACHE_LIMIT:
-                            segment_cache[channel] = segment
+                        segment = self._segment(opp.channel)
                     i = base + signature + segment + state
                     closed_n[i] += one
                     if amount is None:
@@ -373,12 +376,9 @@ class Accumulator:
             signature, lower = info.get(created) or (before if created < first_day else after)
             if signature >= 0:
                 if segment < 0:
-                    channel = opp.channel
-                    segment = segment_cache.get(channel, -1)
+                    segment = segment_cache.get(opp.channel, -1)
                     if segment < 0:
-                        segment = _segment_code(channel, segment_table)
-                        if len(segment_cache) < _CACHE_LIMIT:
-                            segment_cache[channel] = segment
+                        segment = self._segment(opp.channel)
                 created_n[base + signature + segment + state] += one
             if lower < upper:
                 # open on pipeline days lower .. upper - 1: +1 from ``lower``, -1 from ``upper`` (prefix sums)
