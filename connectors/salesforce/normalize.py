@@ -6,11 +6,11 @@ data-quality rules of kpi_core count it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from kpi_core.money import RateTable, to_money
@@ -127,6 +127,19 @@ def opportunity(
     return normalizer.opportunity(record, deleted=deleted)
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remembered(cache: dict[K, V], key: K, rule: Callable[[K], V]) -> V:
+    """``rule(key)``, worked out once per distinct key (``cache`` keeps the answers)."""
+    try:
+        return cache[key]
+    except KeyError:
+        found = cache[key] = rule(key)
+        return found
+
+
 class Normalizer:
     """``opportunity()`` for the many records of one page: the same rules, with what repeats from record to
     record (a stage, a currency, a close day, a rate on a day, a probability, a partner or channel value)
@@ -160,67 +173,51 @@ class Normalizer:
 
     # -- one value, remembered ------------------------------------------------------------------------
     def _text(self, value: Any) -> str | None:
-        if type(value) is not str:
-            return text(value)
-        try:
-            return self._text_of[value]
-        except KeyError:
-            found = self._text_of[value] = text(value)
-            return found
+        return remembered(self._text_of, value, text) if type(value) is str else text(value)
 
     def _stage(self, value: Any) -> tuple[str | None, Status | None]:
         """The stage's name and its status from the stage metadata (None: unknown stage)."""
-        if type(value) is str and value in self._stage_of:
-            return self._stage_of[value]
+        if type(value) is str:
+            return remembered(self._stage_of, value, self._stage_rule)
+        return self._stage_rule(value)
+
+    def _stage_rule(self, value: Any) -> tuple[str | None, Status | None]:
         stage = text(value)
         meta = self.stages.get(stage) if stage else None
-        status: Status | None = None
-        if meta is not None:
-            status = (Status.WON if meta.is_won else Status.LOST) if meta.is_closed else Status.OPEN
-        if type(value) is str:
-            self._stage_of[value] = (stage, status)
-        return stage, status
+        if meta is None:
+            return stage, None
+        return stage, (Status.WON if meta.is_won else Status.LOST) if meta.is_closed else Status.OPEN
 
     def _day(self, value: Any) -> date | None:
-        if type(value) is not str:
-            return parse_date(value)
-        try:
-            return self._day_of[value]
-        except KeyError:
-            found = self._day_of[value] = parse_date(value)
-            return found
+        return remembered(self._day_of, value, parse_date) if type(value) is str else parse_date(value)
 
     def _percent(self, value: Any) -> float | None:
-        if type(value) is not str and not (type(value) is Decimal and value.is_finite()):
-            return parse_percent(value)
-        try:
-            return self._percent_of[value]
-        except KeyError:
-            found = self._percent_of[value] = parse_percent(value)
-            return found
+        if type(value) is str or (type(value) is Decimal and value.is_finite()):
+            return remembered(self._percent_of, value, parse_percent)
+        return parse_percent(value)
 
     def _currency(self, value: Any) -> tuple[str, str | None, bool]:
         """The currency to convert from, the one to store (upper case), and whether a rate is known."""
-        if type(value) is str and value in self._currency_of:
-            return self._currency_of[value]
-        currency = (text(value) if self.shape.multi_currency else None) or self.shape.reporting_currency
-        found = (currency, currency.upper() if currency else None, self.rates.knows(currency))
         if type(value) is str:
-            self._currency_of[value] = found
-        return found
+            return remembered(self._currency_of, value, self._currency_rule)
+        return self._currency_rule(value)
+
+    def _currency_rule(self, value: Any) -> tuple[str, str | None, bool]:
+        currency = (text(value) if self.shape.multi_currency else None) or self.shape.reporting_currency
+        return currency, currency.upper() if currency else None, self.rates.knows(currency)
 
     def _convert(self, amount: Decimal | None, currency: str, on: date) -> Decimal | None:
         """RateTable.convert, with the rate of each (currency, day) looked up once."""
         if amount is None:
             return None
-        key = (currency, on)
-        try:
-            rate = self._rate_on[key]
-        except KeyError:
-            rate = self._rate_on[key] = self.rates.rate_on(currency or self.rates.reporting_currency, on)
+        rate = remembered(self._rate_on, (currency, on), self._rate_rule)
         if rate is None or rate == 0:
             return None
         return amount / rate
+
+    def _rate_rule(self, key: tuple[str, date]) -> Decimal | None:
+        currency, on = key
+        return self.rates.rate_on(currency or self.rates.reporting_currency, on)
 
     def _local_day(self, moment: datetime | None) -> date | None:
         """local_day(); a UTC moment's day in UTC is its own (no time-zone arithmetic)."""

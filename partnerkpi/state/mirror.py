@@ -191,12 +191,13 @@ def apply_batch(
     """Upsert the batch's records and soft-delete its deletions (the caller's transaction); bump the
     mirror's version when anything changed. ``changes`` collects each record's live version before and
     after."""
-    opps = {o.id: opportunity_values(o) for o in batch.opportunities}  # the last of a repeated id wins
+    latest = {o.id: o for o in batch.opportunities}  # the last of a repeated id wins
+    opps = {record_id: opportunity_values(o) for record_id, o in latest.items()}
 
-    def heard(record_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> None:
+    def heard(record_id: str, before: Mapping[str, Any] | None, _after: Mapping[str, Any]) -> None:
         assert changes is not None
         old = opportunity_from_values(record_id, before) if before is not None else None
-        changes.record(old, opportunity_from_values(record_id, after))
+        changes.record(old, latest[record_id])  # what was stored: the batch's own record
 
     inserted, changed, unchanged = _upsert(
         conn, opportunities, connector, run_id, opps, _OPP_FIELDS, heard if changes is not None else None
