@@ -58,6 +58,9 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    cut: str | None = None
+    """An injected broken answer: ``truncated`` (half the body, then the connection closes) or ``reset``
+    (half the body, then a TCP reset). The Content-Length always announces the whole body."""
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -108,6 +111,12 @@ class Faults:
     """Emulation-specific failure code for per-record write failures (e.g. UNABLE_TO_LOCK_ROW)."""
     record_failure_times: int = 0
     """0 = fail every time; N = each listed record fails on its first N write attempts, then succeeds."""
+    answer_faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Broken answers, per endpoint (the counter key, e.g. ``salesforce.query``): the call is handled as
+    usual (a write is applied), then its answer is replaced. Each value is ``{"kind": K, "body": B,
+    "after": M, "times": N}``: K is ``json`` (a 200 carrying B, default ``{}``), ``html`` (a 200 HTML page),
+    ``malformed`` (a 200 whose JSON is cut short), ``truncated`` or ``reset`` (the real answer, cut off half
+    way); the first M matching calls pass untouched (default 0), then N calls are broken (0 = all)."""
 
     def update(self, values: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -128,6 +137,8 @@ class Emulation(abc.ABC):
         self.faults = Faults()
         self.rng = random.Random(0)
         self.lock = threading.RLock()
+        self.answer_fault_calls: Counter[str] = Counter()
+        """Calls seen per endpoint named in ``faults.answer_faults`` (cleared when those are set)."""
 
     @abc.abstractmethod
     def routes(self) -> list[Route]: ...
@@ -274,12 +285,40 @@ class Sandbox:
                 response = emulation.server_error(request)
             else:
                 response = emulation.before(request, route) or route.handler(request, match)
+                response = self._broken_answer(emulation, route.endpoint, response)
             emulation.decorate(request, response)
             return response
         for emulation in self.emulations:
             if request.path.startswith(emulation.prefixes):
                 return emulation.not_found(request)
         return Response.json({"message": f"no route for {request.method} {request.path}"}, 404)
+
+    def _broken_answer(self, emulation: Emulation, endpoint: str, response: Response) -> Response:
+        """``response``, or the broken answer ``faults.answer_faults`` asks for on this call."""
+        spec = emulation.faults.answer_faults.get(endpoint)
+        if spec is None:
+            return response
+        with emulation.lock:
+            emulation.answer_fault_calls[endpoint] += 1
+            seen = emulation.answer_fault_calls[endpoint]
+        after, times = int(spec.get("after", 0)), int(spec.get("times", 0))
+        if seen <= after or (times and seen > after + times):
+            return response
+        self.count(f"{emulation.name}.fault.answer")
+        kind = spec.get("kind", "json")
+        if kind == "json":
+            return Response.json(spec.get("body", {}), 200)
+        if kind == "html":
+            page = "<!DOCTYPE html><html><head><title>Maintenance</title></head><body>Back soon</body></html>"
+            return Response.text(page, 200, "text/html; charset=UTF-8")
+        if kind == "malformed":
+            return Response(
+                200, b'{"totalSize": 3, "records": [{"Id": ', {"Content-Type": "application/json"}
+            )
+        if kind in ("truncated", "reset"):
+            body = response.body if len(response.body) > 1 else b'{"records": []}'
+            return Response(response.status, body, dict(response.headers), cut=kind)
+        raise ValueError(f"unknown answer fault kind {kind!r}")
 
     def _delay(self, faults: Faults) -> None:
         delay = faults.latency_ms
@@ -300,7 +339,10 @@ class Sandbox:
             if len(parts) == 2 and parts[1] == "faults":
                 emulation = self.emulation(parts[0])
                 if request.method == "POST":
-                    emulation.faults.update(request.json() or {})
+                    payload = request.json() or {}
+                    emulation.faults.update(payload)
+                    if "answer_faults" in payload:
+                        emulation.answer_fault_calls.clear()
                 return Response.json(asdict(emulation.faults))
             if len(parts) == 2 and request.method == "POST":
                 return Response.json(self.emulation(parts[0]).admin(parts[1], request.json()))
@@ -377,6 +419,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
+        if response.cut is not None:
+            self.wfile.write(response.body[: len(response.body) // 2])
+            self.wfile.flush()
+            if response.cut == "reset":
+                self._drop()
+            self.close_connection = True
+            return
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
