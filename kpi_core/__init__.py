@@ -1,4 +1,4 @@
-"""kpi_core: the common schema and the eight partner KPIs of shared/docs/kpis.md. Pure computation."""
+"""kpi_core: the common schema and the eight partner KPIs of docs/kpis.md. Pure computation."""
 
 from kpi_core.compute import PipelineSnapshot, compute
 from kpi_core.money import Money, RateTable, to_money

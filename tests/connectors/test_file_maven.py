@@ -1,4 +1,4 @@
-"""shared/data/maven-crm read through the file connector, checked against the csv module directly, and
+"""tests/data/maven-crm read through the file connector, checked against the csv module directly, and
 the KPI acceptance figures of kpis.md ("A worked check") computed from what the connector yields."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from connectors.file import FileConnector, FileConnectorConfig
 from kpi_core import GroupKind, KpiSettings, compute
 from kpi_core.schema import Opportunity, Status
 
-MAVEN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "maven-crm"
+MAVEN = Path(__file__).resolve().parents[1] / "data" / "maven-crm"
 CONFIG: dict[str, Any] = {
     "name": "maven",
     "type": "file",

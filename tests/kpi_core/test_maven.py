@@ -1,4 +1,4 @@
-"""An independent check on real-shaped data: shared/data/maven-crm against a deliberately naive count.
+"""An independent check on real-shaped data: tests/data/maven-crm against a deliberately naive count.
 
 Each sales_agent (then each regional_office) is a partner; engage_date = created_on, close_date =
 closed_on, close_value = amount; Won/Lost are closed, Engaging/Prospecting open (kpis.md, "A worked check").
@@ -17,7 +17,7 @@ import pytest
 
 from kpi_core import GroupKey, GroupKind, KpiResult, KpiSettings, Opportunity, Status, compute
 
-MAVEN = Path(__file__).parents[2] / ".." / "shared" / "data" / "maven-crm"
+MAVEN = Path(__file__).resolve().parents[1] / "data" / "maven-crm"
 STATUS = {"Won": Status.WON, "Lost": Status.LOST, "Engaging": Status.OPEN, "Prospecting": Status.OPEN}
 PULLED = datetime(2018, 1, 1, tzinfo=timezone.utc)
 QUARTERS = [  # (as_of of previous_quarter, first, last)

@@ -1,4 +1,4 @@
-"""The whole pipeline with no CRM at all: the file connector on shared/data/maven-crm.
+"""The whole pipeline with no CRM at all: the file connector on tests/data/maven-crm.
 
 Foundation acceptance: the known answer for all partners in last_365_days as of 2017-12-31; ``pull`` twice
 leaves the same mirror; ``sync`` twice writes nothing the second time.
@@ -29,7 +29,7 @@ from partnerkpi.progress import ProgressReporter
 from partnerkpi.state import StateStore
 
 REPO = Path(__file__).resolve().parents[2]
-MAVEN = REPO.parent / "shared" / "data" / "maven-crm" / "sales_pipeline.csv"
+MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
 
 CONFIG = """
 version: 1
