@@ -15,7 +15,14 @@ from connectors.base import (
     RecordError,
     WriteResult,
 )
-from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError, ProvisionError
+from connectors.errors import (
+    AuthError,
+    BudgetExhausted,
+    ConnectionFailed,
+    ConnectorError,
+    ProvisionError,
+    UnexpectedAnswer,
+)
 
 __all__ = [
     "AuthError",
@@ -35,5 +42,6 @@ __all__ = [
     "ProvisionResult",
     "PullBatch",
     "RecordError",
+    "UnexpectedAnswer",
     "WriteResult",
 ]

@@ -19,6 +19,18 @@ class ConnectionFailed(AuthError):
     """The CRM could not be reached (after retries)."""
 
 
+class UnexpectedAnswer(ConnectionFailed):
+    """The CRM answered, but not as its API documents: JSON missing the fields the call returns, an HTML
+    page, a body that is not JSON. Nothing of the answer is believed: the batch it belongs to is not stored
+    and the watermark does not move. Connection-class (exit 3): a proxy, an outage page or a broken
+    gateway says this, not the operator's config. ``call`` names the API call (``GET /query``)."""
+
+    def __init__(self, call: str, problem: str) -> None:
+        self.call = call
+        self.problem = problem
+        super().__init__(f"unexpected answer to {call}: {problem}")
+
+
 class BudgetExhausted(ConnectorError):
     """The run stopped before using more than the configured share of the CRM's API budget."""
 
