@@ -51,3 +51,11 @@ def test_the_maven_data_set_is_in_the_repository_with_its_origin() -> None:
     assert rows == 8_801  # the header and 8,800 opportunities
     source = (folder / "SOURCE.md").read_text(encoding="utf-8")
     assert "Maven Analytics" in source
+
+
+def test_the_licence_file_matches_the_licence_pyproject_declares() -> None:
+    declared = re.search(r'^license = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.M)
+    assert declared is not None and declared.group(1) == "Apache-2.0"
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
