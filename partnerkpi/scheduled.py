@@ -12,7 +12,11 @@ import sys
 from partnerkpi.pipeline import ExitCode
 
 
-def scheduler_exit_code(code: object) -> object:
+ExitStatus = str | int | None
+"""What SystemExit carries."""
+
+
+def scheduler_exit_code(code: ExitStatus) -> ExitStatus:
     """The exit code a "0 is success" scheduler should see for ``code`` (SystemExit's code)."""
     return 0 if code == ExitCode.LOCKED else code
 
