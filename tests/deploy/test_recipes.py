@@ -211,14 +211,14 @@ def test_the_airflow_dag_skips_on_4_retries_on_3_and_fails_for_good_on_1_and_2(
     dag = load_dag(monkeypatch)
     exceptions = sys.modules["airflow.exceptions"]
     dag.act_on(0)
-    with pytest.raises(exceptions.AirflowSkipException):  # type: ignore[attr-defined]
+    with pytest.raises(exceptions.AirflowSkipException):
         dag.act_on(4)
     for code in (1, 2):
-        with pytest.raises(exceptions.AirflowFailException):  # type: ignore[attr-defined]
+        with pytest.raises(exceptions.AirflowFailException):
             dag.act_on(code)
-    with pytest.raises(exceptions.AirflowException) as caught:  # type: ignore[attr-defined]
+    with pytest.raises(exceptions.AirflowException) as caught:
         dag.act_on(3)
-    assert not isinstance(caught.value, exceptions.AirflowFailException)  # type: ignore[attr-defined]
+    assert not isinstance(caught.value, exceptions.AirflowFailException)
 
 
 FILE_CONFIG = """
