@@ -11,7 +11,6 @@ import sys
 
 from partnerkpi.pipeline import ExitCode
 
-
 ExitStatus = str | int | None
 """What SystemExit carries."""
 

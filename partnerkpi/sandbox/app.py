@@ -3,13 +3,14 @@ user (or ``make demo``) points partnerkpi at."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
+import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from partnerkpi.sandbox.core import Emulation, Faults, Sandbox
 from partnerkpi.sandbox.generator import SeedData, generate
@@ -129,15 +130,17 @@ def config_snippet(sandbox: Sandbox) -> dict[str, Any]:
     return {"version": 1, "connectors": connectors}
 
 
-def write_config(sandbox: Sandbox) -> Path:
-    assert sandbox.ca_path is not None
-    path = sandbox.ca_path.parent / CONFIG_NAME
-    path.write_text(
-        "# Written by `partnerkpi sandbox serve`: a config that reads this sandbox. Test credentials only.\n"
-        + yaml.safe_dump(config_snippet(sandbox), sort_keys=False),
-        encoding="utf-8",
-    )
-    return path
+def write_config(sandbox: Sandbox, path: Path | None = None) -> Path:
+    """The complete config for the running sandbox (``config_file``), at ``path`` (default: in the
+    sandbox's own directory)."""
+    from partnerkpi.sandbox.config_file import write_complete_config
+
+    assert sandbox.state_dir is not None
+    return write_complete_config(sandbox, path or sandbox.state_dir / CONFIG_NAME)
+
+
+class PortInUse(ValueError):
+    """The port asked for is taken (a usage error: choose another with --port)."""
 
 
 def serve(
@@ -151,8 +154,17 @@ def serve(
     out: Callable[[str], None] = print,
     state_dir: Path | None = None,
     stop: threading.Event | None = None,
+    config_out: Path | None = None,
 ) -> int:
-    """Serve until KeyboardInterrupt (or ``stop`` is set); prints the URL, the CA and the config path."""
+    """Serve until Ctrl-C or SIGTERM (or ``stop`` is set); prints the URL, the CA and the config path.
+
+    With ``config_out``, the CA and the secret files live in a directory beside that config
+    (``.partnerkpi-sandbox``) and are kept, so a restart on the same port leaves the config valid;
+    without it, in a temporary directory removed at exit."""
+    from partnerkpi.sandbox.config_file import sandbox_dir_for
+
+    if state_dir is None and config_out is not None:
+        state_dir = sandbox_dir_for(config_out)
     sandbox = build_sandbox(
         seed=seed,
         partners=partners,
@@ -163,18 +175,44 @@ def serve(
         port=port,
         rate_limit=rate_limit,
     )
-    sandbox.start()
     try:
-        config = write_config(sandbox)
-        out(f"sandbox serving at {sandbox.url} ({', '.join(e.name for e in sandbox.emulations)})")
-        out(f"CA certificate: {sandbox.ca_path}")
-        out(f"config snippet: {config}")
-        out("admin API: " + sandbox.url + "/__admin__/counters ; press Ctrl-C to stop")
-        waiter = stop or threading.Event()
-        while not waiter.wait(0.5):
-            pass
+        sandbox.start()
+    except OSError as exc:
+        sandbox.stop()  # removes a temporary directory it made
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUse(
+                f"port {port} on 127.0.0.1 is not free ({exc.strerror}); choose another with --port"
+            ) from None
+        raise
+    try:
+        with _stop_on_sigterm():
+            config = write_config(sandbox, config_out)
+            out(f"sandbox serving at {sandbox.url} ({', '.join(e.name for e in sandbox.emulations)})")
+            out(f"CA certificate: {sandbox.ca_path}")
+            out(f"config: {config} (complete: connectors, kpi, writeback; secrets in files beside it)")
+            out("admin API: " + sandbox.url + "/__admin__/counters ; press Ctrl-C to stop")
+            waiter = stop or threading.Event()
+            while not waiter.wait(0.5):
+                pass
     except KeyboardInterrupt:
         out("sandbox stopped")
     finally:
         sandbox.stop()
     return 0
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (a scheduler, ``kill``) stops the sandbox as Ctrl-C does: cleanly, its temp dir removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -6,6 +6,7 @@ it needs (its data files, its entry points) and reads nothing from the repositor
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,6 +23,17 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> sub
         f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     )
     return done
+
+
+def export_tracked_files(target: Path) -> Path:
+    """The files git tracks, copied to ``target``: what a fresh clone (and the image's COPY) holds, and a
+    build that leaves nothing in the checkout."""
+    listed = run(["git", "ls-files"], REPO).stdout.splitlines()
+    for name in listed:
+        if (REPO / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, target / name)
+    return target
 
 
 def test_the_dockerfile_builds_a_wheel_and_installs_only_that() -> None:

@@ -173,16 +173,28 @@ def test_build_sandbox_applies_knobs() -> None:
     assert salesforce.faults.error_rate == 0.25
 
 
-def test_config_snippet_is_valid_connector_config(tmp_path: Path) -> None:
-    from connectors.hubspot.config import HubSpotConfig
-    from connectors.salesforce.config import SalesforceConfig
+def test_the_written_config_is_complete_loads_and_keeps_its_secrets_in_files(tmp_path: Path) -> None:
+    from partnerkpi.config import load_config
 
-    with build_sandbox(partners=3, opportunities=50, state_dir=tmp_path) as sandbox:
-        config = yaml.safe_load(write_config(sandbox).read_text())
+    with build_sandbox(partners=3, opportunities=50, state_dir=tmp_path / "sb") as sandbox:
+        path = write_config(sandbox, tmp_path / "partnerkpi.yaml")
+        text = path.read_text()
+        config = yaml.safe_load(text)
+        app = load_config(path)
+        salesforce_emulation = sandbox.emulation("salesforce")
+        secrets = [salesforce_emulation.credentials.password, salesforce_emulation.credentials.security_token]  # type: ignore[attr-defined]
+    assert {"connectors", "kpi", "writeback", "state"} <= set(config)
     salesforce, hubspot = config["connectors"]
-    assert SalesforceConfig.model_validate(salesforce).instance_url == sandbox_url(salesforce)
-    assert HubSpotConfig.model_validate(hubspot).host == salesforce["instance_url"]
-    assert hubspot["auth"]["token"]
+    assert salesforce["login_url"] == salesforce["instance_url"] == hubspot["host"]
+    assert [c.name for c in app.connectors] == ["salesforce", "hubspot"]
+    assert app.writeback.for_connector("salesforce") is not None
+    assert app.writeback.for_connector("hubspot") is not None
+    assert set(hubspot["auth"]) == {"flow", "token_file"}
+    assert {"password_file", "security_token_file"} <= set(salesforce["auth"])
+    for secret in secrets:
+        assert secret not in text
+    for secret_file in (tmp_path / "sb" / "secrets").iterdir():
+        assert secret_file.stat().st_mode & 0o077 == 0
 
 
 def sandbox_url(connector: dict[str, Any]) -> str:
@@ -210,11 +222,11 @@ def test_serve_writes_the_config_and_exits_zero(tmp_path: Path) -> None:
     config = yaml.safe_load((tmp_path / "sandbox-config.yaml").read_text())
     salesforce = config["connectors"][0]
     url = salesforce["instance_url"]
-    assert salesforce["ca_bundle"] == str(tmp_path / "sandbox-ca.pem")
+    assert tmp_path / salesforce["ca_bundle"] == tmp_path / "sandbox-ca.pem"  # relative to the config
     assert salesforce["auth"]["flow"] == "password"
     session = requests.Session()
     session.trust_env = False
-    session.verify = salesforce["ca_bundle"]
+    session.verify = str(tmp_path / salesforce["ca_bundle"])
     assert session.get(f"{url}/services/data/").status_code == 200
     stop.set()
     worker.join(10)
