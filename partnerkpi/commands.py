@@ -110,7 +110,7 @@ def _summary(run: ConnectorRun, dry_run: bool = False) -> str:
 def _final_line(runs: list[ConnectorRun], code: ExitCode) -> str:
     """The last line of a sync: each connector's outcome, and the exit code with its meaning."""
     each = ", ".join(f"{run.connector} {_outcome(run)}" for run in runs) or "no connectors"
-    return f"sync: {each} · exit {int(code)}: {code.description}"
+    return f"sync: {each} · exit {int(code)}: {code.description} ({code.action})"
 
 
 def run_sync(
