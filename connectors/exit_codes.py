@@ -28,8 +28,7 @@ class ExitCode(IntEnum):
     OK = (0, "ok", "nothing")
     FAILED = (
         1,
-        "a connector's run failed or was partial: some records not written, the API budget guard stopped "
-        "the run, or an unexpected error (the run history names it)",
+        "a run failed or was partial (records not written, the API budget guard, an unexpected error)",
         "alert; the next run retries what failed",
     )
     CONFIG = (

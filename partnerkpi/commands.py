@@ -99,12 +99,13 @@ def _summary(run: ConnectorRun, dry_run: bool = False) -> str:
     """The one line for a connector's run: what happened to it, and its counts or its error."""
     label = f"run {run.run_id} · {run.connector}" if run.run_id else run.connector
     head = f"[{_STYLE.get(run.status, 'red')}]{_outcome(run)}[/] {escape(label)}: "
+    message = escape(run.message.removeprefix(f"{run.connector}: "))  # the label names it already
     if run.status == "locked":
-        return head + escape(run.message) + "; this run did nothing, the running one does the work"
+        return head + message + "; this run did nothing, the running one does the work"
     if run.status in ("ok", "partial"):
         text = head + _counts(run) + (" (dry run)" if dry_run else "")
-        return text + (f"; {escape(run.message)}" if run.message else "")
-    return head + escape(run.message)
+        return text + (f"; {message}" if message else "")
+    return head + message
 
 
 def _final_line(runs: list[ConnectorRun], code: ExitCode) -> str:

@@ -34,7 +34,21 @@ from partnerkpi.config import AppConfig, ConfigError, load_config
 from partnerkpi.config.errors import Problem
 from partnerkpi.exit_codes import PRECEDENCE, ExitCode, exit_code_of, help_text, worst
 from partnerkpi.progress import ProgressReporter
+from partnerkpi.sandbox.core import Sandbox
+from partnerkpi.sandbox.testing import SandboxFactory
 from partnerkpi.state import LockHeld, StateError, StateStore
+from tests.reliability.harness import (
+    CRMS,
+    OPPORTUNITIES,
+    PARTNERS,
+    SEED,
+    connector_name,
+    crm_values,
+    provision,
+    run_cli,
+    webhook_receiver,
+    write_config,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 10, 31)
@@ -185,7 +199,7 @@ def test_an_unexpected_error_in_the_first_connector_leaves_the_second_synced_and
     for text in (message, printed, json.dumps(alert)):
         assert HOOK_TOKEN not in text  # the error's text carried a secret of the config: redacted
     assert "Traceback" not in printed
-    assert re.search(r"failed \(exit 1\) run \d+ · alpha: alpha: unexpected error RuntimeError", printed)
+    assert re.search(r"failed \(exit 1\) run \d+ · alpha: unexpected error RuntimeError", printed)
     assert re.search(r"ok run \d+ · beta: pulled 5", printed)
     assert printed.rstrip().splitlines()[-1].startswith("sync: alpha failed (exit 1), beta ok · exit 1")
 
@@ -374,3 +388,76 @@ def test_the_docs_table_every_exit_code_and_state_the_precedence(doc: str) -> No
     rows = {int(m.group(1)) for m in re.finditer(r"^\| (\d+) \|", section, re.MULTILINE)}
     assert rows >= {int(c) for c in ExitCode}
     assert "2 > 3 > 1 > 4 > 0" in section
+
+
+# -- through the real CLI, the faults from the sandbox --------------------------------------------------------
+def sandbox_pair(
+    tmp_path: Path, sandbox_factory: SandboxFactory, webhook: str
+) -> tuple[Sandbox, Path, AppConfig]:
+    """The sandbox serving Salesforce and HubSpot, and a config syncing both (Salesforce first) with their
+    KPI fields provisioned and alerts going to ``webhook``."""
+    sandbox = sandbox_factory(seed=SEED, partners=PARTNERS, opportunities=OPPORTUNITIES)
+    extra = {"alerts": {"webhooks": [{"url": webhook, "events": ["failed", "partial"]}]}}
+    path = write_config(tmp_path, sandbox, CRMS, extra=extra)
+    cfg = load_config(path)
+    for crm in CRMS:
+        provision(cfg, connector_name(crm))
+    return sandbox, path, cfg
+
+
+def connector_line(stdout: str, name: str) -> str:
+    (line,) = [line for line in stdout.splitlines() if f" {name}: " in line and not line.startswith("sync:")]
+    return line
+
+
+@pytest.mark.slow
+def test_cli_a_broken_answer_from_one_crm_leaves_the_other_synced_and_alerts(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    salesforce, hubspot = (connector_name(crm) for crm in CRMS)
+    with webhook_receiver() as (url, received):
+        sandbox, path, cfg = sandbox_pair(tmp_path, sandbox_factory, url)
+        emulation = sandbox.emulation("salesforce")
+        emulation.faults.answer_faults = {"salesforce.query": {"kind": "html"}}  # a maintenance page, 200
+        emulation.answer_fault_calls.clear()
+        done = run_cli(path, "sync", "--as-of", AS_OF.isoformat())
+    text = done.stdout + done.stderr
+    assert "Traceback" not in text
+    failed = connector_line(done.stdout, salesforce)
+    # The first connector failed (the code its error class gives: 1 while the answer is an unexpected
+    # error, 3 once it is read as an UnexpectedAnswer) and the sync's code is that one, by the precedence.
+    code = re.search(r"^failed \(exit (\d)\) run \d+ · ", failed)
+    assert code is not None, done.stdout
+    assert int(code.group(1)) in (ExitCode.FAILED, ExitCode.CONNECTION)
+    assert done.returncode == int(code.group(1)), text
+    assert connector_line(done.stdout, hubspot).startswith("ok run ")
+    values = crm_values(sandbox, cfg, "hubspot")
+    assert values and all(row["pk_quality_score"] is not None for row in values.values())  # written
+    assert all(v is None for row in crm_values(sandbox, cfg, "salesforce").values() for v in row.values())
+    alerts = [json.loads(r.split(b" ", 1)[1]) for r in received]
+    assert [(a["event"], a["connector"]) for a in alerts] == [("failed", salesforce)]
+    assert (
+        done.stdout.rstrip()
+        .splitlines()[-1]
+        .startswith(f"sync: {salesforce} failed (exit {code.group(1)}), {hubspot} ok · exit {code.group(1)}")
+    )
+
+
+@pytest.mark.slow
+def test_cli_a_lock_on_one_crm_while_the_other_refuses_the_credentials_exits_3(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    salesforce, hubspot = (connector_name(crm) for crm in CRMS)
+    with webhook_receiver() as (url, received):
+        sandbox, path, cfg = sandbox_pair(tmp_path, sandbox_factory, url)
+        sandbox.emulation("salesforce").credentials.password = "changed"  # type: ignore[attr-defined]
+        sandbox.emulation("salesforce").admin("expire_sessions", {})
+        sandbox.reset_counters()
+        with locked(cfg, hubspot):
+            done = run_cli(path, "sync", "--as-of", AS_OF.isoformat())
+    assert done.returncode == ExitCode.CONNECTION, done.stdout + done.stderr  # 4 would hide the 401
+    assert connector_line(done.stdout, salesforce).startswith("failed (exit 3) run ")
+    assert connector_line(done.stdout, hubspot).startswith(f"skipped (locked) {hubspot}: ")
+    alerts = [json.loads(r.split(b" ", 1)[1]) for r in received]
+    assert [(a["event"], a["connector"]) for a in alerts] == [("failed", salesforce)]
+    assert sandbox.calls("hubspot.") == 0  # the locked one did nothing
