@@ -1,18 +1,23 @@
-"""Errors a connector raises. The CLI maps each to an exit code; messages never carry secrets."""
+"""Errors a connector raises. Each class names its exit code from the one table (``connectors.exit_codes``);
+messages never carry secrets."""
 
 from __future__ import annotations
+
+from typing import ClassVar
+
+from connectors.exit_codes import ExitCode
 
 
 class ConnectorError(Exception):
     """Base class. ``str(err)`` is a one-line message an ops engineer can act on."""
 
-    exit_code = 1
+    exit_code: ClassVar[int] = ExitCode.FAILED
 
 
 class AuthError(ConnectorError):
     """Credentials refused, or the CRM cannot be reached at all (TLS, DNS, connection refused)."""
 
-    exit_code = 3
+    exit_code = ExitCode.CONNECTION
 
 
 class ConnectionFailed(AuthError):
@@ -34,10 +39,10 @@ class UnexpectedAnswer(ConnectionFailed):
 class BudgetExhausted(ConnectorError):
     """The run stopped before using more than the configured share of the CRM's API budget."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 class ProvisionError(ConnectorError):
     """A field exists with an incompatible type, or could not be created."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED

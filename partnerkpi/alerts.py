@@ -12,6 +12,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors.exit_codes import ExitCode
 from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy, parse_retry_after
 from kpi_core.result import GroupKind, KpiResult
 
@@ -52,13 +53,18 @@ class Alert:
     details: dict[str, Any]
 
 
-def run_alert(connector: str, status: str, message: str, run_id: int | None) -> Alert | None:
+def run_alert(
+    connector: str, status: str, message: str, run_id: int | None, exit_code: ExitCode | None = None
+) -> Alert | None:
+    """The alert for a failed or partial run (an unexpected error is a failed run like any other); None
+    for ok, locked (skipped) and interrupted runs. ``exit_code`` adds the code and what to do about it."""
     if status not in ("failed", "partial"):
         return None
     event: Event = "failed" if status == "failed" else "partial"
-    return Alert(
-        event, connector, f"partnerkpi sync {status} on {connector} (run {run_id})", {"message": message}
-    )
+    details: dict[str, Any] = {"message": message}
+    if exit_code is not None:
+        details.update(exit_code=int(exit_code), action=exit_code.action)
+    return Alert(event, connector, f"partnerkpi sync {status} on {connector} (run {run_id})", details)
 
 
 def score_drop_alerts(
@@ -99,6 +105,8 @@ def _payload(alert: Alert, fmt: str) -> dict[str, Any]:
                 lines.append(f"• {d['partner']}: {float(d['prior']):.1f} → {float(d['score']):.1f}")
         elif alert.details.get("message"):
             lines.append(str(alert.details["message"]))
+        if "exit_code" in alert.details:
+            lines.append(f"exit {alert.details['exit_code']}: {alert.details['action']}")
         return {"text": "\n".join(lines)}
     return {
         "event": alert.event,

@@ -1,5 +1,5 @@
-"""The ``partnerkpi`` command. Exit codes (README): 0 ok, 1 partial failure, 2 config or usage error,
-3 auth or connection error, 4 another run holds the lock."""
+"""The ``partnerkpi`` command. Its exit codes and their precedence are ``partnerkpi.exit_codes`` (shown
+by ``--help``, tabled in the README); every error is mapped to one there."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 
 from partnerkpi import __version__
+from partnerkpi.exit_codes import ExitCode, classified, exit_code_of, help_text
 from partnerkpi.logs import redact, setup_logging
-from partnerkpi.pipeline import ExitCode
 
 log = logging.getLogger("partnerkpi")
 T = TypeVar("T")
@@ -24,6 +24,7 @@ T = TypeVar("T")
 app = typer.Typer(
     name="partnerkpi",
     help="Channel-partner KPIs from CRM opportunities, written back into the CRM.",
+    epilog=help_text(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -94,27 +95,20 @@ def load_app_config(all_problems: bool = False) -> Any:
 
 def _guard(fn: Callable[[], T]) -> T:
     """Turn known failures into one line and the right exit code; never a bare traceback."""
-    from connectors.errors import ConnectorError
-    from partnerkpi.state import LockHeld, StateError
-
     try:
         return fn()
     except typer.Exit:
         raise
-    except LockHeld as exc:
-        fail(str(exc), ExitCode.LOCKED)
-    except StateError as exc:
-        fail(str(exc), ExitCode.CONFIG)
-    except ConnectorError as exc:
-        fail(str(exc), exc.exit_code)
-    except KeyError as exc:
-        fail(str(exc.args[0]) if exc.args else str(exc), ExitCode.CONFIG)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
+    except KeyError as exc:  # a name the user typed that does not exist: the message is its argument
+        fail(str(exc.args[0]) if exc.args else str(exc), exit_code_of(exc))
+    except KeyboardInterrupt as exc:
+        fail("interrupted", exit_code_of(exc))
     except Exception as exc:
+        if classified(exc):
+            fail(str(exc), exit_code_of(exc))
         log.debug("internal error", exc_info=True)
         fail(
-            f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", ExitCode.PARTIAL
+            f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", exit_code_of(exc)
         )
 
 
@@ -164,7 +158,7 @@ ConnectorOpt = Annotated[str | None, typer.Option("--connector", help="Only this
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Compute as of this day (default: today).")]
 
 
-@app.command()
+@app.command(epilog=help_text())
 def sync(
     connector: ConnectorOpt = None,
     dry_run: Annotated[

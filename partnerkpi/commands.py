@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -11,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.base import CheckStatus, ProvisionAction
@@ -18,10 +20,11 @@ from kpi_core import clock
 from kpi_core.result import GroupKind, KpiResult
 from partnerkpi.alerts import run_alert, score_drop_alerts, send_alerts
 from partnerkpi.config import AppConfig
+from partnerkpi.exit_codes import ExitCode
+from partnerkpi.exit_codes import worst as worst  # the precedence over several runs lives there
 from partnerkpi.logs import register_secrets
 from partnerkpi.pipeline import (
     ConnectorRun,
-    ExitCode,
     compute_kpis,
     connector_config,
     open_connector,
@@ -38,6 +41,8 @@ from partnerkpi.reports.serialize import connector_report, json_default, report_
 from partnerkpi.reports.table import print_scorecard
 from partnerkpi.state import StateStore
 from writeback import Plan
+
+log = logging.getLogger("partnerkpi.commands")
 
 
 def secrets_of(model: Any) -> Iterator[str]:
@@ -60,13 +65,7 @@ def open_store(cfg: AppConfig) -> StateStore:
     return StateStore.open(cfg.state.url)
 
 
-def worst(codes: list[int]) -> int:
-    """The exit code of several connector runs: the most serious one (4 > 3 > 1 > 0)."""
-    order = [ExitCode.OK, ExitCode.PARTIAL, ExitCode.AUTH, ExitCode.LOCKED]
-    return max(codes, key=order.index, default=ExitCode.OK)
-
-
-def _summary(run: ConnectorRun) -> str:
+def _counts(run: ConnectorRun) -> str:
     c = run.counts
     parts = [
         f"pulled {c.get('pulled', 0):,}",
@@ -84,6 +83,37 @@ def _summary(run: ConnectorRun) -> str:
     return ", ".join(parts)
 
 
+_STYLE = {"ok": "green", "partial": "yellow", "locked": "yellow", "failed": "red", "interrupted": "red"}
+
+
+def _outcome(run: ConnectorRun) -> str:
+    """What happened to the connector, in a word or two: "ok", "skipped (locked)", "failed (exit 3)"."""
+    if run.status == "locked":
+        return "skipped (locked)"
+    if run.status == "ok":
+        return "ok"
+    return f"{run.status} (exit {int(run.exit_code)})"
+
+
+def _summary(run: ConnectorRun, dry_run: bool = False) -> str:
+    """The one line for a connector's run: what happened to it, and its counts or its error."""
+    label = f"run {run.run_id} · {run.connector}" if run.run_id else run.connector
+    head = f"[{_STYLE.get(run.status, 'red')}]{_outcome(run)}[/] {escape(label)}: "
+    message = escape(run.message.removeprefix(f"{run.connector}: "))  # the label names it already
+    if run.status == "locked":
+        return head + message + "; this run did nothing, the running one does the work"
+    if run.status in ("ok", "partial"):
+        text = head + _counts(run) + (" (dry run)" if dry_run else "")
+        return text + (f"; {message}" if message else "")
+    return head + message
+
+
+def _final_line(runs: list[ConnectorRun], code: ExitCode) -> str:
+    """The last line of a sync: each connector's outcome, and the exit code with its meaning."""
+    each = ", ".join(f"{run.connector} {_outcome(run)}" for run in runs) or "no connectors"
+    return f"sync: {each} · exit {int(code)}: {code.description} ({code.action})"
+
+
 def run_sync(
     cfg: AppConfig,
     names: list[str],
@@ -92,43 +122,44 @@ def run_sync(
     dry_run: bool,
     as_of: date | None,
 ) -> int:
+    """Every connector runs whatever happened to the one before (its failure is recorded, alerted and
+    printed); the exit code is the worst by ``partnerkpi.exit_codes.PRECEDENCE``."""
     store = open_store(cfg)
-    codes = []
+    runs: list[ConnectorRun] = []
     for name in names:
         command = "sync --dry-run" if dry_run else "sync"
         run = sync_connector(cfg, store, name, progress, dry_run=dry_run, as_of=as_of, command=command)
-        codes.append(run.exit_code)
+        runs.append(run)
         if not dry_run:
             _alert(cfg, store, run)
-        label = f"run {run.run_id} · {name}" if run.run_id else name
-        if run.status in ("ok", "partial"):
-            style = "green" if run.status == "ok" else "yellow"
-            out.print(
-                f"[{style}]{run.status}[/] {label}: {_summary(run)}" + (" (dry run)" if dry_run else "")
-            )
-            if dry_run and run.plan is not None:
-                print_plan(out, run.plan)
-        else:
-            out.print(f"[red]{run.status}[/] {label}: {run.message}")
+        out.print(_summary(run, dry_run))
+        if dry_run and run.plan is not None and run.status in ("ok", "partial"):
+            print_plan(out, run.plan)
         for failure in run.failures[:10]:
             out.print(
                 f"  {failure['partner_id']} {failure['field'] or ''}: {failure['code']} {failure['message']}"
             )
-    return worst(codes)
+    code = worst(run.exit_code for run in runs)
+    out.print(_final_line(runs, code))
+    return code
 
 
 def _alert(cfg: AppConfig, store: StateStore, run: ConnectorRun) -> None:
-    """Webhooks for a failed or partial run and for score drops; never fails the sync."""
+    """Webhooks for a failed or partial run and for score drops; never fails the sync, never stops the
+    next connector."""
     if not cfg.alerts.webhooks:
         return
-    alerts = []
-    status_alert = run_alert(run.connector, run.status, run.message, run.run_id)
-    if status_alert is not None:
-        alerts.append(status_alert)
-    if run.result is not None:
-        names = {p.id: p.name for p in store.partners(run.connector)}
-        alerts.extend(score_drop_alerts(run.connector, run.result, cfg.alerts, names))
-    send_alerts(alerts, cfg.alerts)
+    try:
+        alerts = []
+        status_alert = run_alert(run.connector, run.status, run.message, run.run_id, run.exit_code)
+        if status_alert is not None:
+            alerts.append(status_alert)
+        if run.result is not None:
+            names = {p.id: p.name for p in store.partners(run.connector)}
+            alerts.extend(score_drop_alerts(run.connector, run.result, cfg.alerts, names))
+        send_alerts(alerts, cfg.alerts)
+    except Exception as exc:  # the alert is a courtesy: its failure is logged (redacted), not raised
+        log.warning("%s: alerts not sent: %s: %s", run.connector, type(exc).__name__, exc)
 
 
 def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: Console) -> int:

@@ -24,6 +24,7 @@ from rich.table import Table
 from connectors.base import ProvisionAction
 from partnerkpi.commands import open_store
 from partnerkpi.config import AppConfig, load_config
+from partnerkpi.exit_codes import worst
 from partnerkpi.pipeline import (
     ExitCode,
     connector_config,
@@ -191,10 +192,7 @@ def run_demo(out: Console, workdir: Path | None, progress: ProgressReporter, sou
         cfg = load_config(config_path)
         out.print(f"[bold]partnerkpi demo[/] · config {config_path}")
         store = open_store(cfg)
-        code = ExitCode.OK
-        for conn in cfg.connectors:
-            code = max(code, _demo_connector(out, cfg, store, conn.name, progress))
-        return code
+        return worst(_demo_connector(out, cfg, store, conn.name, progress) for conn in cfg.connectors)
 
 
 def _demo_connector(
@@ -229,4 +227,4 @@ def _demo_connector(
         f"{again.counts.get('planned_fields', 0)} field(s) to write, "
         f"{again.counts.get('written_fields', 0)} written: nothing changed, nothing rewritten"
     )
-    return max(run.exit_code, again.exit_code)
+    return worst([run.exit_code, again.exit_code])

@@ -15,27 +15,22 @@ from typing import Any, Literal
 
 from connectors import registry
 from connectors.base import Connector, ConnectorConfig, FieldUpdate, ProvisionResult
-from connectors.errors import AuthError, ConnectorError
+from connectors.errors import ConnectorError
 from kpi_core import clock
 from kpi_core.accumulate import Accumulator
 from kpi_core.compute import accumulator, gc_paused, kpis
 from kpi_core.result import GroupKey, KpiResult
-from partnerkpi.config import AppConfig
+from partnerkpi.config import AppConfig, ConfigError
+from partnerkpi.exit_codes import UNEXPECTED, exit_code_of
+from partnerkpi.exit_codes import ExitCode as ExitCode  # re-exported: callers import it from here too
+from partnerkpi.logs import redact
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.reports.serialize import group_dict
-from partnerkpi.state import LockHeld, MirrorChanges, SnapshotRow, StateStore
+from partnerkpi.state import LockHeld, MirrorChanges, SnapshotRow, StateError, StateStore
 from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan
 from writeback.values import canonical
 
 log = logging.getLogger("partnerkpi.pipeline")
-
-
-class ExitCode:
-    OK = 0
-    PARTIAL = 1
-    CONFIG = 2
-    AUTH = 3
-    LOCKED = 4
 
 
 @dataclass
@@ -46,14 +41,14 @@ class ConnectorRun:
     command: str
     run_id: int | None = None
     status: str = "ok"
-    """ok | partial | failed | locked"""
+    """ok | partial | failed | locked (skipped: another run holds the lock) | interrupted"""
     message: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     data_quality: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
     result: KpiResult | None = None
     plan: Plan | None = None
-    exit_code: int = ExitCode.OK
+    exit_code: ExitCode = ExitCode.OK
 
 
 def open_connector(config: ConnectorConfig) -> Connector[Any]:
@@ -210,7 +205,10 @@ def sync_connector(
     as_of: date | None = None,
     command: str = "sync",
 ) -> ConnectorRun:
-    """The whole job for one connector. Never raises for a CRM or data problem: the run records it.
+    """The whole job for one connector. Never raises for a CRM, data or state problem, nor for an
+    unexpected error: the run records it (status, exit code, a one-line message) so that the other
+    connectors still run and the failure is alerted. Only KeyboardInterrupt and SystemExit go on (they
+    stop the process), after the run is marked interrupted.
 
     The lock is taken before the run is recorded, so a run that finds the lock held leaves no history row
     and exits 4 at once (the scheduler's overlapping start, not a failure)."""
@@ -220,24 +218,31 @@ def sync_connector(
         try:
             held.enter_context(store.lock(name))
         except LockHeld as exc:
-            run.status, run.exit_code, run.message = "locked", ExitCode.LOCKED, str(exc)
+            run.status, run.exit_code, run.message = "locked", exit_code_of(exc), str(exc)
             return run
         run_id = store.start_run(name, command)
         run.run_id = run_id
         try:
             with open_connector(config) as connector:
                 _sync_stages(app, store, connector, run, progress, dry_run=dry_run, as_of=as_of)
-        except AuthError as exc:
-            run.status, run.exit_code, run.message = "failed", ExitCode.AUTH, str(exc)
-        except ConnectorError as exc:
-            run.status, run.exit_code, run.message = "failed", exc.exit_code or ExitCode.PARTIAL, str(exc)
-        except BaseException as exc:
-            run.status, run.exit_code = "failed", ExitCode.PARTIAL
-            run.message = f"internal error: {type(exc).__name__}: {exc}"
+        except (ConnectorError, StateError, ConfigError) as exc:  # classified: written for the operator
+            run.status, run.exit_code, run.message = "failed", exit_code_of(exc), redact(str(exc))
+        except Exception as exc:  # unexpected: recorded and alerted like any failure, never a traceback
+            log.debug("%s: unexpected error", name, exc_info=True)
+            run.status, run.exit_code, run.message = "failed", UNEXPECTED, unexpected_message(name, exc)
+        except BaseException as exc:  # Ctrl-C, SystemExit: stop, but leave the history row marked
+            run.status, run.exit_code = "interrupted", exit_code_of(exc)
+            run.message = f"interrupted ({type(exc).__name__}); the next run carries on"
             raise
         finally:
             store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
     return run
+
+
+def unexpected_message(name: str, exc: BaseException) -> str:
+    """One line naming the connector and the error's type and text, secrets redacted."""
+    text = " ".join(str(exc).split())
+    return redact(f"{name}: unexpected error {type(exc).__name__}: {text or '(no message)'}")
 
 
 def _sync_stages(

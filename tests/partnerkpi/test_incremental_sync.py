@@ -167,8 +167,9 @@ def test_a_pull_that_failed_half_way_leaves_the_next_run_exact(
 
     with monkeypatch.context() as m:
         m.setattr(store, "apply_pull_batch", fail_after_first)
-        with pytest.raises(RuntimeError):
-            sync(synced.cfg, store)
+        failed = sync(synced.cfg, store)  # an unexpected error is recorded, not raised (issue 14)
+    assert (failed.status, failed.exit_code) == ("failed", 1)
+    assert "RuntimeError: disk full" in failed.message
     assert calls["n"] == 2  # one batch stored, then the failure
 
     third = sync(synced.cfg, store)

@@ -209,7 +209,7 @@ def test_a_crash_between_apply_and_ledger_converges_to_a_clean_runs_state(
         sync(crashed_cfg, crashed_store)
     crashed_store.record_writes = original  # type: ignore[method-assign]
     assert crashed_store.ledger(NAME) == {}
-    assert crashed_store.runs(limit=1)[0].status == "failed"
+    assert crashed_store.runs(limit=1)[0].status == "interrupted"  # marked, never left "running"
     recovered = sync(crashed_cfg, crashed_store)
     assert recovered.status == "ok"
     clean = sync(clean_cfg, clean_store)

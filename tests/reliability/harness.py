@@ -1,6 +1,6 @@
 """What the reliability tests share: a sandbox-backed config for one CRM, the CRM's field values as the
-sandbox holds them (the ground truth, read past the API), a tally of the faults the sandbox injected, and
-the real CLI in a subprocess."""
+sandbox holds them (the ground truth, read past the API), a tally of the faults the sandbox injected,
+the real CLI in a subprocess; a webhook receiver for the alerts it sends."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -232,3 +235,32 @@ def run_cli(config: Path, *args: str, **env: str) -> subprocess.CompletedProcess
         timeout=300,
         check=False,
     )
+
+
+# -- alerts --------------------------------------------------------------------------------------------
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.received.append(self.path.encode() + b" " + self.rfile.read(length))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def webhook_receiver(path: str = "/hooks/partnerkpi") -> Iterator[tuple[str, list[bytes]]]:
+    """A local webhook endpoint (plain HTTP on 127.0.0.1) that keeps what it was sent: each request's
+    path, a space, and its body."""
+    _Hook.received = []
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}", _Hook.received
+    finally:
+        server.shutdown()
+        server.server_close()

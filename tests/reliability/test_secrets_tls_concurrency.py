@@ -5,13 +5,9 @@ state store without stepping on each other."""
 from __future__ import annotations
 
 import stat
-import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import trustme
@@ -31,6 +27,7 @@ from tests.reliability.harness import (
     provision,
     quiet,
     run_cli,
+    webhook_receiver,
     write_config,
 )
 
@@ -59,37 +56,9 @@ def leaks(blob: bytes | str) -> list[str]:
 
 
 @pytest.mark.slow
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.received.append(self.path.encode() + b" " + self.rfile.read(length))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def webhook_receiver() -> Iterator[tuple[str, list[bytes]]]:
-    """A local webhook endpoint (plain HTTP on 127.0.0.1) that keeps what it was sent."""
-    _Hook.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{WEBHOOK_PATH}", _Hook.received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.mark.slow
 def test_canary_secrets_appear_nowhere_after_good_and_failing_runs(tmp_path: Path) -> None:
     sandbox = canary_sandbox()
-    with webhook_receiver() as (webhook, received):
+    with webhook_receiver(WEBHOOK_PATH) as (webhook, received):
         try:
             check_canaries(tmp_path, sandbox, webhook)
         finally:
