@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -18,7 +16,6 @@ from kpi_core import clock
 from kpi_core.result import GroupKind, KpiResult
 from partnerkpi.alerts import run_alert, score_drop_alerts, send_alerts
 from partnerkpi.config import AppConfig
-from partnerkpi.logs import register_secrets
 from partnerkpi.pipeline import (
     ConnectorRun,
     ExitCode,
@@ -31,6 +28,7 @@ from partnerkpi.pipeline import (
     sync_connector,
 )
 from partnerkpi.progress import ProgressReporter
+from partnerkpi.redaction import redact, register_secrets, secrets_of
 from partnerkpi.reports.csv_export import write_csv
 from partnerkpi.reports.history import print_history, report_history
 from partnerkpi.reports.html import render_html
@@ -38,21 +36,6 @@ from partnerkpi.reports.serialize import connector_report, json_default, report_
 from partnerkpi.reports.table import print_scorecard
 from partnerkpi.state import StateStore
 from writeback import Plan
-
-
-def secrets_of(model: Any) -> Iterator[str]:
-    """Every SecretStr value in a config tree, to register with the log redaction filter."""
-    if isinstance(model, SecretStr):
-        yield model.get_secret_value()
-    elif isinstance(model, BaseModel):
-        for name in type(model).model_fields:
-            yield from secrets_of(getattr(model, name))
-    elif isinstance(model, (list, tuple)):
-        for item in model:
-            yield from secrets_of(item)
-    elif isinstance(model, dict):
-        for item in model.values():
-            yield from secrets_of(item)
 
 
 def open_store(cfg: AppConfig) -> StateStore:
@@ -142,7 +125,7 @@ def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: 
                 counts["api_calls"] = connector.stats.api_calls
                 status = "ok"
         except Exception as exc:
-            message = str(exc)
+            message = redact(str(exc))
             raise
         finally:
             store.finish_run(run_id, status, counts, {}, [], message)
@@ -310,7 +293,7 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
         with open_connector(connector_config(cfg, name)) as connector:
             for line in connector.check(specs):
                 style = {"ok": "green", "warn": "yellow", "fail": "red"}[line.status.value]
-                out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {line.message}")
+                out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {redact(line.message)}")
                 if line.status is CheckStatus.FAIL:
                     code = ExitCode.PARTIAL
     return code

@@ -22,6 +22,7 @@ from kpi_core.compute import accumulator, gc_paused, kpis
 from kpi_core.result import GroupKey, KpiResult
 from partnerkpi.config import AppConfig
 from partnerkpi.progress import ProgressReporter
+from partnerkpi.redaction import redact
 from partnerkpi.reports.serialize import group_dict
 from partnerkpi.state import LockHeld, MirrorChanges, SnapshotRow, StateStore
 from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan
@@ -236,6 +237,8 @@ def sync_connector(
             run.message = f"internal error: {type(exc).__name__}: {exc}"
             raise
         finally:
+            run.message = redact(run.message)  # an error may echo a secret; the history keeps no secret
+            run.failures = [{**f, "message": redact(str(f["message"]))} for f in run.failures]
             store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
     return run
 

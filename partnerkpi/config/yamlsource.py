@@ -94,10 +94,28 @@ def _children(node: Node | None) -> list[Node]:
 
 @dataclass
 class Document:
-    """Parsed YAML: ``data`` and, per path, the line (1-based) of the key or sequence item."""
+    """Parsed YAML: ``data`` and, per path, the line (1-based) of the key or sequence item. ``source``
+    keeps the data as written (``data`` is replaced by its interpolated copy)."""
 
     data: Any
     lines: dict[YamlPath, int] = field(default_factory=dict)
+    source: Any = None
+
+    def __post_init__(self) -> None:
+        if self.source is None:
+            self.source = self.data
+
+    def written(self, path: YamlPath) -> Any:
+        """The value at ``path`` as the file wrote it (before ``${VAR}`` and secret files), or None."""
+        node = self.source
+        for key in path:
+            if isinstance(node, dict) and isinstance(key, str):
+                node = node.get(key)
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node = node[key]
+            else:
+                return None
+        return node
 
     def line_of(self, path: YamlPath) -> int:
         """The line of ``path``, or of its nearest ancestor that was written (a missing key: its parent)."""
