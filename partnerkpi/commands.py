@@ -278,7 +278,9 @@ def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:
             out.print(f"{name}: no writeback fields mapped; nothing to provision")
         for result in results:
             style = {"created": "green", "unchanged": "dim", "refused": "red"}[result.action.value]
-            out.print(f"{name}: [{style}]{result.action.value}[/] {result.field} {result.message}".rstrip())
+            out.print(
+                f"{name}: [{style}]{result.action.value}[/] {result.field} {redact(result.message)}".rstrip()
+            )
             if result.action is ProvisionAction.REFUSED:
                 code = ExitCode.PARTIAL
     return code
@@ -329,7 +331,7 @@ def show_run(cfg: AppConfig, out: Console, run_id: int) -> int:
     out.print(f"run {r.id} · {r.connector} · {r.command} · {r.status}")
     out.print(f"started {r.started_at.isoformat()} · ended {r.ended_at.isoformat() if r.ended_at else '–'}")
     if r.message:
-        out.print(f"message: {r.message}")
+        out.print(f"message: {redact(r.message)}")  # a history row written before redaction was robust
     for title, data in (("counts", r.counts), ("data quality", r.data_quality)):
         if data:
             out.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in data.items()))
