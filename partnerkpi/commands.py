@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -22,7 +20,6 @@ from partnerkpi.alerts import run_alert, score_drop_alerts, send_alerts
 from partnerkpi.config import AppConfig
 from partnerkpi.exit_codes import ExitCode
 from partnerkpi.exit_codes import worst as worst  # the precedence over several runs lives there
-from partnerkpi.logs import register_secrets
 from partnerkpi.pipeline import (
     ConnectorRun,
     compute_kpis,
@@ -34,6 +31,7 @@ from partnerkpi.pipeline import (
     sync_connector,
 )
 from partnerkpi.progress import ProgressReporter
+from partnerkpi.redaction import redact, register_secrets, secrets_of
 from partnerkpi.reports.csv_export import write_csv
 from partnerkpi.reports.history import print_history, report_history
 from partnerkpi.reports.html import render_html
@@ -43,21 +41,6 @@ from partnerkpi.state import StateStore
 from writeback import Plan
 
 log = logging.getLogger("partnerkpi.commands")
-
-
-def secrets_of(model: Any) -> Iterator[str]:
-    """Every SecretStr value in a config tree, to register with the log redaction filter."""
-    if isinstance(model, SecretStr):
-        yield model.get_secret_value()
-    elif isinstance(model, BaseModel):
-        for name in type(model).model_fields:
-            yield from secrets_of(getattr(model, name))
-    elif isinstance(model, (list, tuple)):
-        for item in model:
-            yield from secrets_of(item)
-    elif isinstance(model, dict):
-        for item in model.values():
-            yield from secrets_of(item)
 
 
 def open_store(cfg: AppConfig) -> StateStore:
@@ -173,7 +156,7 @@ def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: 
                 counts["api_calls"] = connector.stats.api_calls
                 status = "ok"
         except Exception as exc:
-            message = str(exc)
+            message = redact(str(exc))
             raise
         finally:
             store.finish_run(run_id, status, counts, {}, [], message)
@@ -326,7 +309,9 @@ def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:
             out.print(f"{name}: no writeback fields mapped; nothing to provision")
         for result in results:
             style = {"created": "green", "unchanged": "dim", "refused": "red"}[result.action.value]
-            out.print(f"{name}: [{style}]{result.action.value}[/] {result.field} {result.message}".rstrip())
+            out.print(
+                f"{name}: [{style}]{result.action.value}[/] {result.field} {redact(result.message)}".rstrip()
+            )
             if result.action is ProvisionAction.REFUSED:
                 code = ExitCode.PARTIAL
     return code
@@ -341,7 +326,7 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
         with open_connector(connector_config(cfg, name)) as connector:
             for line in connector.check(specs):
                 style = {"ok": "green", "warn": "yellow", "fail": "red"}[line.status.value]
-                out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {line.message}")
+                out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {redact(line.message)}")
                 if line.status is CheckStatus.FAIL:
                     code = ExitCode.PARTIAL
     return code
@@ -377,7 +362,7 @@ def show_run(cfg: AppConfig, out: Console, run_id: int) -> int:
     out.print(f"run {r.id} · {r.connector} · {r.command} · {r.status}")
     out.print(f"started {r.started_at.isoformat()} · ended {r.ended_at.isoformat() if r.ended_at else '–'}")
     if r.message:
-        out.print(f"message: {r.message}")
+        out.print(f"message: {redact(r.message)}")  # a history row written before redaction was robust
     for title, data in (("counts", r.counts), ("data quality", r.data_quality)):
         if data:
             out.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in data.items()))

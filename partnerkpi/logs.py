@@ -1,7 +1,8 @@
 """Logging: plain text for people, JSON lines for log shippers, and a filter that scrubs secrets.
 
-Secrets are SecretStr everywhere; the redaction filter is the second line of defence: every secret value
-the config holds is registered here and replaced by ``**********`` in any record that would carry it.
+Secrets are SecretStr everywhere; the redaction filter on the handler is the second line of defence:
+every secret the config holds (partnerkpi.redaction) is masked in the message, the traceback and the
+stack of any record, in whatever form it was echoed.
 """
 
 from __future__ import annotations
@@ -9,27 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
-from collections.abc import Iterable
 from datetime import datetime, timezone
 
-_secrets: set[str] = set()
-_lock = threading.Lock()
-MASK = "**********"
+from partnerkpi.redaction import MASK, redact, register_secrets
 
-
-def register_secrets(values: Iterable[str]) -> None:
-    with _lock:
-        _secrets.update(v for v in values if v and len(v) >= 4)
-
-
-def redact(text: str) -> str:
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+__all__ = [
+    "MASK",
+    "JsonFormatter",
+    "RedactingFilter",
+    "RedactingHandler",
+    "redact",
+    "register_secrets",
+    "setup_logging",
+]
 
 
 class RedactingFilter(logging.Filter):
@@ -39,9 +32,21 @@ class RedactingFilter(logging.Filter):
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+class RedactingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler whose every formatted line is redacted as a whole: the filter cleans the
+    record, this also catches what a formatter adds (``extra`` fields such as ``connector``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,7 +69,7 @@ def setup_logging(level: str = "info", fmt: str = "text", quiet: bool = False) -
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = RedactingHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -23,8 +23,8 @@ from kpi_core.result import GroupKey, KpiResult
 from partnerkpi.config import AppConfig, ConfigError
 from partnerkpi.exit_codes import UNEXPECTED, exit_code_of
 from partnerkpi.exit_codes import ExitCode as ExitCode  # re-exported: callers import it from here too
-from partnerkpi.logs import redact
 from partnerkpi.progress import ProgressReporter
+from partnerkpi.redaction import redact
 from partnerkpi.reports.serialize import group_dict
 from partnerkpi.state import LockHeld, MirrorChanges, SnapshotRow, StateError, StateStore
 from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan
@@ -235,6 +235,8 @@ def sync_connector(
             run.message = f"interrupted ({type(exc).__name__}); the next run carries on"
             raise
         finally:
+            run.message = redact(run.message)  # an error may echo a secret; the history keeps no secret
+            run.failures = [{**f, "message": redact(str(f["message"]))} for f in run.failures]
             store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
     return run
 

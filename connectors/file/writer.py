@@ -3,6 +3,9 @@
 The file is small (one row per partner), so it is read whole, changed in memory and replaced atomically
 (a temporary file in the same directory, fsync, ``os.replace``): a reader never sees half a file, and a
 crash mid-write leaves the previous file as it was.
+
+The cells this connector writes as text (the partner id, text fields) are guarded against spreadsheet
+formulas (connectors.spreadsheet) and read back unguarded; numbers and datetimes are written as they are.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from connectors.base import FieldKind, FieldSpec, FieldValue
+from connectors.spreadsheet import CsvWriter, guard_cell, unguard_cell
 
 KEY = "partner_id"
 NEW_FILE_MODE = 0o644
@@ -71,7 +75,7 @@ def load(path: Path) -> OutputTable | None:
             if not cells:
                 continue
             row = dict(zip(header, cells, strict=False))
-            partner_id = row.get(KEY, "").strip()
+            partner_id = unguard_cell(row.get(KEY, "").strip())
             if partner_id:
                 table.rows[partner_id] = row
         return table
@@ -88,10 +92,12 @@ def save(path: Path, table: OutputTable) -> None:
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
+            writer = CsvWriter(f)
             writer.writerow(table.header)
             for partner_id, row in table.rows.items():
-                writer.writerow([partner_id if name == KEY else row.get(name, "") for name in table.header])
+                writer.writerow(
+                    [guard_cell(partner_id) if name == KEY else row.get(name, "") for name in table.header]
+                )
             f.flush()
             os.fsync(f.fileno())
         os.chmod(temp, mode)
@@ -141,12 +147,12 @@ def format_value(value: FieldValue, spec: FieldSpec) -> str:
         if value.tzinfo is None:
             raise ValueRejected(f"{spec.name}: a datetime without a time zone")
         return value.astimezone(timezone.utc).isoformat(timespec="seconds")
-    return str(value)
+    return guard_cell(str(value))
 
 
 def parse_value(cell: str | None) -> FieldValue:
     """A cell read back: empty -> None, a plain decimal -> Decimal, an ISO datetime with offset ->
-    datetime, anything else the text. (The CSV does not say a column's kind; writeback compares values
+    datetime, anything else the text (without the formula guard format_value put on it). (The CSV does not say a column's kind; writeback compares values
     in canonical form, so a number read back as Decimal compares equal to the one written.)"""
     if cell is None or not cell.strip():
         return None
@@ -158,7 +164,7 @@ def parse_value(cell: str | None) -> FieldValue:
             moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
             if moment.tzinfo is not None:
                 return moment
-    return cell
+    return unguard_cell(cell)
 
 
 def read_values(

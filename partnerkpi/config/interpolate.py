@@ -1,7 +1,9 @@
 """Before validation: ``${VAR}`` / ``${VAR:-default}`` in string values, and secrets read from files
 (``<name>_file: /run/secrets/x`` becomes ``<name>: <the file's content>``).
 
-Neither an environment value nor a file's content ever appears in a problem's message."""
+Neither an environment value nor a file's content ever appears in a problem's message. A secret file
+holds one line (a trailing newline is dropped); a second line is an error, since a header or a form
+would carry it on (a PEM block, a private key, is the one multi-line secret and is kept whole)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 from partnerkpi.config.errors import Problem, YamlPath, format_path
 from partnerkpi.config.yamlsource import Document
+from partnerkpi.redaction import register_secrets
 
 FILE_SUFFIX = "_file"
 
@@ -91,10 +94,21 @@ def _read_secret(raw: object, base_dir: Path) -> str:
         raise _Unresolved(f"secret file {path} is not UTF-8 text") from None
     except OSError as exc:
         raise _Unresolved(f"cannot read secret file {path}: {exc.strerror or type(exc).__name__}") from None
-    content = content.rstrip("\r\n")
-    if not content:
+    content = content.removesuffix("\n").removesuffix("\r")
+    if not content.strip():
         raise _Unresolved(f"secret file {path} is empty")
+    register_secrets([content])  # masked from here on, even if the config turns out invalid
+    if ("\n" in content or "\r" in content) and not _is_pem(content):
+        raise _Unresolved(
+            f"secret file {path} has more than one line; a secret is one line (content not shown)"
+        )
     return content
+
+
+def _is_pem(content: str) -> bool:
+    """A PEM block (RFC 7468): ``-----BEGIN <label>-----`` ... ``-----END <label>-----``."""
+    lines = content.strip().splitlines()
+    return len(lines) >= 2 and lines[0].startswith("-----BEGIN ") and lines[-1].startswith("-----END ")
 
 
 def read_secret_files(

@@ -2,16 +2,21 @@
 
 Stages, each raising ConfigError with all it found: YAML (syntax, duplicate keys), then ``${VAR}``
 interpolation, then secret files and validation (each connector by its own type's model, the rest by
-AppConfig), then the cross-checks (unique connector names, writeback of known connectors)."""
+AppConfig), then the cross-checks (unique connector names, writeback of known connectors).
+
+A loaded config's secrets are registered for redaction at once. Warnings, which do not stop the load,
+are logged on ``partnerkpi.config``: a secret written into the file as plain text (the docs ask for
+``${VAR}`` or ``<name>_file``), and one too short to be masked."""
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from connectors import registry
 from connectors.base import ConnectorConfig
@@ -20,6 +25,9 @@ from partnerkpi.config.interpolate import FILE_SUFFIX, interpolate, read_secret_
 from partnerkpi.config.models import CONFIG_DIR, AppConfig
 from partnerkpi.config.validation import problems_from, unwrap_type
 from partnerkpi.config.yamlsource import Document, parse_yaml
+from partnerkpi.redaction import MIN_LENGTH, register_secrets, secrets_of
+
+log = logging.getLogger("partnerkpi.config")
 
 
 def file_fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
@@ -170,4 +178,45 @@ def load_config_text(
     problems = interpolate(doc, os.environ if env is None else env)
     if problems:
         raise ConfigError(name, problems)
-    return validate_document(doc, base_dir if base_dir is not None else Path.cwd(), name)
+    config = validate_document(doc, base_dir if base_dir is not None else Path.cwd(), name)
+    register_secrets(secrets_of(config))
+    for warning in secret_warnings(config, doc, name):
+        log.warning("%s", warning)
+    return config
+
+
+def _secret_fields(value: Any, path: YamlPath) -> Iterator[tuple[YamlPath, SecretStr]]:
+    """Each SecretStr of a validated config, with its YAML path (field names are the YAML keys)."""
+    if isinstance(value, SecretStr):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for key in type(value).model_fields:
+            yield from _secret_fields(getattr(value, key), (*path, key))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _secret_fields(item, (*path, i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _secret_fields(item, (*path, str(key)))
+
+
+def secret_warnings(config: AppConfig, doc: Document, file_name: str) -> list[str]:
+    """One line per secret written as plain text in the file, or too short to be masked."""
+    warnings = []
+    for path, secret in _secret_fields(config, ()):
+        value = secret.get_secret_value()
+        if not value:
+            continue
+        where = f"{file_name}:{doc.line_of(path)}"
+        written = doc.written(path)
+        if isinstance(written, str) and "${" not in written:
+            warnings.append(
+                f"{format_path(path)}: a secret written into the config file; give it as ${{VAR}} "
+                f"or in a file named by {path[-1]}{FILE_SUFFIX} ({where})"
+            )
+        if len(value) < MIN_LENGTH:
+            warnings.append(
+                f"{format_path(path)}: a secret shorter than {MIN_LENGTH} characters cannot be masked in "
+                f"logs and messages ({where})"
+            )
+    return warnings

@@ -1,6 +1,11 @@
 """YAML to plain data, keeping where each value was written: the node tree (yaml.compose with the safe
 loader) gives every key and item its line, so that a validation error can point at it. Duplicate keys,
-which PyYAML would silently resolve to the last one, are errors."""
+which PyYAML would silently resolve to the last one, are errors.
+
+A config is small, so the composer refuses what only an attack or an accident would write, before
+anything is expanded: more than MAX_ALIASES alias uses, aliases that would expand to more than
+MAX_EXPANDED nodes (the "billion laughs"), and nesting deeper than MAX_DEPTH (which would otherwise end
+in a RecursionError). Each is one problem with its line, found in milliseconds."""
 
 from __future__ import annotations
 
@@ -8,19 +13,109 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from partnerkpi.config.errors import Problem, YamlPath, format_path
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_DEPTH = 50
+"""Nesting levels (collections and the scalar inside them); a real config uses fewer than ten."""
+MAX_ALIASES = 100
+"""Alias uses (``*name``, ``<<: *name``) in one document."""
+MAX_EXPANDED = 10_000
+"""Nodes that all alias uses together stand for, once expanded."""
+
+
+class TooLarge(yaml.MarkedYAMLError):
+    """The document is beyond a bound above; ``problem`` says which, ``problem_mark`` where."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, counting while it composes: the depth it is at, the aliases it has met and what
+    they expand to (each node's expanded size and height are kept, so an alias costs what its target
+    would cost expanded, without expanding it)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._aliases = 0
+        self._expanded = 0
+        self._size: dict[int, int] = {}
+        self._height: dict[int, int] = {}
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        """``[[[[...`` is refused by the scanner already: it would otherwise keep every ``[`` as a
+        possible key and scan the whole line, in quadratic time, before the composer sees the first."""
+        super().fetch_flow_collection_start(TokenClass)
+        if self.flow_level > MAX_DEPTH:
+            raise _too_large(f"nested deeper than {MAX_DEPTH} levels", self.get_mark())
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent):
+            node = super().compose_node(parent, index)
+            self._aliases += 1
+            self._expanded += self._size.get(id(node), 1)  # its own node when it is still being composed
+            if self._aliases > MAX_ALIASES:
+                raise _too_large(f"more than {MAX_ALIASES} aliases", event.start_mark)
+            if self._expanded > MAX_EXPANDED:
+                raise _too_large(
+                    f"aliases that expand to more than {MAX_EXPANDED:,} values", event.start_mark
+                )
+            return node
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _too_large(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        children = _children(node)
+        self._size[id(node)] = 1 + sum(self._size.get(id(c), 1) for c in children)
+        height = 1 + max((self._height.get(id(c), 0) for c in children), default=0)
+        if height > MAX_DEPTH:  # deep only through aliases
+            raise _too_large(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self._height[id(node)] = height
+        return node
+
+
+def _too_large(problem: str, mark: Any) -> TooLarge:
+    return TooLarge(problem=problem, problem_mark=mark)
+
+
+def _children(node: Node | None) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 @dataclass
 class Document:
-    """Parsed YAML: ``data`` and, per path, the line (1-based) of the key or sequence item."""
+    """Parsed YAML: ``data`` and, per path, the line (1-based) of the key or sequence item. ``source``
+    keeps the data as written (``data`` is replaced by its interpolated copy)."""
 
     data: Any
     lines: dict[YamlPath, int] = field(default_factory=dict)
+    source: Any = None
+
+    def __post_init__(self) -> None:
+        if self.source is None:
+            self.source = self.data
+
+    def written(self, path: YamlPath) -> Any:
+        """The value at ``path`` as the file wrote it (before ``${VAR}`` and secret files), or None."""
+        node = self.source
+        for key in path:
+            if isinstance(node, dict) and isinstance(key, str):
+                node = node.get(key)
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node = node[key]
+            else:
+                return None
+        return node
 
     def line_of(self, path: YamlPath) -> int:
         """The line of ``path``, or of its nearest ancestor that was written (a missing key: its parent)."""
@@ -105,13 +200,16 @@ class _Builder:
 def parse_yaml(text: str) -> tuple[Document, list[Problem]]:
     """The document and the problems found; a syntax error is one problem and no data."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
     except yaml.reader.ReaderError as exc:  # a control character: PyYAML refuses the text before parsing
         line = text.count("\n", 0, exc.position) + 1
         return Document({}), [Problem("", f"YAML: character #x{exc.character:04x} is not allowed", line)]
     try:
         try:
             root = loader.get_single_node()
+        except TooLarge as exc:
+            at = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+            return Document({}), [Problem("", f"YAML: {exc.problem}; a config needs far fewer", at)]
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             at = mark.line + 1 if mark is not None else None

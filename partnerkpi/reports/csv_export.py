@@ -1,10 +1,14 @@
-"""A flat CSV of every figure: one row per connector, period, group and figure (BI-friendly, long form)."""
+"""A flat CSV of every figure: one row per connector, period, group and figure (BI-friendly, long form).
+
+Text cells (partner names and ids come from the CRM) are guarded against spreadsheet formulas
+(connectors.spreadsheet); the figure columns are our own numbers and stay numbers (``-12.5``)."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from typing import IO, Any
+
+from connectors.spreadsheet import CsvWriter, guard_cell
 
 COLUMNS = (
     "connector",
@@ -23,6 +27,7 @@ COLUMNS = (
     "change",
     "change_pct",
 )
+NUMBER_COLUMNS = frozenset({"value", "prior", "change", "change_pct"})
 
 
 def rows(document: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -53,10 +58,10 @@ def _fig(fig: dict[str, Any]) -> dict[str, str]:
 
 
 def write_csv(document: dict[str, Any], out: IO[str]) -> int:
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = CsvWriter(out)
+    writer.writerow(COLUMNS)
     n = 0
     for row in rows(document):
-        writer.writerow(row)
+        writer.writerow([row[c] if c in NUMBER_COLUMNS else guard_cell(str(row[c])) for c in COLUMNS])
         n += 1
     return n
