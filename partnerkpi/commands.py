@@ -57,12 +57,14 @@ def secrets_of(model: Any) -> Iterator[str]:
 
 def open_store(cfg: AppConfig) -> StateStore:
     register_secrets(secrets_of(cfg))
-    return StateStore.open(cfg.state.url)
+    return StateStore.open(
+        cfg.state.url, snapshot_retention_days=cfg.state.snapshot_retention_days, verify=True
+    )
 
 
 def worst(codes: list[int]) -> int:
     """The exit code of several connector runs: the most serious one (4 > 3 > 1 > 0)."""
-    order = [ExitCode.OK, ExitCode.PARTIAL, ExitCode.AUTH, ExitCode.LOCKED]
+    order = [ExitCode.OK, ExitCode.PARTIAL, ExitCode.CONFIG, ExitCode.AUTH, ExitCode.LOCKED]
     return max(codes, key=order.index, default=ExitCode.OK)
 
 
@@ -302,8 +304,10 @@ def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:
 
 
 def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
-    code = ExitCode.OK
+    from partnerkpi.state_commands import check_state
+
     out.print("[green]ok[/] config: valid")
+    code = check_state(cfg, out, open_store)
     for name in names:
         writeback = cfg.writeback.for_connector(name)
         specs = list(writeback.specs().values()) if writeback is not None else []
