@@ -75,8 +75,9 @@ def quick_check(engine: Engine, limit: int = QUICK_CHECK_LIMIT) -> list[str]:
         return []
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(f"PRAGMA quick_check({int(limit)})").scalars().all()
-    problems = [str(r) for r in rows]
-    return [] if problems == ["ok"] else problems
+    lines = [line.strip() for row in rows for line in str(row).splitlines()]
+    problems = [line for line in lines if line and not line.startswith("***")]  # "*** in database main ***"
+    return [] if problems == ["ok"] else problems[:limit]
 
 
 def probe_write(write_engine: Engine) -> None:
