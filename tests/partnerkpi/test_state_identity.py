@@ -188,3 +188,18 @@ def test_a_state_from_before_upgrades_in_place_and_records_the_instance_at_its_n
     store = StateStore.open(url)
     assert store.schema_version == len(MIGRATIONS) == 3
     assert store.instance("export") == Instance("file", str((tmp_path / "a.csv").resolve()))
+
+
+def test_an_account_details_answer_without_a_portal_id_is_an_unexpected_answer_before_pulling(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    config = write_config(tmp_path, sandbox, ("hubspot",))
+    emulation: Any = sandbox.emulation("hubspot")
+    emulation.faults.answer_faults = {"hubspot.account.details": {"kind": "json", "body": {}}}
+    emulation.answer_fault_calls.clear()
+    sandbox.reset_counters()
+    proc = run_cli(config, "pull")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "unexpected answer to GET /account-info/v3/details: portalId" in " ".join(proc.stderr.split())
+    assert sandbox.calls("hubspot.") == sandbox.calls("hubspot.account.details") >= 1  # nothing pulled
+    assert store_of(config).instance(HS) is None
