@@ -14,6 +14,7 @@ How the environment is made (tests may run as root, where chmod does not stop wr
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -295,7 +296,13 @@ def cli_in_process(config: Path, *args: str) -> subprocess.CompletedProcess[str]
 
     from partnerkpi.cli import app
 
-    result = CliRunner().invoke(app, ["--config", str(config), *args])
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        result = CliRunner().invoke(app, ["--config", str(config), *args])
+    finally:  # the CLI's log handler wrote to the runner's stream, closed now
+        root.handlers[:] = handlers
+        root.setLevel(level)
     return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
