@@ -204,6 +204,12 @@ class Connector(abc.ABC, Generic[C]):
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         """Create the fields that are missing; leave matching ones alone; refuse incompatible ones."""
 
+    def instance_id(self) -> str | None:
+        """The CRM instance this connector reaches, as the CRM itself names it (Salesforce org id,
+        HubSpot portal id, the file's resolved path): the state keeps one instance per connector name and
+        refuses a pull from another. None (the default): not tracked."""
+        return None
+
     def close(self) -> None:
         """Release connections."""
 

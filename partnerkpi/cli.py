@@ -37,6 +37,8 @@ sandbox_app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(runs_app, name="runs")
 app.add_typer(sandbox_app, name="sandbox")
+state_app = typer.Typer(help="The state database: forget one connector's data.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 
 
 class _State:
@@ -284,6 +286,38 @@ def runs_show(run_id: int) -> None:
 
     cfg = load_app_config()
     raise typer.Exit(_guard(lambda: show_run(cfg, out, run_id)))
+
+
+@state_app.command("reset")
+def state_reset(
+    connector: Annotated[str, typer.Option("--connector", help="The connector to reset (by name).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask; needed off a terminal.")] = False,
+) -> None:
+    """Forget one connector's data so that its next sync starts over with a full pull.
+
+    Forgets, for that connector only: its mirror (opportunities and partners), its watermark (the next
+    pull is a full one), its writeback ledger (the next sync writes every mapped value again), its KPI
+    snapshots and saved KPI pass (trends rebuild their priors from the records), and the CRM instance
+    recorded for it (the next pull records the one it reaches). The run history stays. Asks on a
+    terminal; off a terminal it needs --yes. Refused while a run holds the connector's lock (exit 4).
+    """
+    from partnerkpi.commands import open_store
+    from partnerkpi.state_commands import run_state_reset
+
+    cfg = load_app_config()
+    raise typer.Exit(
+        _guard(
+            lambda: run_state_reset(
+                cfg,
+                connector,
+                out,
+                yes=yes,
+                interactive=sys.stdin.isatty(),
+                confirm=lambda question: typer.confirm(question, default=False, err=True),
+                open_store=open_store,
+            )
+        )
+    )
 
 
 @app.command()

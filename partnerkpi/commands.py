@@ -45,7 +45,9 @@ log = logging.getLogger("partnerkpi.commands")
 
 def open_store(cfg: AppConfig) -> StateStore:
     register_secrets(secrets_of(cfg))
-    return StateStore.open(cfg.state.url)
+    return StateStore.open(
+        cfg.state.url, snapshot_retention_days=cfg.state.snapshot_retention_days, verify=True
+    )
 
 
 def _counts(run: ConnectorRun) -> str:
@@ -318,8 +320,10 @@ def run_provision(cfg: AppConfig, names: list[str], out: Console) -> int:
 
 
 def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
-    code = ExitCode.OK
+    from partnerkpi.state_commands import check_state
+
     out.print("[green]ok[/] config: valid")
+    code = check_state(cfg, out, open_store)
     for name in names:
         writeback = cfg.writeback.for_connector(name)
         specs = list(writeback.specs().values()) if writeback is not None else []

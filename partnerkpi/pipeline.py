@@ -83,6 +83,7 @@ def pull_into_store(
     together, so the watermark never passes data that is not stored. ``changes`` collects what changed,
     record by record (for an incremental KPI pass)."""
     name = connector.name
+    store.claim_instance(name, connector.type_name, connector.instance_id())  # one state per source
     counts = {"pulled": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "partners": 0}
     with progress.stage(f"{name}: pull") as stage:
         for batch in connector.pull(store.get_watermark(name)):

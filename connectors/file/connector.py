@@ -58,6 +58,10 @@ class FileConnector(Connector[FileConnectorConfig]):
         finally:
             self.stats.extra = run.stats.as_extra()
 
+    def instance_id(self) -> str:
+        """The export's resolved absolute path: another file is another source."""
+        return str(Path(self.config.path).expanduser().resolve())
+
     # -- check ----------------------------------------------------------------------------------------
     def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
         """The export and partner files readable with the mapped columns; the output directory writable

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
+from pydantic import BaseModel
 
+from connectors.answers import parse_answer
 from connectors.base import (
     CheckResult,
     Connector,
@@ -28,6 +30,14 @@ from connectors.hubspot.pull import DealPuller
 from connectors.hubspot.read import read_company_fields, typed
 from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_value
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
+
+ACCOUNT_DETAILS = "/account-info/v3/details"
+
+
+class _AccountDetails(BaseModel):
+    """The one field of the account details the state needs (HubSpot answers more)."""
+
+    portalId: int
 
 
 class HubSpotConnector(Connector[HubSpotConfig]):
@@ -86,6 +96,20 @@ class HubSpotConnector(Connector[HubSpotConfig]):
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:
         self.last_pull = self.puller()
         return self.last_pull.pull(watermark)
+
+    def instance_id(self) -> str:
+        """The portal id (HubSpot's Hub ID) from ``GET /account-info/v3/details``: one call, made through
+        a kept SDK API client (hubspot-api-client has no account-info API) so that it is paced, counted
+        and retried like every other call. developers.hubspot.com, "Account information API"."""
+        api_client = self.client.apis.pipelines.api_client
+
+        def details(**kwargs: Any) -> Any:
+            return api_client.call_api(
+                ACCOUNT_DETAILS, "GET", auth_settings=["oauth2"], response_types_map={}, **kwargs
+            )
+
+        answer = self.client.call_json(details)
+        return str(parse_answer(_AccountDetails, answer, f"GET {ACCOUNT_DETAILS}").portalId)
 
     def read_fields(
         self, partner_ids: Sequence[str], fields: Sequence[str]

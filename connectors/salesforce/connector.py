@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ from connectors.base import (
     PullBatch,
     WriteResult,
 )
+from connectors.errors import UnexpectedAnswer
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce import currency, soql
 from connectors.salesforce.client import SalesforceClient
@@ -29,6 +31,9 @@ from connectors.salesforce.reader import Reader
 from connectors.salesforce.write import Writer, to_account_currency
 from kpi_core import clock
 from kpi_core.money import RateTable
+
+_ORG_ID = re.compile(r"00D[0-9A-Za-z]{12}")
+"""A 15-character Salesforce org id (key prefix 00D)."""
 
 
 class SalesforceConnector(Connector[SalesforceConfig]):
@@ -67,6 +72,20 @@ class SalesforceConnector(Connector[SalesforceConfig]):
 
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:
         return self.puller.run(watermark)
+
+    def instance_id(self) -> str:
+        """The org's 15-character id. An opaque access token, what every flow gets unless the connected
+        app issues JWT-based ones, is ``<org id>!<secret>``: the id is read from there, no call is made
+        (only the prefix is kept). Otherwise one call, ``SELECT Id FROM Organization`` (its one row)."""
+        prefix, bang, _ = str(self.client.sf.session_id or "").partition("!")
+        if bang and _ORG_ID.fullmatch(prefix):
+            return prefix
+        query = soql.select(["Id"], "Organization", limit=1)
+        for row in self.reader.records(query, what="reading the org id (Organization)"):
+            org = str(row.get("Id") or "")[:15]
+            if _ORG_ID.fullmatch(org):
+                return org
+        raise UnexpectedAnswer(f"GET /query ({query})", "no Organization row with an org id (00D...)")
 
     def read_fields(
         self, partner_ids: Sequence[str], fields: Sequence[str]

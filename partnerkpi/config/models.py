@@ -37,7 +37,8 @@ def config_dir(info: ValidationInfo) -> Path | None:
 
 
 class StateConfig(BaseModel):
-    """Where the state database lives: one SQLAlchemy URL (SQLite by default)."""
+    """Where the state database lives (one SQLAlchemy URL, SQLite by default) and how long it keeps KPI
+    snapshots."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,6 +47,19 @@ class StateConfig(BaseModel):
         validate_default=True,
         description="SQLAlchemy URL of the state database; a relative SQLite path starts at the config file.",
     )
+    snapshot_retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=36_500,
+        description=(
+            "KPI snapshots computed more than this many days before a sync's day are deleted by that sync, "
+            "so the state stays bounded. A trend takes its prior-period pipeline from the snapshot of the "
+            "prior period's last day while one is kept, else rebuilds it from the records: 400 days keeps "
+            "year-over-year priors (year_to_date, last_365_days) and report --history for 13 months."
+        ),
+    )
+    """Snapshots are what later runs read as a prior period's measured pipeline and what report
+    --history draws; without a limit they grow by one set per sync for ever (issue 14)."""
 
     @field_validator("url")
     @classmethod

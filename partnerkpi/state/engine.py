@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from partnerkpi.state.health import translate_environment_errors
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -70,6 +72,7 @@ def open_engines(url_text: str) -> tuple[Engine, Engine]:
         create_private_file(path)
     if url.get_backend_name() == "sqlite":
         engine = _sqlite_engine(url)
+        translate_environment_errors(engine, str(path) if path is not None else url.render_as_string())
         return engine, engine.execution_options(sqlite_immediate=True)
     engine = create_engine(url, pool_pre_ping=True)
     return engine, engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectors.errors import ConnectorError
 from partnerkpi.state.records import LockInfo
 
 
@@ -30,4 +31,23 @@ class LockHeld(StateError):
             f"connector {self.connector!r} is locked by {run} (pid {h.pid} on {h.host}, since "
             f"{h.acquired_at.isoformat(timespec='seconds')}, last heartbeat "
             f"{h.heartbeat_at.isoformat(timespec='seconds')})"
+        )
+
+
+class InstanceMismatch(StateError, ConnectorError):
+    """The connector name's mirror came from another CRM instance than the one this run reaches: pulling
+    would mix two sources in one mirror (and write one CRM's scores into the other). A usage error (exit
+    2), raised before anything is pulled; the run history records it like any connector failure."""
+
+    exit_code = 2
+
+    def __init__(self, connector: str, recorded: str, found: str, where: str) -> None:
+        self.connector = connector
+        self.recorded = recorded
+        self.found = found
+        super().__init__(
+            f"connector {connector!r} in the state database {where} holds data of {recorded}, but this run "
+            f"reaches {found}; nothing was pulled. To start this name over on {found}, run "
+            f"`partnerkpi state reset --connector {connector}`, or give this config its own state file "
+            "(state.url)"
         )

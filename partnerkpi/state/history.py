@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
@@ -44,6 +45,39 @@ def finish(
     )
     if result.rowcount != 1:
         raise KeyError(f"no run with id {run_id}")
+
+
+INTERRUPTED = "interrupted"
+"""The status of a run whose process ended (killed, crashed host) before it could record how it went."""
+
+
+def mark_interrupted(conn: Connection, connector: str, keep: int | None, last_seen: datetime | None) -> int:
+    """Mark the connector's runs still "running" as interrupted, except ``keep``. Called by the run that
+    has just taken the connector's lock: every run that pulls or writes holds it, so a "running" run then
+    has no live process. ``last_seen``: the dead holder's last heartbeat, when its lock was taken over
+    (the run's end as far as anyone can tell); the number of runs marked."""
+    query = select(runs.c.id, runs.c.started_at).where(
+        runs.c.connector == connector, runs.c.status == "running"
+    )
+    if keep is not None:
+        query = query.where(runs.c.id != keep)
+    found = conn.execute(query).all()
+    for run_id, started_at in found:
+        ended = max(started_at, last_seen) if last_seen is not None else started_at
+        seen = (
+            f"last sign of life {ended.isoformat(timespec='seconds')}" if last_seen else "no lock left behind"
+        )
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running")
+            .values(
+                status=INTERRUPTED,
+                ended_at=ended,
+                message=f"interrupted: its process ended before the run finished ({seen}); "
+                "the next run resumes from the last stored batch",
+            )
+        )
+    return len(found)
 
 
 def _record(row: Row[Any]) -> RunRecord:

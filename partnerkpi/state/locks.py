@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kpi_core import clock
+from partnerkpi.state import history
 from partnerkpi.state.records import LockInfo
 from partnerkpi.state.tables import locks
 
@@ -51,7 +52,8 @@ def holder(conn: Connection, connector: str) -> LockInfo | None:
 
 
 def acquire(write_engine: Engine, connector: str, run_id: int | None, stale_after: timedelta) -> bool:
-    """Take the lock; True when this process holds it now, False when a live run does."""
+    """Take the lock; True when this process holds it now, False when a live run does. Taking it marks
+    the connector's runs left "running" by a dead holder as interrupted (all but ``run_id``)."""
     now = clock.utcnow()
     mine = {
         "pid": os.getpid(),
@@ -65,6 +67,7 @@ def acquire(write_engine: Engine, connector: str, run_id: int | None, stale_afte
             current = holder(conn, connector)
             if current is None:
                 conn.execute(insert(locks).values(connector=connector, **mine))
+                history.mark_interrupted(conn, connector, run_id, None)
                 return True
             if not is_stale(current, now, stale_after):
                 return False
@@ -78,7 +81,10 @@ def acquire(write_engine: Engine, connector: str, run_id: int | None, stale_afte
                 )
                 .values(**mine)
             )
-            return taken.rowcount == 1
+            if taken.rowcount != 1:
+                return False
+            history.mark_interrupted(conn, connector, run_id, current.heartbeat_at)
+            return True
     except IntegrityError:  # another process inserted between our read and our insert
         return False
 

@@ -151,7 +151,25 @@ def _v2_incremental_kpis(conn: Connection) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_incremental_kpis]
+def _v3_instances(conn: Connection) -> None:
+    """Version 3: the CRM instance of each connector name (one state per source), and an index on
+    the snapshots' day for pruning them by retention. A state from before records its instances at its
+    next pull."""
+    md = MetaData()
+    Table(
+        "instances",
+        md,
+        Column("connector", String(200), primary_key=True),
+        Column("crm", String(50), nullable=False),
+        Column("instance_id", Text, nullable=False),
+        Column("recorded_at", UtcDateTime, nullable=False),
+    )
+    md.create_all(conn)
+    snapshots = Table("kpi_snapshots", MetaData(), Column("connector", String(200)), Column("as_of", Date))
+    Index("ix_kpi_snapshots_as_of", snapshots.c.connector, snapshots.c.as_of).create(conn)
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_incremental_kpis, _v3_instances]
 """MIGRATIONS[i] takes the schema from version i to version i + 1."""
 
 

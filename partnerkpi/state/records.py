@@ -95,7 +95,7 @@ class RunRecord:
     started_at: datetime
     ended_at: datetime | None
     status: str
-    """running | ok | partial | failed | locked"""
+    """running | ok | partial | failed | locked | interrupted (its process died; marked by the next run)"""
     counts: dict[str, Any] = field(default_factory=dict)
     data_quality: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from kpi_core import clock
 from partnerkpi.state.records import SnapshotRow
@@ -62,3 +62,14 @@ def open_amounts_on(conn: Connection, connector: str, day: date) -> dict[tuple[s
         .order_by(t.run_id, t.id)
     )
     return {(kind, partner): amount for kind, partner, amount in conn.execute(query)}
+
+
+def prune(conn: Connection, connector: str, before: date) -> int:
+    """Delete the connector's snapshots computed as of a day before ``before``; how many rows went.
+
+    By ``as_of``, the day a run computed them: a snapshot's ``last_day`` is never after its ``as_of``,
+    so every snapshot a lookup of a day on or after ``before`` reads (``last_day`` = that day) is kept,
+    and for an earlier day the latest run's row, the one a lookup takes, goes last."""
+    t = kpi_snapshots.c
+    result = conn.execute(delete(kpi_snapshots).where(t.connector == connector, t.as_of < before))
+    return int(result.rowcount or 0)

@@ -20,9 +20,10 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError
 from connectors.base import PullBatch
 from kpi_core import clock
 from kpi_core.schema import Opportunity, Partner
-from partnerkpi.state import history, locks, mirror, snapshots
-from partnerkpi.state.engine import open_engines
-from partnerkpi.state.errors import LockHeld, StateError
+from partnerkpi.state import forget, health, history, identity, locks, mirror, snapshots
+from partnerkpi.state.engine import open_engines, sqlite_path
+from partnerkpi.state.errors import InstanceMismatch, LockHeld, StateError
+from partnerkpi.state.identity import Instance
 from partnerkpi.state.migrations import MIGRATIONS, migrate
 from partnerkpi.state.records import (
     BatchCounts,
@@ -44,14 +45,27 @@ LedgerWrite = tuple[str, str, str | None]
 
 
 class StateStore:
-    """The state database at ``url`` (SQLite by default), created and migrated on open."""
+    """The state database at ``url`` (SQLite by default), created and migrated on open.
+
+    ``snapshot_retention_days``: KPI snapshots computed more than this many days before a run's day are
+    pruned when the run stores its own (None: kept for ever). ``verify``: run SQLite's quick_check on
+    open and refuse a corrupt file (StateError) rather than compute from it (0.1-0.3 s on a 100k-deal
+    state)."""
 
     iter_chunk_size: int = 5_000
     """Rows per query when streaming opportunities."""
 
-    def __init__(self, url: str, *, stale_lock_after: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        stale_lock_after: timedelta = timedelta(minutes=10),
+        snapshot_retention_days: int | None = None,
+        verify: bool = False,
+    ) -> None:
         self.url = url
         self.stale_lock_after = stale_lock_after
+        self.snapshot_retention_days = snapshot_retention_days
         try:
             self._engine, self._write = open_engines(url)
             self.schema_version = migrate(self._write, MIGRATIONS, where=self._where())
@@ -62,16 +76,54 @@ class StateStore:
         except (ArgumentError, DatabaseError) as exc:
             reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
             raise StateError(f"cannot open the state database {self._where()}: {reason}") from exc
+        if verify:
+            self._verify()
+
+    def _verify(self) -> None:
+        problems = self.integrity_problems()
+        if problems:
+            self.close()
+            raise StateError(
+                f"the state database {self._where()} fails SQLite's quick_check ({'; '.join(problems)}): "
+                "restore it from a backup, or move it aside (a new state pulls everything again)"
+            )
 
     @classmethod
-    def open(cls, url: str, *, stale_lock_after: timedelta = timedelta(minutes=10)) -> StateStore:
-        return cls(url, stale_lock_after=stale_lock_after)
+    def open(
+        cls,
+        url: str,
+        *,
+        stale_lock_after: timedelta = timedelta(minutes=10),
+        snapshot_retention_days: int | None = None,
+        verify: bool = False,
+    ) -> StateStore:
+        return cls(
+            url,
+            stale_lock_after=stale_lock_after,
+            snapshot_retention_days=snapshot_retention_days,
+            verify=verify,
+        )
 
     def _where(self) -> str:
         try:
-            return make_url(self.url).render_as_string(hide_password=True)
+            url = make_url(self.url)
         except ArgumentError:
             return repr(self.url)
+        path = sqlite_path(url)
+        return str(path) if path is not None else url.render_as_string(hide_password=True)
+
+    @property
+    def where(self) -> str:
+        """The database in words for messages: the SQLite file's path, else the URL without password."""
+        return self._where()
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's quick_check of the whole file: [] when sound, else its first problems."""
+        return health.quick_check(self._engine)
+
+    def probe_write(self) -> None:
+        """StateError when the database cannot be written (read-only file or directory)."""
+        health.probe_write(self._write)
 
     @property
     def engine(self) -> Engine:
@@ -102,6 +154,33 @@ class StateStore:
         """One more for every transaction that changed the connector's mirror."""
         with self._engine.connect() as conn:
             return mirror.version(conn, connector)
+
+    # -- the source ---------------------------------------------------------------------------------
+    def claim_instance(self, connector: str, crm: str, instance_id: str | None) -> None:
+        """Record the CRM instance the connector name reaches at its first pull; InstanceMismatch when
+        the name's mirror came from another one. ``instance_id`` None: the connector does not say."""
+        if instance_id is None:
+            return
+        found = Instance(crm, instance_id)
+        with self._write.begin() as conn:
+            recorded = identity.claim(conn, connector, found)
+        if recorded is not None:
+            raise InstanceMismatch(connector, str(recorded), str(found), self._where())
+
+    def instance(self, connector: str) -> Instance | None:
+        with self._engine.connect() as conn:
+            return identity.recorded(conn, connector)
+
+    def holds(self, connector: str) -> bool:
+        """Whether anything of the connector is stored (besides its run history)."""
+        with self._engine.connect() as conn:
+            return forget.holds(conn, connector)
+
+    def forget_connector(self, connector: str) -> dict[str, int]:
+        """Forget what the state learnt from the connector's CRM (forget.FORGOTTEN), in one transaction;
+        rows deleted per kind. The run history stays. Call it under the connector's lock."""
+        with self._write.begin() as conn:
+            return forget.forget(conn, connector)
 
     # -- the saved KPI pass -------------------------------------------------------------------------
     def kpi_state(self, connector: str) -> SavedKpiState | None:
@@ -168,9 +247,17 @@ class StateStore:
 
     # -- KPI snapshots ------------------------------------------------------------------------------
     def save_snapshot(self, connector: str, run_id: int, as_of: date, rows: Iterable[SnapshotRow]) -> int:
-        """Store one run's figures per group and period; the number of rows stored."""
+        """Store one run's figures per group and period, and prune the connector's snapshots older than
+        the retention (counted back from ``as_of``, or from today when ``as_of`` is later); the number of
+        rows stored."""
         with self._write.begin() as conn:
-            return snapshots.save(conn, connector, run_id, as_of, rows)
+            stored = snapshots.save(conn, connector, run_id, as_of, rows)
+            if self.snapshot_retention_days is not None:
+                day = min(as_of, clock.utcnow().date())
+                pruned = snapshots.prune(conn, connector, day - timedelta(days=self.snapshot_retention_days))
+                if pruned:
+                    log.debug("%s: pruned %d KPI snapshot row(s) past the retention", connector, pruned)
+            return stored
 
     def snapshot_open_amount(
         self, connector: str, group_kind: str, partner_id: str | None, day: date

@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from partnerkpi.state.types import JsonText, MoneyText, UtcDateTime
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version this code reads and writes; migrations.MIGRATIONS has one step per version."""
 
 metadata = MetaData()
@@ -104,6 +104,7 @@ kpi_snapshots = Table(
     Column("payload", JsonText, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_kpi_snapshots_lookup", "connector", "group_kind", "partner_id", "last_day"),
+    Index("ix_kpi_snapshots_as_of", "connector", "as_of"),
 )
 
 ledger = Table(
@@ -148,3 +149,14 @@ kpi_states = Table(
 )
 """The KPI pass's counters as of a mirror version (kpi_core.accumulate.Accumulator.state): a re-run folds
 in only the records that changed since, instead of reading the whole mirror again."""
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("connector", String(200), primary_key=True),
+    Column("crm", String(50), nullable=False),
+    Column("instance_id", Text, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+"""Which CRM instance (type and id: Salesforce org id, HubSpot portal id, file path) each connector name's
+mirror came from, recorded at its first pull: one state never mixes two sources under one name."""

@@ -4,6 +4,7 @@ the ledger, the run history and locks."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -106,12 +107,16 @@ def test_a_file_that_is_not_a_database_or_a_path_that_cannot_be_made_is_a_state_
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not SQLite" * 100)
     with pytest.raises(
-        StateError, match=rf"cannot open the state database sqlite:///{junk}: file is not a database"
+        StateError,
+        match=rf"the state database {re.escape(str(junk))} cannot be used: it is not a SQLite database .*"
+        r"\(file is not a database\); restore it from a backup",
     ):
         StateStore.open(f"sqlite:///{junk}")
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a directory should be")
-    with pytest.raises(StateError, match=rf"cannot create the state database sqlite:///{blocker}/s.sqlite: "):
+    with pytest.raises(
+        StateError, match=rf"cannot create the state database {re.escape(str(blocker))}/s.sqlite: "
+    ):
         StateStore.open(f"sqlite:///{blocker}/s.sqlite")
 
 
