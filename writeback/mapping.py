@@ -102,7 +102,13 @@ class FieldMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    field: str = Field(min_length=1, description="The CRM field's API name, e.g. PK_Quality_Score__c.")
+    field: str = Field(
+        min_length=1,
+        description=(
+            "The CRM field's API name, e.g. PK_Quality_Score__c: a custom field of the project's own "
+            "(Salesforce: ends in __c; HubSpot: not a default company property nor an hs_ name)."
+        ),
+    )
     kpi: str
     period: str | None = Field(default=None, description="A period of kpi.periods; not for updated_at.")
     value: ValuePart = "value"

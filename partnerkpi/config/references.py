@@ -32,24 +32,22 @@ class TargetNaming:
     """How one CRM names the fields writeback may write: ``problem(name)`` says why a name is not ours
     (None when it is), ``key(name)`` is how the CRM compares two names."""
 
-    crm: str
     problem: Callable[[str], str | None]
     key: Callable[[str], str]
     compared: str
+    """How the CRM compares names, said in the message about a field mapped twice."""
 
 
 def _salesforce() -> TargetNaming:
     from connectors.salesforce.field_names import field_key, writeback_field_problem
 
-    return TargetNaming(
-        "Salesforce", writeback_field_problem, field_key, "Salesforce API names are case-insensitive"
-    )
+    return TargetNaming(writeback_field_problem, field_key, "Salesforce API names are case-insensitive")
 
 
 def _hubspot() -> TargetNaming:
     from connectors.hubspot.standard_properties import writeback_property_problem
 
-    return TargetNaming("HubSpot", writeback_property_problem, str, "HubSpot internal names are lower case")
+    return TargetNaming(writeback_property_problem, str, "HubSpot internal names are lower case")
 
 
 def _file_column_problem(name: str) -> str | None:
@@ -63,7 +61,7 @@ def _file_column_problem(name: str) -> str | None:
 
 
 def _file() -> TargetNaming:
-    return TargetNaming("the output CSV", _file_column_problem, str, "CSV column names compare exactly")
+    return TargetNaming(_file_column_problem, str, "CSV column names compare exactly")
 
 
 NAMING: dict[str, Callable[[], TargetNaming]] = {
