@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from connectors.base import FieldKind, FieldSpec
+from kpi_core.schema import Segment
 
 SPECIAL_KPIS = ("updated_at", "period_label", "score_breakdown")
 """Not figures: when the partner's values last changed, the period's label, a readable score breakdown."""
@@ -32,9 +35,15 @@ RATE_FIGURES = frozenset(
 SCORE_FIGURES = frozenset({"quality_score", "avg_cycle_days"})
 ALL_FIGURES = CURRENCY_FIGURES | COUNT_FIGURES | RATE_FIGURES | SCORE_FIGURES
 CHANNEL_FIGURES = frozenset({"deal_count", "won_revenue", "revenue_share", "close_rate", "win_rate"})
-SEGMENTS = ("paid", "earned", "owned", "unclassified")
+SEGMENTS = tuple(segment.value for segment in Segment)
 
 ValuePart = Literal["value", "prior", "change", "change_pct"]
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` when one of ``choices`` is close to ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def figure_name(kpi: str) -> str:
@@ -66,13 +75,40 @@ def default_scale(kpi: str, kind: FieldKind) -> int:
     return 0
 
 
+def kpi_problem(kpi: str) -> str | None:
+    """What is wrong with a mapping's ``kpi`` (an unknown figure, segment or channel figure), or None."""
+    if kpi.startswith("channels."):
+        parts = kpi.split(".")
+        shape = f"expected channels.<{'|'.join(SEGMENTS)}>.<{'|'.join(sorted(CHANNEL_FIGURES))}>"
+        if len(parts) != 3:
+            return f"{kpi!r}: {shape}"
+        if parts[1] not in SEGMENTS:
+            return f"unknown segment {parts[1]!r} in {kpi!r}{did_you_mean(parts[1], SEGMENTS)}; {shape}"
+        if parts[2] not in CHANNEL_FIGURES:
+            hint = did_you_mean(parts[2], sorted(CHANNEL_FIGURES))
+            return f"unknown channel figure {parts[2]!r} in {kpi!r}{hint}; {shape}"
+        return None
+    if kpi in ALL_FIGURES or kpi in SPECIAL_KPIS:
+        return None
+    known = sorted(ALL_FIGURES | set(SPECIAL_KPIS))
+    hint = did_you_mean(kpi, known)
+    listed = "" if hint else f" (known: {', '.join(known)}, channels.<segment>.<figure>)"
+    return f"unknown kpi {kpi!r}{hint}{listed}"
+
+
 class FieldMapping(BaseModel):
     """One CRM field: ``kpi`` (a figure of kpis.md, ``channels.<segment>.<figure>``, or one of
     updated_at / period_label / score_breakdown) of ``period``, its ``value`` part, into ``field``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    field: str = Field(min_length=1, description="The CRM field's API name, e.g. PK_Quality_Score__c.")
+    field: str = Field(
+        min_length=1,
+        description=(
+            "The CRM field's API name, e.g. PK_Quality_Score__c: a custom field of the project's own "
+            "(Salesforce: ends in __c; HubSpot: not a default company property nor an hs_ name)."
+        ),
+    )
     kpi: str
     period: str | None = Field(default=None, description="A period of kpi.periods; not for updated_at.")
     value: ValuePart = "value"
@@ -87,17 +123,11 @@ class FieldMapping(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> FieldMapping:
-        if self.kpi.startswith("channels."):
-            parts = self.kpi.split(".")
-            if len(parts) != 3 or parts[1] not in SEGMENTS or parts[2] not in CHANNEL_FIGURES:
-                raise ValueError(
-                    f"kpi {self.kpi!r}: expected channels.<{'|'.join(SEGMENTS)}>.<{'|'.join(sorted(CHANNEL_FIGURES))}>"
-                )
-        elif self.kpi not in ALL_FIGURES and self.kpi not in SPECIAL_KPIS:
-            known = ", ".join(sorted(ALL_FIGURES | set(SPECIAL_KPIS)))
-            raise ValueError(f"unknown kpi {self.kpi!r} (known: {known}, channels.<segment>.<figure>)")
+        problem = kpi_problem(self.kpi)
+        if problem is not None:
+            raise ValueError(f"kpi: {problem}")
         if self.kpi != "updated_at" and self.period is None:
-            raise ValueError(f"kpi {self.kpi!r} needs a period")
+            raise ValueError(f"kpi {self.kpi!r} needs a period (one of kpi.periods)")
         return self
 
     @property
@@ -150,15 +180,29 @@ class ConnectorWriteback(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> ConnectorWriteback:
-        seen: set[str] = set()
-        for m in self.fields:
-            if m.field in seen:
-                raise ValueError(f"field {m.field!r} is mapped twice")
-            seen.add(m.field)
+        for first, second in duplicate_fields(self.fields):
+            raise ValueError(
+                f"fields[{second}].field: {self.fields[second].field!r} is mapped twice "
+                f"(also at fields[{first}].field)"
+            )
         return self
 
     def specs(self) -> dict[str, FieldSpec]:
         return {m.field: m.spec() for m in self.fields}
+
+
+def duplicate_fields(
+    fields: Sequence[FieldMapping], key: Callable[[str], str] = str
+) -> Iterator[tuple[int, int]]:
+    """``(first, later)`` indices of mappings onto one field, compared by ``key`` (a CRM whose names are
+    case-insensitive passes ``str.casefold``): one target per field."""
+    first_at: dict[str, int] = {}
+    for i, m in enumerate(fields):
+        k = key(m.field)
+        if k in first_at:
+            yield first_at[k], i
+        else:
+            first_at[k] = i
 
 
 class WritebackConfig(RootModel[dict[str, ConnectorWriteback]]):

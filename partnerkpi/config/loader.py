@@ -2,7 +2,8 @@
 
 Stages, each raising ConfigError with all it found: YAML (syntax, duplicate keys), then ``${VAR}``
 interpolation, then secret files and validation (each connector by its own type's model, the rest by
-AppConfig), then the cross-checks (unique connector names, writeback of known connectors).
+AppConfig), then the cross-checks (unique connector names, writeback of known connectors, and the writeback
+mappings against the connectors and the kpi section: partnerkpi.config.references).
 
 A loaded config's secrets are registered for redaction at once. Warnings, which do not stop the load,
 are logged on ``partnerkpi.config``: a secret written into the file as plain text (the docs ask for
@@ -23,6 +24,7 @@ from connectors.base import ConnectorConfig
 from partnerkpi.config.errors import ConfigError, Problem, YamlPath, format_path
 from partnerkpi.config.interpolate import FILE_SUFFIX, interpolate, read_secret_files
 from partnerkpi.config.models import CONFIG_DIR, AppConfig
+from partnerkpi.config.references import writeback_problems
 from partnerkpi.config.validation import problems_from, unwrap_type
 from partnerkpi.config.yamlsource import Document, parse_yaml
 from partnerkpi.redaction import MIN_LENGTH, register_secrets, secrets_of
@@ -150,6 +152,8 @@ def validate_document(doc: Document, base_dir: Path, file_name: str) -> AppConfi
     items = doc.data.get("connectors")
     names = [c.get("name") for c in items if isinstance(c, dict)] if isinstance(items, list) else []
     problems.extend(_writeback_targets(doc, doc.data, [n for n in names if isinstance(n, str)]))
+    if config is not None:
+        problems.extend(writeback_problems(doc, config))
     if problems or config is None:
         raise ConfigError(file_name, problems)
     return config
