@@ -2,8 +2,8 @@
 
 Counter endpoints (``Sandbox.counters`` keys; every call is counted, refused or not):
 
-- ``hubspot.deals.{list,get,create,update,search,batch_read,batch_create,batch_update}`` and the same under
-  ``hubspot.companies.``
+- ``hubspot.deals.{list,get,create,update,archive,search,batch_read,batch_create,batch_update,
+  batch_archive}`` and the same under ``hubspot.companies.``
 - ``hubspot.associations.batch_read``, ``hubspot.associations.labels``
 - ``hubspot.pipelines.list``, ``hubspot.pipelines.get``
 - ``hubspot.properties.{list,get,create}``, ``hubspot.property_groups.{list,create}``
@@ -123,6 +123,18 @@ class HubSpotEmulation(Emulation):
                     base + r"/(?P<id>[^/]+)/?",
                     self._with_id(kind, self.objects.update),
                     f"{kind}.update",
+                ),
+                (
+                    "DELETE",
+                    base + r"/(?P<id>[^/]+)/?",
+                    self._with_id(kind, self.objects.archive),
+                    f"{kind}.archive",
+                ),
+                (
+                    "POST",
+                    base + r"/batch/archive/?",
+                    self._for(kind, self.objects.batch_archive),
+                    f"{kind}.batch_archive",
                 ),
                 (
                     "GET",
@@ -327,9 +339,8 @@ class HubSpotEmulation(Emulation):
             key = self.portal.deal_key(deal_id)
             if key is None:
                 raise ValueError(f"no deal {deal_id}")
-            record = self.portal.editable_deal(key)
-            record.archived = True
-            record.archived_at = iso_ms(utcnow())
+            self.objects.archive_one("deals", deal_id)
+            record = self.portal.deal(key)
             return {"id": deal_id, "archived": True, "archivedAt": record.archived_at}
 
     def create_deal(self, properties: dict[str, Any], company_id: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``/crm/v3/objects/{deals,companies}``: list, get, search, create, update and the batch endpoints.
+"""``/crm/v3/objects/{deals,companies}``: list, get, search, create, update, archive and the batch endpoints.
 
 Limits as HubSpot applies them: list pages of at most 100 (a larger ``limit`` is cut to 100), search pages
 of at most 200 and never past the 10,000th result (a request with ``after`` at or beyond 10,000 answers
@@ -174,6 +174,7 @@ class Objects:
 
     # -- search --------------------------------------------------------------------------------------
     def search_page(self, kind: str, request: Request) -> Response:
+        search.check_body_size(request.body.decode("utf-8", "replace"))
         query = search.parse_query(request.json())
         if query.after >= search.MAX_RESULTS:
             raise HubSpotError(400, "VALIDATION_ERROR", "There was a problem with the request.")
@@ -355,6 +356,41 @@ class Objects:
             raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         self.apply(kind, record, values)
         return Response.json(self.render(kind, record, list(values)))
+
+    # -- archive (delete) ------------------------------------------------------------------------------
+    def archive(self, kind: str, request: Request, object_id: str) -> Response:
+        """``DELETE /crm/v3/objects/{kind}/{id}``: to the recycle bin. 204 also for an id that does not
+        exist or is archived already: HubSpot answers a delete of an unknown id with 204, not 404
+        (n8n-io/n8n#3219)."""
+        self.archive_one(kind, object_id)
+        return Response(204)
+
+    def batch_archive(self, kind: str, request: Request) -> Response:
+        """``POST /crm/v3/objects/{kind}/batch/archive`` with ``{"inputs": [{"id": ...}]}``: 204."""
+        inputs = self._inputs(request.json())
+        ids = [item.get("id") if isinstance(item, dict) else None for item in inputs]
+        if any(i is None or str(i) == "" for i in ids):  # checked before anything is archived
+            raise HubSpotError(
+                400,
+                "VALIDATION_ERROR",
+                "Invalid input JSON: Cannot build SimplePublicObjectId, some of required attributes are "
+                "not set [id]",
+            )
+        for object_id in ids:
+            self.archive_one(kind, str(object_id))
+        return Response(204)
+
+    def archive_one(self, kind: str, object_id: str) -> Record | None:
+        """Archive one object; None when there is no live object of that id. It leaves list, get and
+        search and shows with ``archived=true``; hs_lastmodifieddate stays as it was."""
+        existing = self.find(kind, object_id)
+        if existing is None or existing.archived:
+            return None
+        record = self._editable(kind, object_id)
+        assert record is not None
+        record.archived = True
+        record.archived_at = _stamp()
+        return record
 
     # -- batch ---------------------------------------------------------------------------------------
     def _inputs(self, body: Any) -> list[Any]:
