@@ -315,6 +315,7 @@ class Accumulator:
         )
         open_n, open_amount, open_weighted = counters.open_n, counters.open_amount, counters.open_weighted
         won_status, lost_status, open_status = Status.WON, Status.LOST, Status.OPEN
+        won_weight = _WON_WEIGHT
         seen = 0
 
         for opp in opportunities:
@@ -393,7 +394,7 @@ class Accumulator:
                 if amount is not None:
                     # Won by now: on the past days it was open it weighs 1 (kpis.md: today's records,
                     # so today's certainty), whatever probability its stage carries, even none.
-                    probability = _WON_WEIGHT if state == 1 else opp.probability
+                    probability = won_weight if state == 1 else opp.probability
                     slot = slot_of.get(probability)
                     if slot is None:
                         slot = weights.slot(probability)
