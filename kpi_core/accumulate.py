@@ -39,6 +39,8 @@ _NSEG = len(SEGMENTS)
 _UNCLASSIFIED = SEGMENTS.index(Segment.UNCLASSIFIED)
 _CACHE_LIMIT = 4096
 _ONE = Decimal(1)
+_WON_WEIGHT = 1.0
+"""The probability a won deal counts with in a rebuilt past pipeline."""
 
 
 WEIGHT_SLOTS = 9
@@ -220,8 +222,9 @@ EXACT = Context(prec=120, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Div
 rounds, so the sums do not depend on the order records come in, and folding a record out then in again
 gives exactly what a full pass gives."""
 
-STATE_FORMAT = 1
-"""Bumped whenever the layout of :meth:`Accumulator.state` changes: an older saved state is not loaded."""
+STATE_FORMAT = 2
+"""Bumped whenever the layout or meaning of :meth:`Accumulator.state` changes: an older saved state is
+not loaded (2: a won deal weighs 1 on the past days it was open)."""
 
 
 class Accumulator:
@@ -312,6 +315,7 @@ class Accumulator:
         )
         open_n, open_amount, open_weighted = counters.open_n, counters.open_amount, counters.open_weighted
         won_status, lost_status, open_status = Status.WON, Status.LOST, Status.OPEN
+        won_weight = _WON_WEIGHT
         seen = 0
 
         for opp in opportunities:
@@ -388,7 +392,9 @@ class Accumulator:
                 if ends:
                     open_n[i + upper - lower] -= one
                 if amount is not None:
-                    probability = opp.probability
+                    # Won by now: on the past days it was open it weighs 1 (kpis.md: today's records,
+                    # so today's certainty), whatever probability its stage carries, even none.
+                    probability = won_weight if state == 1 else opp.probability
                     slot = slot_of.get(probability)
                     if slot is None:
                         slot = weights.slot(probability)

@@ -102,7 +102,7 @@ class FilePull:
 
     def _chunks_of_opportunities(self) -> Iterator[tuple[list[Opportunity], list[Partner]]]:
         """Lists of at most ``batch_size`` normalized records (a repeated id: the later one), with the
-        partners first seen in them when there is no partner file."""
+        partners first seen on a live (not deleted) record in them when there is no partner file."""
         config = self.config
         normalize = Normalizer(config, self._opportunities.mtime())
         self.stats.malformed_values = normalize.malformed
@@ -117,7 +117,8 @@ class FilePull:
                 continue
             self._note_duplicate(record, result.id)
             chunk[result.id] = result
-            if collect_partners and result.partner_id is not None:
+            if collect_partners and result.partner_id is not None and not result.deleted:
+                # a partner seen only on deleted records is not one the source "has seen" (kpis.md)
                 self._note_partner(result.partner_id, record, new_partners)
             if len(chunk) >= config.batch_size:
                 yield list(chunk.values()), list(new_partners.values())

@@ -12,11 +12,30 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from connectors.errors import ConnectorError
 
 _BUFFER = 1 << 16
+
+_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal)
+"""JSONL numbers with a fraction or exponent become exact Decimals, never binary floats (a float would
+turn 98765432109876.54 into ...76.55 before any code saw it); NaN and Infinity become Decimal's own,
+which the parsers read as malformed. Integers stay ints."""
+
+
+def _decode_line(line: str) -> object:
+    """One JSONL line as a value; ValueError (with a short reason) when it is not valid JSON, also for an
+    integer too long for Python to convert or nesting too deep to parse."""
+    try:
+        return _JSON.decode(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
+        raise ValueError(str(exc).split(";")[0]) from None
 
 
 def connector_error(name: str, message: str) -> ConnectorError:
@@ -146,7 +165,7 @@ class RecordStream:
                     return [c.strip() for c in next(self._reader(f), [])]
                 for line in f:
                     if line.strip():
-                        obj = json.loads(line)
+                        obj = _decode_line(line)
                         return list(obj) if isinstance(obj, dict) else []
                 return []
         except FileNotFoundError:
@@ -201,9 +220,9 @@ class RecordStream:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RawRecord(line_number, {}, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                obj = _decode_line(line)
+            except ValueError as exc:
+                yield RawRecord(line_number, {}, f"not valid JSON ({exc})")
                 continue
             if not isinstance(obj, dict):
                 yield RawRecord(line_number, {}, "not a JSON object")

@@ -413,3 +413,37 @@ def test_a_pull_is_repeatable(tmp_path: Path) -> None:
     first = pull_all(conn)
     second = pull_all(conn)
     assert first == second
+
+
+def test_jsonl_numbers_are_decimals_and_an_unreadable_line_is_a_skipped_row(tmp_path: Path) -> None:
+    path = tmp_path / "o.jsonl"
+    won = '"Stage": "Won", "Created": "2026-01-02", "Closed": "2026-01-09"'
+    lines = [
+        f'{{"Id": "exact", "Amount": 98765432109876.54, "Prob": 0.35, {won}}}',  # a float: ...76.55
+        f'{{"Id": "nan", "Amount": NaN, {won}}}',  # Python's json reads NaN; it is no amount
+        f'{{"Id": "huge", "Amount": {"9" * 5000}, {won}}}',  # too long for int(): not a crash
+        "[" * 100_000,  # too deep for the parser: not a RecursionError
+        f'{{"Id": "after", "Amount": 1e2, {won}}}',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    conn = connector(path)
+    _, opps = pull_all(conn)
+    by_id = {o.id: o for o in opps}
+    assert list(by_id) == ["exact", "nan", "after"]
+    assert by_id["exact"].amount == Decimal("98765432109876.54")
+    assert by_id["exact"].probability == 0.35
+    assert by_id["nan"].amount is None and by_id["after"].amount == Decimal(100)
+    assert conn.stats.extra["malformed_values"] == {"amount": 1}
+    examples = conn.stats.extra["skipped_examples"]
+    assert [e["row"] for e in examples] == [3, 4]
+    assert examples[0]["reason"].startswith("not valid JSON (Exceeds the limit (4300 digits)")
+    assert examples[1]["reason"] == "not valid JSON (nested too deeply)"
+
+
+def test_a_partner_seen_only_on_deleted_rows_is_not_a_partner(tmp_path: Path) -> None:
+    rows = [row(Id="1", Partner="A"), row(Id="2", Partner="Gone", PartnerName="G", Deleted="true"),
+            row(Id="3", Partner="Late", Deleted="true"), row(Id="4", Partner="Late", PartnerName="L")]  # fmt: skip
+    batches, opps = pull_all(connector(write_csv(tmp_path / "o.csv", rows)))
+    # the deleted records still go to the mirror (as deleted); their partners only when seen live
+    assert [o.id for o in opps if o.deleted] == ["2", "3"]
+    assert [(p.id, p.name) for b in batches for p in b.partners] == [("A", None), ("Late", "L")]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from kpi_core import GroupKey, GroupKind, KpiSettings, PipelineSource, Status, compute
+from kpi_core import GroupKey, GroupKind, KpiSettings, Opportunity, PipelineSource, Status, compute
+from kpi_core.compute import accumulator, kpis
 from tests.kpi_core.builders import group, opp, prior, run, value
 
 WON, LOST, OPEN = Status.WON, Status.LOST, Status.OPEN
@@ -89,3 +91,36 @@ def test_weighted_amount_is_exact_with_many_distinct_probabilities() -> None:
     assert value(result, "weighted_amount") == Decimal("10.01") * (Decimal("10.5") + 1)
     assert value(result, "open_amount") == Decimal("10.01") * len(probabilities)
     assert value(result, "open_count") == len(probabilities)
+
+
+def won_since_prior_end() -> list[Opportunity]:
+    """last_30_days as of Mar 31: L' = Mar 1. Both won deals were open on Mar 1 and won on Mar 15."""
+    return [
+        opp(OPEN, amount=100, probability=0.25, created=date(2024, 2, 1)),
+        opp(WON, amount=40, probability=None, created=date(2024, 2, 15), closed=date(2024, 3, 15)),
+        opp(WON, amount=10, probability=0.6, created=date(2024, 2, 20), closed=date(2024, 3, 15)),
+    ]
+
+
+def test_a_deal_won_since_the_prior_end_weighs_one_in_the_rebuilt_prior_even_without_a_probability() -> None:
+    result = run(won_since_prior_end(), periods=["last_30_days"])
+    # Mar 1 rebuilt from today's records: 100 x 0.25 + 40 x 1 (won, stage without probability)
+    # + 10 x 1 (won: today's certainty, not its stage's 0.6) = 75
+    assert prior(result, "weighted_amount") == Decimal(75)
+    assert prior(result, "open_amount") == Decimal(150)
+    assert prior(result, "open_count") == 3
+    assert value(result, "weighted_amount") == Decimal(25)  # on Mar 31 only the open deal is open
+
+
+def test_a_won_deal_weighs_one_whether_added_in_a_full_pass_or_folded_in() -> None:
+    settings = KpiSettings(periods=["last_30_days"])
+    now = won_since_prior_end()
+    was_open = opp(OPEN, amount=40, probability=None, created=date(2024, 2, 15))
+    won = dataclasses.replace(now[1], id=was_open.id)
+    acc = accumulator(settings=settings, as_of=AS_OF, partners=None)
+    acc.add([now[0], was_open, now[2]])
+    acc.remove([was_open])
+    acc.add([won])
+    folded = kpis(acc, settings=settings, as_of=AS_OF)
+    assert folded == compute(iter([now[0], won, now[2]]), settings=settings, as_of=AS_OF)
+    assert prior(folded, "weighted_amount") == Decimal(75)

@@ -2,8 +2,8 @@
 
 Counter endpoints (``Sandbox.counters`` keys; every call is counted, refused or not):
 
-- ``hubspot.deals.{list,get,create,update,search,batch_read,batch_create,batch_update}`` and the same under
-  ``hubspot.companies.``
+- ``hubspot.deals.{list,get,create,update,archive,search,batch_read,batch_create,batch_update,
+  batch_archive}`` and the same under ``hubspot.companies.``
 - ``hubspot.associations.batch_read``, ``hubspot.associations.labels``
 - ``hubspot.pipelines.list``, ``hubspot.pipelines.get``
 - ``hubspot.properties.{list,get,create}``, ``hubspot.property_groups.{list,create}``
@@ -50,6 +50,7 @@ from partnerkpi.sandbox.hubspot.portal import (
     Portal,
 )
 from partnerkpi.sandbox.hubspot.schema import iso_ms
+from partnerkpi.sandbox.hubspot.writes import Writes
 
 MAX_URL_LENGTH = 8192
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -82,7 +83,8 @@ class HubSpotEmulation(Emulation):
         self.limits = Limits()
         self.retry_after = retry_after
         """Send Retry-After on 429s (HubSpot does not always)."""
-        self.objects = Objects(self.portal, lambda: self.faults, self.rng.random)
+        self.objects = Objects(self.portal)
+        self.writes = Writes(self.objects, lambda: self.faults, self.rng.random)
         self.meta = Metadata(self.portal)
 
     @property
@@ -97,7 +99,7 @@ class HubSpotEmulation(Emulation):
             base = rf"/crm/v3/objects/{alias}"
             table += [
                 ("GET", base + r"/?", self._for(kind, self.objects.list_page), f"{kind}.list"),
-                ("POST", base + r"/?", self._for(kind, self.objects.create), f"{kind}.create"),
+                ("POST", base + r"/?", self._for(kind, self.writes.create), f"{kind}.create"),
                 ("POST", base + r"/search/?", self._for(kind, self.objects.search_page), f"{kind}.search"),
                 (
                     "POST",
@@ -108,21 +110,33 @@ class HubSpotEmulation(Emulation):
                 (
                     "POST",
                     base + r"/batch/create/?",
-                    self._for(kind, self.objects.batch_create),
+                    self._for(kind, self.writes.batch_create),
                     f"{kind}.batch_create",
                 ),
                 (
                     "POST",
                     base + r"/batch/update/?",
-                    self._for(kind, self.objects.batch_update),
+                    self._for(kind, self.writes.batch_update),
                     f"{kind}.batch_update",
                 ),
                 ("GET", base + r"/(?P<id>[^/]+)/?", self._with_id(kind, self.objects.get), f"{kind}.get"),
                 (
                     "PATCH",
                     base + r"/(?P<id>[^/]+)/?",
-                    self._with_id(kind, self.objects.update),
+                    self._with_id(kind, self.writes.update),
                     f"{kind}.update",
+                ),
+                (
+                    "DELETE",
+                    base + r"/(?P<id>[^/]+)/?",
+                    self._with_id(kind, self.writes.archive),
+                    f"{kind}.archive",
+                ),
+                (
+                    "POST",
+                    base + r"/batch/archive/?",
+                    self._for(kind, self.writes.batch_archive),
+                    f"{kind}.batch_archive",
                 ),
                 (
                     "GET",
@@ -313,12 +327,12 @@ class HubSpotEmulation(Emulation):
     ) -> dict[str, Any]:
         """Move a stage, edit an amount...: bumps hs_lastmodifieddate, as an edit in the portal does."""
         with self.lock:
-            values = self.objects.validate("deals", {**(properties or {}), **shortcuts}, admin=True)
+            values = self.writes.validate("deals", {**(properties or {}), **shortcuts}, admin=True)
             key = self.portal.deal_key(deal_id)
             if key is None:
                 raise ValueError(f"no deal {deal_id}")
             record = self.portal.editable_deal(key)
-            self.objects.apply("deals", record, values)
+            self.writes.apply("deals", record, values)
             return dict(record.props)
 
     def archive_deal(self, deal_id: str) -> dict[str, Any]:
@@ -327,16 +341,15 @@ class HubSpotEmulation(Emulation):
             key = self.portal.deal_key(deal_id)
             if key is None:
                 raise ValueError(f"no deal {deal_id}")
-            record = self.portal.editable_deal(key)
-            record.archived = True
-            record.archived_at = iso_ms(utcnow())
+            self.writes.archive_one("deals", deal_id)
+            record = self.portal.deal(key)
             return {"id": deal_id, "archived": True, "archivedAt": record.archived_at}
 
     def create_deal(self, properties: dict[str, Any], company_id: str | None = None) -> dict[str, Any]:
         """A deal made in the portal; with ``company_id`` it is associated to that company, labelled Partner
         when the company is a partner."""
         with self.lock:
-            values = self.objects.validate("deals", properties)
+            values = self.writes.validate("deals", properties)
             associations = []
             if company_id is not None:
                 company = str(company_id)
@@ -368,8 +381,8 @@ class HubSpotEmulation(Emulation):
             record = self.portal.companies.get(company_id)
             if record is None:
                 raise ValueError(f"no company {company_id}")
-            values = self.objects.validate("companies", {name: value}, admin=True)
-            self.objects.apply("companies", record, values)
+            values = self.writes.validate("companies", {name: value}, admin=True)
+            self.writes.apply("companies", record, values)
             self.portal.version += 1
             return dict(record.props)
 

@@ -38,6 +38,7 @@ class HubSpotError(Exception):
         message: str,
         context: dict[str, list[str]] | None = None,
         sub_category: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -45,9 +46,10 @@ class HubSpotError(Exception):
         self.message = message
         self.context = context
         self.sub_category = sub_category
+        self.errors = errors
 
     def response(self) -> Response:
-        return error(self.status, self.category, self.message, self.context, self.sub_category)
+        return error(self.status, self.category, self.message, self.context, self.sub_category, self.errors)
 
 
 def correlation_id() -> str:
@@ -60,10 +62,13 @@ def error(
     message: str,
     context: dict[str, list[str]] | None = None,
     sub_category: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> Response:
     body: dict[str, Any] = {"status": "error", "message": message, "correlationId": correlation_id()}
     if context is not None:
         body["context"] = context
+    if errors is not None:
+        body["errors"] = errors
     body["category"] = category
     if sub_category is not None:
         body["subCategory"] = sub_category
@@ -102,19 +107,28 @@ def rate_limited(policy: str, retry_after: int | None) -> Response:
 
 
 def invalid_property_values(problems: list[dict[str, Any]]) -> HubSpotError:
-    """HubSpot's answer to unknown properties or bad values: one 400 for the whole request."""
+    """HubSpot's answer to unknown properties or bad values: one 400 for the whole request, the problems
+    both in the message and as ``errors`` (the body HubSpot sends, as quoted in
+    Atlas-Authority/marketing-automation#206)."""
     detail = json.dumps(problems, separators=(",", ":"))
-    return HubSpotError(400, "VALIDATION_ERROR", f"Property values were not valid: {detail}")
+    errors = [
+        {"message": p["message"], "code": p["error"], "context": {"propertyName": [p["name"]]}}
+        for p in problems
+    ]
+    return HubSpotError(400, "VALIDATION_ERROR", f"Property values were not valid: {detail}", errors=errors)
 
 
-def property_problem(name: str, code: str, message: str) -> dict[str, Any]:
-    return {
+def property_problem(name: str, code: str, message: str, value: str | None = None) -> dict[str, Any]:
+    problem: dict[str, Any] = {
         "isValid": False,
         "message": message,
         "error": code,
         "name": name,
         "localizedErrorMessage": message,
     }
+    if value is not None:
+        problem["propertyValue"] = value
+    return problem
 
 
 def standard_error(

@@ -1,34 +1,23 @@
-"""``/crm/v3/objects/{deals,companies}``: list, get, search, create, update and the batch endpoints.
+"""``/crm/v3/objects/{deals,companies}``, the reading side: list, get, search and batch read (the writes
+are in ``writes.py``), and the helpers both sides share.
 
 Limits as HubSpot applies them: list pages of at most 100 (a larger ``limit`` is cut to 100), search pages
 of at most 200 and never past the 10,000th result (a request with ``after`` at or beyond 10,000 answers
 400; the page that reaches it still offers ``paging.next.after``), batches of at most 100 inputs.
-Unknown or read-only properties and malformed values in a write refuse the whole request with HubSpot's
-400 ``Property values were not valid: [...]``; per-record failures (missing ids, injected faults) answer
-207 with ``errors``.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from kpi_core.clock import utcnow
-from partnerkpi.sandbox.core import Faults, Request, Response
+from partnerkpi.sandbox.core import Request, Response
 from partnerkpi.sandbox.hubspot import search
-from partnerkpi.sandbox.hubspot.errors import HubSpotError, invalid_property_values, standard_error
-from partnerkpi.sandbox.hubspot.portal import (
-    COMPANY_ID_BASE,
-    CUSTOMER_OFFSET,
-    PARTNER_LABEL_TYPE_ID,
-    V3_TYPE_NAMES,
-    Association,
-    AssociationType,
-    Portal,
-    Record,
-)
-from partnerkpi.sandbox.hubspot.schema import coerce, iso_ms
+from partnerkpi.sandbox.hubspot.errors import HubSpotError, standard_error
+from partnerkpi.sandbox.hubspot.portal import V3_TYPE_NAMES, Portal, Record
+from partnerkpi.sandbox.hubspot.schema import iso_ms
 
 LIST_MAX = 100
 LIST_DEFAULT = 10
@@ -47,18 +36,9 @@ DEFAULT_PROPERTIES = {
     "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
 }
 SINGULAR = {"deals": "DEAL", "companies": "COMPANY"}
-_FAILURE_CATEGORIES = {
-    "UNABLE_TO_LOCK_ROW": "CONFLICT",
-    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "VALIDATION_ERROR",
-}
-_FAILURE_MESSAGES = {
-    "CONFLICT": "Object {id} was modified by another request while this update ran; retry the update.",
-    "VALIDATION_ERROR": "Property values were not valid: partner scores are locked while the quarterly partner "
-    "review is open (object {id}).",
-}
 
 
-def _stamp() -> str:
+def stamp() -> str:
     return iso_ms(utcnow())
 
 
@@ -68,12 +48,44 @@ def requested_properties(request: Request) -> list[str] | None:
     return names or None
 
 
+def batch_inputs(body: Any) -> list[Any]:
+    """The ``inputs`` of a batch request, at most BATCH_MAX of them."""
+    if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+        raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: missing required field 'inputs'")
+    inputs: list[Any] = body["inputs"]
+    if len(inputs) > BATCH_MAX:
+        raise HubSpotError(
+            400, "VALIDATION_ERROR", f"Batch input cannot exceed {BATCH_MAX} inputs; got {len(inputs)}."
+        )
+    return inputs
+
+
+def batch_answer(
+    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, ok: int
+) -> Response:
+    """A batch's answer: ``ok`` when every input went through, 207 with ``errors`` otherwise."""
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+    body["startedAt"] = started
+    body["completedAt"] = stamp()
+    return Response.json(body, 207 if errors else ok)
+
+
+def missing_objects(kind: str, ids: list[str]) -> dict[str, Any]:
+    """The 207 item for the ids of a batch that name no live object."""
+    return standard_error(
+        "OBJECT_NOT_FOUND",
+        f"Could not get some {SINGULAR[kind]} objects, they may be deleted or not exist. "
+        "Check that ids are valid.",
+        {"ids": ids},
+    )
+
+
 class Objects:
-    def __init__(self, portal: Portal, faults: Callable[[], Faults], rng: Callable[[], float]) -> None:
+    def __init__(self, portal: Portal) -> None:
         self.portal = portal
-        self.faults = faults
-        self.random = rng
-        self.failure_attempts: Counter[str] = Counter()
         self._search_cache: OrderedDict[tuple[object, ...], list[str]] = OrderedDict()
 
     # -- rendering -----------------------------------------------------------------------------------
@@ -118,7 +130,8 @@ class Objects:
         key = self.portal.deal_key(object_id)
         return None if key is None else self.portal.deal(key)
 
-    def _editable(self, kind: str, object_id: str) -> Record | None:
+    def editable(self, kind: str, object_id: str) -> Record | None:
+        """The object's stored record, for a write (the portal's version moves on)."""
         if kind == "companies":
             record = self.portal.companies.get(object_id)
             if record is not None:
@@ -174,6 +187,7 @@ class Objects:
 
     # -- search --------------------------------------------------------------------------------------
     def search_page(self, kind: str, request: Request) -> Response:
+        search.check_body_size(request.body.decode("utf-8", "replace"))
         query = search.parse_query(request.json())
         if query.after >= search.MAX_RESULTS:
             raise HubSpotError(400, "VALIDATION_ERROR", "There was a problem with the request.")
@@ -276,113 +290,10 @@ class Objects:
             rows.sort()
         return [portal.deal_id(key) for _, key in rows]
 
-    # -- writes --------------------------------------------------------------------------------------
-    def validate(self, kind: str, values: Any, admin: bool = False) -> dict[str, str | None]:
-        """Every value checked against its property; all problems reported at once, as HubSpot does."""
-        if not isinstance(values, dict):
-            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: properties must be an object")
-        defs = self.portal.properties[kind]
-        out: dict[str, str | None] = {}
-        problems = []
-        for name, value in values.items():
-            prop = defs.get(name)
-            if admin and prop is not None and prop.read_only_value and name != "hs_object_id":
-                out[name] = None if value is None else str(value)
-                continue
-            stored, problem = coerce(prop, name, value)
-            if problem is not None:
-                problems.append(problem)
-            else:
-                out[name] = stored or None
-        if problems:
-            raise invalid_property_values(problems)
-        return out
-
-    def apply(self, kind: str, record: Record, values: dict[str, str | None], bump: bool = True) -> None:
-        record.props.update(values)
-        if bump:
-            record.props["hs_lastmodifieddate"] = _stamp()
-        if kind == "deals":
-            self.portal.recompute(record)
-
-    def create(self, kind: str, request: Request) -> Response:
-        body = request.json() or {}
-        record = self._create_one(kind, body)
-        return Response.json(self.render(kind, record, list(self._written(body))), 201)
-
-    @staticmethod
-    def _written(body: Any) -> Iterable[str]:
-        props = body.get("properties") if isinstance(body, dict) else None
-        return props.keys() if isinstance(props, dict) else ()
-
-    def _create_one(self, kind: str, body: Any) -> Record:
-        values = self.validate(kind, (body or {}).get("properties") or {})
-        if kind == "companies":
-            number = max(int(i) for i in self.portal.companies) + 1
-            number = max(number, COMPANY_ID_BASE + CUSTOMER_OFFSET * 2)
-            now = _stamp()
-            record = Record(
-                str(number), {"createdate": now, "hs_lastmodifieddate": now, "hs_object_id": str(number)}
-            )
-            record.props.update(values)
-            self.portal.companies[record.id] = record
-            self.portal.version += 1
-            return record
-        return self.portal.create_deal(values, self._associations(body.get("associations") or []))
-
-    def _associations(self, raw: list[Any]) -> list[Association]:
-        out: list[Association] = []
-        for item in raw:
-            to = str(((item or {}).get("to") or {}).get("id") or "")
-            if to not in self.portal.companies:
-                raise HubSpotError(
-                    400, "VALIDATION_ERROR", f"Could not find company with id {to} to associate."
-                )
-            types = []
-            for t in item.get("types") or []:
-                type_id = int(t.get("associationTypeId"))
-                category = str(t.get("associationCategory") or "HUBSPOT_DEFINED")
-                label = "Partner" if type_id == PARTNER_LABEL_TYPE_ID and category == "USER_DEFINED" else None
-                types.append(AssociationType(category, type_id, "Primary" if type_id == 5 else label))
-            out.append(Association(to, types))
-        return out
-
-    def update(self, kind: str, request: Request, object_id: str) -> Response:
-        body = request.json() or {}
-        values = self.validate(kind, body.get("properties") or {})
-        record = self._editable(kind, object_id)
-        if record is None or record.archived:
-            raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
-        self.apply(kind, record, values)
-        return Response.json(self.render(kind, record, list(values)))
-
-    # -- batch ---------------------------------------------------------------------------------------
-    def _inputs(self, body: Any) -> list[Any]:
-        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: missing required field 'inputs'")
-        inputs: list[Any] = body["inputs"]
-        if len(inputs) > BATCH_MAX:
-            raise HubSpotError(
-                400, "VALIDATION_ERROR", f"Batch input cannot exceed {BATCH_MAX} inputs; got {len(inputs)}."
-            )
-        return inputs
-
-    @staticmethod
-    def _batch(
-        results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, ok: int
-    ) -> Response:
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if errors:
-            body["numErrors"] = len(errors)
-            body["errors"] = errors
-        body["startedAt"] = started
-        body["completedAt"] = _stamp()
-        return Response.json(body, 207 if errors else ok)
-
     def batch_read(self, kind: str, request: Request) -> Response:
-        started = _stamp()
+        started = stamp()
         body = request.json()
-        inputs = self._inputs(body)
+        inputs = batch_inputs(body)
         archived = (request.param("archived") or "false").lower() == "true"
         properties = body.get("properties") or None
         results, missing = [], []
@@ -393,77 +304,5 @@ class Objects:
                 missing.append(object_id)
             else:
                 results.append(self.render(kind, record, properties))
-        errors = []
-        if missing:
-            errors.append(
-                standard_error(
-                    "OBJECT_NOT_FOUND",
-                    f"Could not get some {SINGULAR[kind]} objects, they may be deleted or not exist. "
-                    "Check that ids are valid.",
-                    {"ids": missing},
-                )
-            )
-        return self._batch(results, errors, started, 200)
-
-    def batch_create(self, kind: str, request: Request) -> Response:
-        started = _stamp()
-        inputs = self._inputs(request.json())
-        for item in inputs:  # validate everything before writing anything
-            self.validate(kind, (item or {}).get("properties") or {})
-        records = [self._create_one(kind, item or {}) for item in inputs]
-        results = [self.render(kind, r, list(self._written(i))) for r, i in zip(records, inputs, strict=True)]
-        return self._batch(results, [], started, 201)
-
-    def batch_update(self, kind: str, request: Request) -> Response:
-        started = _stamp()
-        inputs = self._inputs(request.json())
-        seen: set[str] = set()
-        planned: list[tuple[str, dict[str, str | None]]] = []
-        for item in inputs:
-            object_id = str((item or {}).get("id") or "")
-            if object_id in seen:
-                raise HubSpotError(
-                    400, "VALIDATION_ERROR", f"Duplicate IDs found in batch input: [{object_id}]"
-                )
-            seen.add(object_id)
-            planned.append((object_id, self.validate(kind, (item or {}).get("properties") or {})))
-        results: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        missing: list[str] = []
-        for object_id, values in planned:
-            existing = self.find(kind, object_id)
-            if existing is None or existing.archived:
-                missing.append(object_id)
-                continue
-            failure = self._injected_failure(object_id)
-            if failure is not None:
-                errors.append(failure)
-                continue
-            record = self._editable(kind, object_id)
-            assert record is not None
-            self.apply(kind, record, values)
-            results.append(self.render(kind, record, list(values)))
-        if missing:
-            errors.append(
-                standard_error(
-                    "OBJECT_NOT_FOUND",
-                    f"Could not get some {SINGULAR[kind]} objects, they may be deleted or not exist. "
-                    "Check that ids are valid.",
-                    {"ids": missing},
-                )
-            )
-        return self._batch(results, errors, started, 200)
-
-    def _injected_failure(self, object_id: str) -> dict[str, Any] | None:
-        faults = self.faults()
-        listed = object_id in faults.record_failure_ids
-        if not listed and not (faults.record_failure_rate and self.random() < faults.record_failure_rate):
-            return None
-        if listed and faults.record_failure_times:
-            self.failure_attempts[object_id] += 1
-            if self.failure_attempts[object_id] > faults.record_failure_times:
-                return None
-        code = faults.record_failure_code or "CONFLICT"
-        category = _FAILURE_CATEGORIES.get(code, code)
-        message = _FAILURE_MESSAGES.get(category, "The update of object {id} failed.").format(id=object_id)
-        return standard_error(category, message, {"ids": [object_id]})
+        errors = [missing_objects(kind, missing)] if missing else []
+        return batch_answer(results, errors, started, 200)

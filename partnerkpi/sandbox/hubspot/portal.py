@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from kpi_core.clock import utcnow
 from partnerkpi.sandbox.generator import STAGES, UNKNOWN_STAGE, SeedData, SeedOpportunity, epoch_seconds
@@ -184,10 +184,13 @@ class Rates:
 
 
 def money_text(value: Decimal) -> str:
-    quantized = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return (
-        format(quantized.normalize(), "f") if quantized == quantized.to_integral() else format(quantized, "f")
-    )
+    """To the cent, however many digits the amount has (a valid amount may be as large as a double): the
+    default 28-digit context would refuse to quantize 1e30."""
+    with localcontext() as wide:
+        wide.prec = max(wide.prec, value.adjusted() + 3)
+        quantized = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        whole = quantized == quantized.to_integral()
+        return format(quantized.normalize(), "f") if whole else format(quantized, "f")
 
 
 class Portal:

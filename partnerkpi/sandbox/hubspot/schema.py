@@ -25,6 +25,14 @@ FIELD_TYPES: dict[str, tuple[str, ...]] = {
     "bool": ("booleancheckbox", "select", "radio"),
 }
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+NUMBER_PATTERN = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+"""A number property value as HubSpot's API takes it: ASCII digits, an optional single minus sign and an
+optional single decimal point; no exponent, no thousands separators ("Upcoming: A change for number
+properties in CRM APIs", HubSpot developer changelog; HubSpot answers "1.4210854715202004e-14 was not a
+valid number." to an amount in exponent notation, Atlas-Authority/marketing-automation#206). Blanks around
+the value are still trimmed: HubSpot cancelled the change that would have refused them."""
+MAX_NUMBER = Decimal("1.7976931348623157e308")
+"""HubSpot keeps number properties as doubles: a value beyond the largest double is not a number there."""
 PORTAL_CREATED = "2019-06-03T14:22:09.519Z"
 
 
@@ -37,13 +45,13 @@ def iso_ms(moment: datetime) -> str:
 def parse_instant(raw: str) -> datetime | None:
     """ISO 8601 (with Z or an offset, or a bare date) or epoch milliseconds, as HubSpot accepts them."""
     text = raw.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return datetime.fromtimestamp(int(text) / 1000, timezone.utc)
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if re.fullmatch(r"-?[0-9]{1,20}", text):
+            return datetime.fromtimestamp(int(text) / 1000, timezone.utc)
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), timezone.utc)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # also epoch milliseconds past year 9999
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
@@ -222,6 +230,19 @@ def builtin_groups(object_type: str) -> list[PropertyGroup]:
     ]
 
 
+def parse_number(text: str) -> Decimal | None:
+    """A number property value as HubSpot accepts it (see NUMBER_PATTERN, MAX_NUMBER), or None: every
+    number a write brings in goes through here, so nothing non-finite or huge reaches the portal."""
+    stripped = text.strip()
+    if not NUMBER_PATTERN.fullmatch(stripped):
+        return None
+    try:
+        number = Decimal(stripped)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and abs(number) <= MAX_NUMBER else None
+
+
 def coerce(prop: PropertyDef | None, name: str, value: Any) -> tuple[str | None, dict[str, Any] | None]:
     """The stored string for ``value`` written to ``prop``, or the problem HubSpot reports for it."""
     if prop is None:
@@ -234,12 +255,9 @@ def coerce(prop: PropertyDef | None, name: str, value: Any) -> tuple[str | None,
         return "", None
     text = str(value).lower() if isinstance(value, bool) else str(value)
     if prop.type == "number":
-        try:
-            number = Decimal(text.strip())
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            return None, property_problem(name, "INVALID_DOUBLE", f"{text} was not a valid number.")
+        number = parse_number(text)
+        if number is None:
+            return None, property_problem(name, "INVALID_DOUBLE", f"{text} was not a valid number.", text)
         return text.strip(), None
     if prop.type == "bool":
         if text.lower() not in ("true", "false"):

@@ -1,5 +1,11 @@
 """The CRM search: filterGroups (OR of ANDed filters), one sort, and HubSpot's limits on both.
 
+The limits are those of HubSpot's "Search the CRM" reference (its "Limits" section, as of 2026-03): at
+most five filterGroups, six filters in each, 18 filters in all (a request beyond them is a
+VALIDATION_ERROR), pages of at most 200, never past the 10,000th result, and a request body of at most
+3,000 characters (400). HubSpot's changelog of August 2024 announced 5 / 10 / 25; the reference documents
+the stricter 5 / 6 / 18, and a client built to the reference works under both.
+
 Values compare by the property's type: numbers as decimals, dates and datetimes as instants (a filter value
 may be epoch milliseconds or ISO 8601), everything else as case-insensitive text, as HubSpot compares them.
 """
@@ -22,6 +28,7 @@ DEFAULT_LIMIT = 10
 MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6
 MAX_FILTERS = 18
+MAX_BODY_CHARS = 3000
 OPERATORS = frozenset(
     {
         "EQ",
@@ -69,6 +76,14 @@ def _bad(message: str) -> HubSpotError:
     return HubSpotError(400, "VALIDATION_ERROR", message)
 
 
+def check_body_size(text: str) -> None:
+    """HubSpot refuses a search whose request body is longer than 3,000 characters."""
+    if len(text) > MAX_BODY_CHARS:
+        raise _bad(
+            f"The search request body is {len(text)} characters long; the maximum is {MAX_BODY_CHARS}."
+        )
+
+
 def parse_query(body: Any) -> Query:
     if body is None:
         body = {}
@@ -82,7 +97,10 @@ def parse_query(body: Any) -> Query:
     for group in groups_raw:
         filters_raw = (group or {}).get("filters") or []
         if len(filters_raw) > MAX_FILTERS_PER_GROUP:
-            raise _bad(f"Too many filters in a filter group: {len(filters_raw)}. The maximum is 6.")
+            raise _bad(
+                f"Too many filters in a filter group: {len(filters_raw)}. "
+                f"The maximum is {MAX_FILTERS_PER_GROUP}."
+            )
         total += len(filters_raw)
         filters = []
         for f in filters_raw:
