@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from connectors.answers import parse_answer
 from connectors.base import PullBatch
 from connectors.errors import ConnectorError
 from connectors.salesforce import currency, normalize, soql
+from connectors.salesforce.answers import Describe, StageRow
 from connectors.salesforce.client import SalesforceApiError, SalesforceClient
 from connectors.salesforce.client import sobject as client_sobject
 from connectors.salesforce.config import SalesforceConfig
@@ -87,10 +89,13 @@ class Puller:
 
     # -- metadata ------------------------------------------------------------------------------------
     def describe_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
-        described: dict[str, Any] = self.client.call(
-            f"describing {sobject}", lambda sf: client_sobject(sf, sobject).describe()
+        """The object's fields by API name, from its describe (checked: answers.Describe)."""
+        described = self.client.read(
+            f"describing {sobject}",
+            lambda sf: client_sobject(sf, sobject).describe(),
+            lambda answer, call: parse_answer(Describe, answer, call),
         )
-        return {str(f["name"]): dict(f) for f in described.get("fields") or ()}
+        return described.by_name()
 
     def load_meta(self) -> OrgMeta:
         fields = frozenset(self.describe_fields("Opportunity"))
@@ -105,6 +110,7 @@ class Puller:
         for row in self.reader.records(
             soql.select(["ApiName", "IsClosed", "IsWon", "DefaultProbability"], "OpportunityStage"),
             what="reading OpportunityStage",
+            rows=StageRow,
         ):
             entry = normalize.stage_meta(row)
             if entry is not None:
