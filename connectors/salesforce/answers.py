@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from simple_salesforce.bulk2 import JobState
 
 from connectors.answers import parse_answer
@@ -40,12 +40,6 @@ class QueryPage(_Answer):
     done: StrictBool
     records: list[Any]
     nextRecordsUrl: StrictStr | None = None
-
-    @model_validator(mode="after")
-    def _more_has_a_next_url(self) -> QueryPage:
-        if not self.done and not self.nextRecordsUrl:
-            raise ValueError("done is false but there is no nextRecordsUrl")
-        return self
 
 
 class StageRow(_Answer):
@@ -90,17 +84,11 @@ QUERY_JOB_STATES = frozenset(s.value for s in JobState)
 
 
 class BulkJob(_Answer):
-    """A Bulk API 2.0 query job, as its create and its status calls answer it."""
+    """A Bulk API 2.0 query job, as its create and its status calls answer it (read by ``bulk_job``)."""
 
     id: StrictStr = Field(min_length=1)
     state: StrictStr
     errorMessage: str | None = None
-
-    @model_validator(mode="after")
-    def _known_state(self) -> BulkJob:
-        if self.state not in QUERY_JOB_STATES:
-            raise ValueError(f"state is none of {', '.join(sorted(QUERY_JOB_STATES))}")
-        return self
 
 
 _BULK_HEADERS = ("Sforce-NumberOfRecords", "Sforce-Locator")
@@ -127,12 +115,22 @@ class Limits(_Answer):
     DailyApiRequests: DailyRequests
 
 
+def bulk_job(answer: Any, call: str) -> BulkJob:
+    """``answer`` as a query job in one of the states Bulk API 2.0 documents."""
+    job = parse_answer(BulkJob, answer, call)
+    if job.state not in QUERY_JOB_STATES:
+        raise UnexpectedAnswer(call, f"state is none of {', '.join(sorted(QUERY_JOB_STATES))}")
+    return job
+
+
 def query_page(
     answer: Any, fields: Sequence[str], call: str, rows: type[BaseModel] | None = None
 ) -> QueryPage:
     """``answer`` as a query page whose every record carries ``fields`` (the first part of a path: a
     relationship comes as a nested record, or null); ``rows``: a model each record must also fit."""
     page = parse_answer(QueryPage, answer, call)
+    if not page.done and not page.nextRecordsUrl:  # read as the last page, the rest would be lost
+        raise UnexpectedAnswer(call, "done is false but there is no nextRecordsUrl")
     needed = frozenset(f.split(".", 1)[0] for f in fields)
     for i, record in enumerate(page.records):
         if not isinstance(record, dict):

@@ -15,7 +15,10 @@ has not seen yet; in the opportunity_partner mode, one OpportunityPartner call p
 touch the opportunity itself (no new SystemModstamp) is seen only by a full pull (watermark None).
 
 Order: deletions before changes (a record undeleted later comes back as a change); the watermark of a
-page is its last SystemModstamp (capped at the run's start); the final one is the run's start.
+page is its last SystemModstamp (capped at the run's start; none when that is not past the stored
+watermark, as for a page re-read in the lookback window); the final one is the run's start. A batch is
+handed on only once every answer it comes from was checked (connectors/salesforce/answers.py): a broken
+answer raises before its batch, so its watermark never reaches the store.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class PullState:
     """What one pull has seen so far."""
 
     run_start: datetime
+    previous: datetime | None = None
+    """The stored watermark the pull started from: a page's checkpoint never goes back past it."""
     partner_ids: set[str] = field(default_factory=set)
     account_currency: dict[str, str] = field(default_factory=dict)
 
@@ -233,8 +238,8 @@ class Puller:
         return out
 
     def run(self, watermark: str | None) -> Iterator[PullBatch]:
-        state = PullState(run_start=clock.utcnow())
         previous = parse_watermark(watermark)
+        state = PullState(run_start=clock.utcnow(), previous=previous)
         since = previous - timedelta(minutes=self.config.lookback_minutes) if previous else None
         meta = self.load_meta()
         partners = self.partner_accounts(meta.shape.multi_currency, state)
@@ -279,7 +284,10 @@ class Puller:
         partners = self.referenced_accounts(referenced, meta.shape.multi_currency, state)
         mark = None
         if checkpoint and opportunities:
-            mark = format_watermark(min(max(o.modified_at for o in opportunities), state.run_start))
+            # A page re-read in the lookback window can end before the stored watermark: that one holds.
+            moment = min(max(o.modified_at for o in opportunities), state.run_start)
+            if state.previous is None or moment > state.previous:
+                mark = format_watermark(moment)
         return PullBatch(opportunities=opportunities, partners=partners, watermark=mark)
 
     def deleted_ids(self, since: datetime | None) -> list[str]:

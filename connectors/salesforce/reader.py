@@ -26,7 +26,7 @@ from connectors.answers import parse_answer
 from connectors.errors import ConnectorError
 from connectors.lookahead import read_ahead
 from connectors.salesforce import answers, soql
-from connectors.salesforce.answers import BulkJob, QueryPage
+from connectors.salesforce.answers import QueryPage
 from connectors.salesforce.client import SalesforceClient, sobject_bulk2
 
 Record = dict[str, Any]
@@ -120,18 +120,15 @@ class Reader:
     ) -> Generator[list[Record], None, None]:
         """Pages of a Bulk API 2.0 query job: CSV rows as dicts of strings ("" becomes None); the next
         page's call in flight while the caller works on one. The job's answers and each result set are
-        checked before they are believed (answers.BulkJob, answers.bulk_result_page)."""
+        checked before they are believed (answers.bulk_job, answers.bulk_result_page)."""
         poll = self.client.config.bulk_poll_seconds
         fields, _ = soql.selected(query)
 
         def bulk(sf: Salesforce) -> _Bulk2Client:
             return sobject_bulk2(sf, sobject)._client
 
-        def job_answer(answer: Any, call: str) -> BulkJob:
-            return parse_answer(BulkJob, answer, call)
-
         job = self.client.read(
-            what, lambda sf: bulk(sf).create_job(Operation.query, query), job_answer, sobject
+            what, lambda sf: bulk(sf).create_job(Operation.query, query), answers.bulk_job, sobject
         )
         self._wait_for_job(lambda sf: bulk(sf).get_job(job.id, True), poll, what, sobject)
 
@@ -160,7 +157,7 @@ class Reader:
         ``poll`` (bulk_poll_seconds) between polls. simple-salesforce's wait_for_job sleeps the whole
         interval before its first poll and again before each next one: seconds of a pull spent asleep
         when the job is long done. Each poll is one call under the retry policy, its answer checked
-        (answers.BulkJob); a failed or aborted job fails as simple-salesforce fails it (the same
+        (answers.bulk_job); a failed or aborted job fails as simple-salesforce fails it (the same
         message)."""
         delay = min(FIRST_POLL_SECONDS, poll)
         deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
@@ -193,7 +190,7 @@ def _query_results(client: _Bulk2Client, job_id: str, locator: str | None) -> An
 def _job_state(answer: Any, call: str) -> str:
     """The state of a job's status answer; a failed or aborted job raises simple-salesforce's own error
     for it (with the answer, as simple-salesforce prints it)."""
-    job = parse_answer(BulkJob, answer, call)
+    job = answers.bulk_job(answer, call)
     if job.state in (JobState.aborted, JobState.failed):
         raise SalesforceOperationError(f"Job failure. Response content: {job.errorMessage or answer}")
     return job.state
