@@ -289,3 +289,17 @@ def moment(mark: str) -> datetime:
     found = parse_watermark(mark)
     assert found is not None
     return found
+
+
+def test_a_5xx_that_never_clears_on_a_data_call_is_exit_3(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(opportunities=20, hubspot=False)
+    with connector(sandbox) as conn:
+        conn.reader.count("SELECT COUNT() FROM Opportunity")  # logged in before the faults start
+        emulation(sandbox).faults.update({"error_rate": 1.0})
+        with pytest.raises(ConnectionFailed) as caught:
+            list(conn.pull(None))
+    assert caught.value.exit_code == 3
+    assert str(caught.value).startswith(
+        "Salesforce answered HTTP 500 UNKNOWN_EXCEPTION to describing Opportunity"
+    )
+    assert str(caught.value).endswith(f"({FAST_RETRIES.attempts} attempts)")
