@@ -18,10 +18,11 @@ from typing import Any
 import certifi
 import httpx
 import requests
-from pydantic import SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
+from connectors.answers import parse_json_answer
 from connectors.errors import AuthError, ConnectionFailed
 from connectors.salesforce.config import (
     ClientCredentialsAuth,
@@ -39,6 +40,14 @@ TOKEN_PATH = "/services/oauth2/token"
 
 class LoginUnavailable(ConnectionFailed):
     """The login endpoint could not be reached or failed on its side: worth another try."""
+
+
+class TokenAnswer(BaseModel):
+    """What a refresh_token grant answers and the connector reads (RFC 6749 section 5.1, plus
+    Salesforce's instance_url). The token is a SecretStr from the moment it is read."""
+
+    access_token: SecretStr = Field(min_length=1)
+    instance_url: str = Field(min_length=1)
 
 
 @dataclass(frozen=True)
@@ -75,13 +84,17 @@ def exchange_refresh_token(
         raise ConnectionFailed(
             f"cannot reach the Salesforce token endpoint {token_url}: {type(exc).__name__}"
         ) from None
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
+    if response.status_code >= 500 or response.status_code == 429:
+        raise LoginUnavailable(
+            f"the Salesforce token endpoint {token_url} answered HTTP {response.status_code}"
+        )
     if response.status_code != 200:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
         code = str(body.get("error") or f"HTTP {response.status_code}")
         detail = str(body.get("error_description") or "")[:200]
         raise AuthError(
@@ -89,12 +102,8 @@ def exchange_refresh_token(
             + (f": {detail}" if detail else "")
             + "); issue a new refresh token for the connected app"
         )
-    token, instance = body.get("access_token"), body.get("instance_url")
-    if not isinstance(token, str) or not isinstance(instance, str) or not token:
-        raise AuthError(
-            f"the Salesforce token endpoint {token_url} answered without access_token and instance_url"
-        )
-    return TokenGrant(SecretStr(token), instance)
+    grant = parse_json_answer(TokenAnswer, response.content, f"POST {TOKEN_PATH}")
+    return TokenGrant(grant.access_token, grant.instance_url)
 
 
 def _flow_kwargs(config: SalesforceConfig, session: SalesforceSession) -> dict[str, Any]:
@@ -177,8 +186,9 @@ def login(config: SalesforceConfig, session: SalesforceSession) -> Salesforce:
         ) from None
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise LoginUnavailable(f"cannot reach Salesforce at {where}: {type(exc).__name__}") from None
-    except (AttributeError, KeyError, TypeError):
-        # simple-salesforce's token login reads a JSON object; a 5xx answers a list (or HTML)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        # simple-salesforce's token login reads a JSON object; a 5xx answers a list (or HTML, which
+        # fails to decode: requests' JSONDecodeError is a ValueError)
         raise LoginUnavailable(
             f"Salesforce's login at {where} gave an answer that is not a login result"
         ) from None

@@ -13,6 +13,7 @@ already replaced by another thread's renewal just takes the new one.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -23,12 +24,14 @@ from simple_salesforce.api import Salesforce, SFType
 from simple_salesforce.bulk2 import SFBulk2Type
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession, SalesforceOperationError
 
+from connectors.answers import looks_like
 from connectors.base import ConnectorStats
-from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError
+from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError, UnexpectedAnswer
 from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy
 from connectors.salesforce.auth import LoginUnavailable, login, renewable, who
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.transport import (
+    CUT_OFF,
     ApiBudget,
     SalesforceSession,
     TransportEvents,
@@ -121,8 +124,32 @@ class SalesforceClient:
     def instance(self) -> str:
         return str(self.sf.sf_instance)
 
-    def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
-        """``fn(sf)`` under the retry policy; an expired session is renewed once and the call repeated."""
+    def call_name(self, what: str, subject: str | None = None) -> str:
+        """The call this thread sent last, for messages: ``GET /services/data/v59.0/query on Opportunity
+        (counting changed Opportunities)`` (``subject``: the SOQL object; never the query's values)."""
+        return self.session.last_call + (f" on {subject}" if subject else "") + f" ({what})"
+
+    def read(
+        self,
+        what: str,
+        fn: Callable[[Salesforce], Any],
+        check: Callable[[Any, str], T],
+        subject: str | None = None,
+    ) -> T:
+        """``fn(sf)`` as ``call`` makes it, its answer believed only once ``check(answer, call)`` passes
+        (connectors/salesforce/answers.py). The check runs in the same attempt, on the thread that sent
+        the call, so the call it names is the one that answered; an answer that fails it is not retried
+        (UnexpectedAnswer: Salesforce answered, with something else than its API documents)."""
+        return self.call(what, lambda sf: check(fn(sf), self.call_name(what, subject)), subject)
+
+    def call(self, what: str, fn: Callable[[Salesforce], T], subject: str | None = None) -> T:
+        """``fn(sf)`` under the retry policy; an expired session is renewed once and the call repeated.
+
+        Failures that retrying did not cure are connection-class (ConnectionFailed, exit 3), as at login:
+        a 5xx that persists, a connection dropped or an answer cut off half way every time, say the CRM
+        cannot be reached just as a login that keeps failing does; nothing the operator's config could
+        fix, and the next scheduled run may well succeed. A body that is not JSON (an HTML page, JSON cut
+        short) is UnexpectedAnswer naming the call. 4xx answers stay SalesforceApiError (exit 1)."""
         renewed_to: Salesforce | None = None
         used: Salesforce | None = None
 
@@ -144,9 +171,13 @@ class SalesforceClient:
             except (BudgetExhausted, ConnectorError):
                 raise
             except SalesforceError as exc:
-                raise translate(exc, what) from None
+                raise translate(exc, what, self.policy.attempts) from None
             except SalesforceOperationError as exc:  # a Bulk API 2.0 job that failed or was aborted
                 raise ConnectorError(f"Salesforce Bulk API job failed ({what}): {str(exc)[:300]}") from None
+            except json.JSONDecodeError as exc:  # requests' JSONDecodeError, raised by simple-salesforce
+                raise UnexpectedAnswer(
+                    self.call_name(what, subject), f"the body is not JSON ({looks_like(exc.doc)})"
+                ) from None
             except requests.exceptions.SSLError:
                 raise ConnectionFailed(
                     f"TLS verification failed talking to Salesforce ({what}): set ca_bundle to the CA that "
@@ -157,13 +188,19 @@ class SalesforceClient:
                     f"Salesforce could not be reached ({what}) after {self.policy.attempts} attempts: "
                     f"{type(exc).__name__}"
                 ) from None
+            except CUT_OFF:
+                raise ConnectionFailed(
+                    f"Salesforce's answer to {self.call_name(what, subject)} was cut off half way, "
+                    f"{self.policy.attempts} times"
+                ) from None
 
     def close(self) -> None:
         self.session.close()
 
 
-def translate(exc: SalesforceError, what: str) -> ConnectorError:
-    """The connector's error for a Salesforce answer that was not retried (or ran out of retries)."""
+def translate(exc: SalesforceError, what: str, attempts: int | None = None) -> ConnectorError:
+    """The connector's error for a Salesforce answer that was not retried (or ran out of retries: a 5xx
+    or 429 after ``attempts`` is connection-class, see ``SalesforceClient.call``)."""
     code = error_code(exc)
     message = error_message(exc)
     if is_request_limit(exc):
@@ -173,6 +210,8 @@ def translate(exc: SalesforceError, what: str) -> ConnectorError:
     text = f"Salesforce answered HTTP {exc.status}" + (f" {code}" if code else "") + f" to {what}"
     if message:
         text += f": {message}"
+    if exc.status >= 500 or exc.status == 429:
+        return ConnectionFailed(text + (f" ({attempts} attempts)" if attempts else ""))
     return SalesforceApiError(text, exc.status, code)
 
 

@@ -154,7 +154,7 @@ class SalesforceConnector(Connector[SalesforceConfig]):
         if meta is not None:
             multi, rates = meta.shape.multi_currency, meta.currencies.rates
         else:
-            multi = "CurrencyIsoCode" in self.provisioner.existing_fields()
+            multi = "CurrencyIsoCode" in self.puller.describe_fields(self.config.partner_object)
             rates = currency.static_rates(self.reader, self.config.reporting_currency) if multi else None
         if not multi or rates is None:
             return None, None

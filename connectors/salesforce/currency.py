@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from connectors.errors import ConnectorError
 from connectors.salesforce import soql
+from connectors.salesforce.answers import CurrencyTypeRow, DatedRateRow
 from connectors.salesforce.client import SalesforceApiError
 from connectors.salesforce.normalize import parse_date, text
 from connectors.salesforce.reader import Reader
@@ -60,7 +61,9 @@ def _currency_types(reader: Reader) -> tuple[str, dict[str, Decimal]]:
     static: dict[str, Decimal] = {}
     corporate: str | None = None
     for row in reader.records(
-        soql.select(["IsoCode", "ConversionRate", "IsCorporate"], "CurrencyType"), what="reading CurrencyType"
+        soql.select(["IsoCode", "ConversionRate", "IsCorporate"], "CurrencyType"),
+        what="reading CurrencyType",
+        rows=CurrencyTypeRow,
     ):
         code, rate = text(row.get("IsoCode")), to_money(row.get("ConversionRate"))
         if code is None or rate is None or rate <= 0:
@@ -112,7 +115,7 @@ def _dated(reader: Reader) -> list[DatedRate]:
     query = soql.select(["IsoCode", "ConversionRate", "StartDate", "NextStartDate"], "DatedConversionRate")
     rates: list[DatedRate] = []
     try:
-        for row in reader.records(query, what="reading DatedConversionRate"):
+        for row in reader.records(query, what="reading DatedConversionRate", rows=DatedRateRow):
             code, rate, start = (
                 text(row.get("IsoCode")),
                 to_money(row.get("ConversionRate")),

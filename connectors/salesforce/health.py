@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from connectors.answers import parse_answer
 from connectors.base import CheckResult, CheckStatus, FieldSpec
 from connectors.errors import BudgetExhausted, ConnectorError
 from connectors.salesforce import soql
+from connectors.salesforce.answers import Limits, StageRow
 from connectors.salesforce.auth import who
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.provision import Provisioner, incompatibility
@@ -40,7 +42,7 @@ def run_checks(
     results.append(_stages(puller))
     account_fields: dict[str, dict[str, Any]] | None = None
     try:
-        account_fields = provisioner.existing_fields()
+        account_fields = puller.describe_fields(config.partner_object)
         if config.partner.mode == "partner_account" and "IsPartner" not in account_fields:
             results.append(
                 _warn(
@@ -82,9 +84,9 @@ def _opportunity_access(puller: Puller) -> CheckResult:
 
 def _stages(puller: Puller) -> CheckResult:
     name = "salesforce.stages"
-    query = soql.select(["ApiName", "IsClosed", "IsWon"], "OpportunityStage")
+    query = soql.select(["ApiName", "IsClosed", "IsWon", "DefaultProbability"], "OpportunityStage")
     try:
-        rows = list(puller.reader.records(query, what="reading OpportunityStage"))
+        rows = list(puller.reader.records(query, what="reading OpportunityStage", rows=StageRow))
     except ConnectorError as exc:
         return _fail(name, f"cannot read OpportunityStage (won/lost comes from it): {exc}")
     closed = sum(1 for r in rows if r.get("IsClosed") is True)
@@ -123,16 +125,14 @@ def _field_checks(
 def _budget(client: SalesforceClient) -> CheckResult:
     name = "salesforce.api_budget"
     try:
-        limits: dict[str, Any] = client.call("reading /limits", lambda sf: sf.limits())
+        limits = client.read(
+            "reading /limits", lambda sf: sf.limits(), lambda answer, call: parse_answer(Limits, answer, call)
+        )
     except BudgetExhausted as exc:
         return _fail(name, str(exc))
     except ConnectorError as exc:
         return _warn(name, f"cannot read the org's limits: {exc}")
-    daily = limits.get("DailyApiRequests") or {}
-    try:
-        maximum, remaining = int(daily["Max"]), int(daily["Remaining"])
-    except (KeyError, TypeError, ValueError):
-        return _warn(name, "the org's /limits did not include DailyApiRequests")
+    maximum, remaining = limits.DailyApiRequests.Max, limits.DailyApiRequests.Remaining
     used = maximum - remaining
     ceiling = int(maximum * client.config.budget_share)
     text = (

@@ -15,7 +15,10 @@ has not seen yet; in the opportunity_partner mode, one OpportunityPartner call p
 touch the opportunity itself (no new SystemModstamp) is seen only by a full pull (watermark None).
 
 Order: deletions before changes (a record undeleted later comes back as a change); the watermark of a
-page is its last SystemModstamp (capped at the run's start); the final one is the run's start.
+page is its last SystemModstamp (capped at the run's start; none when that is not past the stored
+watermark, as for a page re-read in the lookback window); the final one is the run's start. A batch is
+handed on only once every answer it comes from was checked (connectors/salesforce/answers.py): a broken
+answer raises before its batch, so its watermark never reaches the store.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from connectors.answers import parse_answer
 from connectors.base import PullBatch
 from connectors.errors import ConnectorError
 from connectors.salesforce import currency, normalize, soql
+from connectors.salesforce.answers import Describe, StageRow
 from connectors.salesforce.client import SalesforceApiError, SalesforceClient
 from connectors.salesforce.client import sobject as client_sobject
 from connectors.salesforce.config import SalesforceConfig
@@ -72,6 +77,8 @@ class PullState:
     """What one pull has seen so far."""
 
     run_start: datetime
+    previous: datetime | None = None
+    """The stored watermark the pull started from: a page's checkpoint never goes back past it."""
     partner_ids: set[str] = field(default_factory=set)
     account_currency: dict[str, str] = field(default_factory=dict)
 
@@ -87,10 +94,13 @@ class Puller:
 
     # -- metadata ------------------------------------------------------------------------------------
     def describe_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
-        described: dict[str, Any] = self.client.call(
-            f"describing {sobject}", lambda sf: client_sobject(sf, sobject).describe()
+        """The object's fields by API name, from its describe (checked: answers.Describe)."""
+        described = self.client.read(
+            f"describing {sobject}",
+            lambda sf: client_sobject(sf, sobject).describe(),
+            lambda answer, call: parse_answer(Describe, answer, call),
         )
-        return {str(f["name"]): dict(f) for f in described.get("fields") or ()}
+        return described.by_name()
 
     def load_meta(self) -> OrgMeta:
         fields = frozenset(self.describe_fields("Opportunity"))
@@ -105,6 +115,7 @@ class Puller:
         for row in self.reader.records(
             soql.select(["ApiName", "IsClosed", "IsWon", "DefaultProbability"], "OpportunityStage"),
             what="reading OpportunityStage",
+            rows=StageRow,
         ):
             entry = normalize.stage_meta(row)
             if entry is not None:
@@ -227,8 +238,8 @@ class Puller:
         return out
 
     def run(self, watermark: str | None) -> Iterator[PullBatch]:
-        state = PullState(run_start=clock.utcnow())
         previous = parse_watermark(watermark)
+        state = PullState(run_start=clock.utcnow(), previous=previous)
         since = previous - timedelta(minutes=self.config.lookback_minutes) if previous else None
         meta = self.load_meta()
         partners = self.partner_accounts(meta.shape.multi_currency, state)
@@ -273,7 +284,10 @@ class Puller:
         partners = self.referenced_accounts(referenced, meta.shape.multi_currency, state)
         mark = None
         if checkpoint and opportunities:
-            mark = format_watermark(min(max(o.modified_at for o in opportunities), state.run_start))
+            # A page re-read in the lookback window can end before the stored watermark: that one holds.
+            moment = min(max(o.modified_at for o in opportunities), state.run_start)
+            if state.previous is None or moment > state.previous:
+                mark = format_watermark(moment)
         return PullBatch(opportunities=opportunities, partners=partners, watermark=mark)
 
     def deleted_ids(self, since: datetime | None) -> list[str]:

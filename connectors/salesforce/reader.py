@@ -11,23 +11,28 @@ in flight (its page is dropped) and starts no other.
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from typing import Any
 
+from pydantic import BaseModel
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import JobState, Operation, _Bulk2Client
 from simple_salesforce.exceptions import SalesforceOperationError
+from simple_salesforce.util import call_salesforce
 
+from connectors.answers import parse_answer
 from connectors.errors import ConnectorError
 from connectors.lookahead import read_ahead
+from connectors.salesforce import answers, soql
+from connectors.salesforce.answers import QueryPage
 from connectors.salesforce.client import SalesforceClient, sobject_bulk2
 
 Record = dict[str, Any]
-Page = dict[str, Any]
+Page = QueryPage
+BulkPage = tuple[list[Record], str | None]
+"""A Bulk API 2.0 result set: its rows and the next set's locator (None: the last one)."""
 
 BULK_PAGE_RECORDS = 50_000
 FIRST_POLL_SECONDS = 0.1
@@ -50,102 +55,145 @@ class Reader:
         return {"Sforce-Query-Options": f"batchSize={self.page_size}"}
 
     def pages(
-        self, soql: str, *, include_deleted: bool = False, what: str = "a query"
+        self,
+        query: str,
+        *,
+        include_deleted: bool = False,
+        what: str = "a query",
+        rows: type[BaseModel] | None = None,
     ) -> Generator[list[Record], None, None]:
-        """Pages of records (``attributes`` removed); one API call per page, the next one in flight."""
+        """Pages of records (``attributes`` removed); one API call per page, the next one in flight. Each
+        page is checked before it is handed on (answers.query_page: every record carries the fields
+        selected, and fits ``rows`` when given), in the call that fetched it."""
         headers = self._headers()
+        fields, sobject = soql.selected(query)
+
+        def check(answer: Any, call: str) -> Page:
+            return answers.query_page(answer, fields, call, rows)
 
         def first() -> Page:
-            page: Page = self.client.call(
-                what, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers)
+            return self.client.read(
+                what,
+                lambda sf: sf.query(query, include_deleted=include_deleted, headers=headers),
+                check,
+                sobject,
             )
-            return page
 
         def following(result: Page) -> Callable[[], Page] | None:
-            next_url = result.get("nextRecordsUrl")
-            if result.get("done", True) or not next_url:
+            if result.done or not result.nextRecordsUrl:
                 return None
 
-            def more(sf: Salesforce, url: str = str(next_url)) -> Page:
-                page: Page = sf.query_more(url, identifier_is_url=True, headers=headers)
-                return page
+            url = result.nextRecordsUrl
 
-            return lambda: self.client.call(what, more)
+            def more(sf: Salesforce) -> Any:
+                return sf.query_more(url, identifier_is_url=True, headers=headers)
+
+            return lambda: self.client.read(what, more, check, sobject)
 
         with closing(read_ahead(first, following, depth=LOOKAHEAD_DEPTH, name=LOOKAHEAD_THREAD)) as results:
             for result in results:
-                yield [_plain(r) for r in result.get("records") or ()]
+                yield [_plain(r) for r in result.records]
 
-    def records(self, soql: str, *, include_deleted: bool = False, what: str = "a query") -> Iterator[Record]:
-        with closing(self.pages(soql, include_deleted=include_deleted, what=what)) as pages:
+    def records(
+        self,
+        query: str,
+        *,
+        include_deleted: bool = False,
+        what: str = "a query",
+        rows: type[BaseModel] | None = None,
+    ) -> Iterator[Record]:
+        with closing(self.pages(query, include_deleted=include_deleted, what=what, rows=rows)) as pages:
             for page in pages:
                 yield from page
 
-    def count(self, soql: str, what: str = "a count") -> int:
-        """totalSize of a ``SELECT COUNT()`` query (one call, no rows)."""
-        result: dict[str, Any] = self.client.call(what, lambda sf: sf.query(soql))
-        return int(result.get("totalSize") or 0)
+    def count(self, query: str, what: str = "a count") -> int:
+        """totalSize of a ``SELECT COUNT()`` query (one call, no rows). An answer without it is
+        UnexpectedAnswer, never 0: "nothing changed" would move the watermark past the changes."""
+        _, sobject = soql.selected(query)
+        page = self.client.read(
+            what, lambda sf: sf.query(query), lambda answer, call: parse_answer(Page, answer, call), sobject
+        )
+        return page.totalSize
 
     def bulk_pages(
-        self, sobject: str, soql: str, *, what: str = "a bulk query"
+        self, sobject: str, query: str, *, what: str = "a bulk query"
     ) -> Generator[list[Record], None, None]:
         """Pages of a Bulk API 2.0 query job: CSV rows as dicts of strings ("" becomes None); the next
-        page's call in flight while the caller works on one."""
+        page's call in flight while the caller works on one. The job's answers and each result set are
+        checked before they are believed (answers.bulk_job, answers.bulk_result_page)."""
         poll = self.client.config.bulk_poll_seconds
+        fields, _ = soql.selected(query)
 
         def bulk(sf: Salesforce) -> _Bulk2Client:
             return sobject_bulk2(sf, sobject)._client
 
-        job: dict[str, Any] = self.client.call(what, lambda sf: bulk(sf).create_job(Operation.query, soql))
-        job_id = str(job["id"])
-        self._wait_for_job(lambda sf: bulk(sf).get_job(job_id, True), poll, what)
+        job = self.client.read(
+            what, lambda sf: bulk(sf).create_job(Operation.query, query), answers.bulk_job, sobject
+        )
+        self._wait_for_job(lambda sf: bulk(sf).get_job(job.id, True), poll, what, sobject)
 
-        def results(locator: str) -> Callable[[], Page]:
-            def page(sf: Salesforce) -> Page:
-                return dict(bulk(sf).get_query_results(job_id, locator, BULK_PAGE_RECORDS))
+        def results(locator: str | None) -> Callable[[], BulkPage]:
+            def page(sf: Salesforce) -> Any:
+                return _query_results(bulk(sf), job.id, locator)
 
-            return lambda: self.client.call(what, page)
+            def check(response: Any, call: str) -> BulkPage:
+                return answers.bulk_result_page(response.headers, response.content, fields, call)
 
-        def following(page: Page) -> Callable[[], Page] | None:
-            locator = page["locator"]
-            return results(locator) if locator else None
+            return lambda: self.client.read(what, page, check, sobject)
+
+        def following(page: BulkPage) -> Callable[[], BulkPage] | None:
+            return results(page[1]) if page[1] else None
 
         with closing(
-            read_ahead(results(""), following, depth=LOOKAHEAD_DEPTH, name=LOOKAHEAD_THREAD)
+            read_ahead(results(None), following, depth=LOOKAHEAD_DEPTH, name=LOOKAHEAD_THREAD)
         ) as pages:
-            for page in pages:
-                yield _csv_rows(page["records"])
+            for rows, _ in pages:
+                yield rows
 
-    def _wait_for_job(self, get_job: Callable[[Salesforce], Any], poll: float, what: str) -> None:
+    def _wait_for_job(
+        self, get_job: Callable[[Salesforce], Any], poll: float, what: str, sobject: str | None = None
+    ) -> None:
         """Poll a Bulk API 2.0 job until it is complete: soon at first, then twice as long each time, up to
         ``poll`` (bulk_poll_seconds) between polls. simple-salesforce's wait_for_job sleeps the whole
         interval before its first poll and again before each next one: seconds of a pull spent asleep
-        when the job is long done. Each poll is one call under the retry policy; a failed or aborted job
-        fails as simple-salesforce fails it (the same message)."""
+        when the job is long done. Each poll is one call under the retry policy, its answer checked
+        (answers.bulk_job); a failed or aborted job fails as simple-salesforce fails it (the same
+        message)."""
         delay = min(FIRST_POLL_SECONDS, poll)
         deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
         state = JobState.in_progress.value
         while time.monotonic() < deadline:
             time.sleep(delay)
-            state = self.client.call(what, lambda sf: _job_state(get_job(sf)))
+            state = self.client.read(what, get_job, _job_state, sobject)
             if state == JobState.job_complete:
                 return
             delay = min(delay * 2, poll)
         raise ConnectorError(f"Salesforce Bulk API job failed ({what}): Job timeout. Job status: {state}")
 
 
-def _job_state(info: Any) -> str:
-    """The job's state; a failed or aborted job raises simple-salesforce's own error for it."""
-    state = str(info["state"])
-    if state in (JobState.aborted, JobState.failed):
-        raise SalesforceOperationError(f"Job failure. Response content: {info.get('errorMessage') or info}")
-    return state
+def _query_results(client: _Bulk2Client, job_id: str, locator: str | None) -> Any:
+    """``GET /jobs/query/{id}/results`` as simple-salesforce's get_query_results sends it, with the raw
+    answer handed back: its headers are read and checked here, not taken with defaults (a missing
+    Sforce-Locator would read as "the last set")."""
+    params: dict[str, Any] = {"maxRecords": BULK_PAGE_RECORDS}
+    if locator:
+        params["locator"] = locator
+    return call_salesforce(
+        url=client._construct_request_url(job_id, True) + "/results",
+        method="GET",
+        session=client.session,
+        headers=client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE),
+        params=params,
+    )
 
 
-def _csv_rows(text: str) -> list[Record]:
-    return [
-        {k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))
-    ]
+def _job_state(answer: Any, call: str) -> str:
+    """The state of a job's status answer; a failed or aborted job raises simple-salesforce's own error
+    for it (with the answer, as simple-salesforce prints it)."""
+    job = answers.bulk_job(answer, call)
+    if job.state in (JobState.aborted, JobState.failed):
+        raise SalesforceOperationError(f"Job failure. Response content: {job.errorMessage or answer}")
+    return job.state
 
 
 def _plain(record: dict[str, Any]) -> Record:

@@ -111,3 +111,25 @@ def child(
 ) -> str:
     """A parent-to-child subquery for ``select(children=...)``."""
     return select(fields, relationship, where=where, limit=limit)
+
+
+def selected(query: str) -> tuple[list[str], str]:
+    """The field paths and the object of a query built by ``select`` or ``count``: what every record of
+    its answer must carry (``COUNT()`` and child subqueries are not such fields)."""
+    if not query.startswith("SELECT "):
+        raise SoqlError("not a SELECT query")
+    body = query[len("SELECT ") :]
+    depth, start, columns = 0, 0, []
+    for i, ch in enumerate(body):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and ch == ",":
+            columns.append(body[start:i].strip())
+            start = i + 1
+        elif depth == 0 and body.startswith(" FROM ", i):
+            columns.append(body[start:i].strip())
+            sobject = body[i + len(" FROM ") :].split(" ", 1)[0]
+            return [c for c in columns if _NAME.match(c)], sobject
+    raise SoqlError("not a SELECT ... FROM query")

@@ -10,6 +10,7 @@ simple-salesforce addresses to https://login.salesforce.com to the configured lo
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 import certifi
 import requests
+import urllib3.exceptions
 from simple_salesforce.exceptions import SalesforceError, SalesforceGeneralError, SalesforceRefusedRequest
 
 from connectors.errors import BudgetExhausted
@@ -114,6 +116,13 @@ class SalesforceSession(requests.Session):
         self._local = threading.local()
 
     @property
+    def last_call(self) -> str:
+        """``METHOD /path`` of the last call sent on this thread, for messages: the path only, never the
+        query string (a SOQL query's values may be customer data)."""
+        value: str = getattr(self._local, "call", "") or "a Salesforce call"
+        return value
+
+    @property
     def last_retry_after(self) -> float | None:
         """Retry-After of the last answer on this thread (simple-salesforce's errors carry no headers)."""
         value: float | None = getattr(self._local, "retry_after", None)
@@ -128,6 +137,7 @@ class SalesforceSession(requests.Session):
                 break
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        self._local.call = f"{verb.upper()} {urlsplit(target).path.rstrip('/') or '/'}"
         self.budget.ensure_room()
         if self.events.on_call is not None:
             self.events.on_call()
@@ -168,16 +178,29 @@ def error_message(exc: SalesforceError) -> str:
     return ""
 
 
+CUT_OFF = (
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    http.client.IncompleteRead,
+    ConnectionResetError,
+)
+"""An answer whose body was cut off or reset half way: requests raises ChunkedEncodingError (urllib3's
+ProtocolError around IncompleteRead or ConnectionResetError) while reading it, outside its ConnectionError."""
+
+
 def classifier(session: SalesforceSession) -> Callable[[BaseException], RetryHint | None]:
-    """How the retry policy reads an exception: 429, 5xx and dropped connections are retried (honouring
-    Retry-After); 4xx answers and an untrusted certificate are not; UNABLE_TO_LOCK_ROW is (a row lock
-    clears)."""
+    """How the retry policy reads an exception: 429, 5xx, dropped connections and answers cut off half
+    way are retried (honouring Retry-After); 4xx answers, an answer that is not what the API documents
+    (UnexpectedAnswer: a proxy page, malformed JSON) and an untrusted certificate are not;
+    UNABLE_TO_LOCK_ROW is (a row lock clears)."""
 
     def classify(exc: BaseException) -> RetryHint | None:
         if isinstance(exc, (BudgetExhausted, requests.exceptions.SSLError)):  # retrying cannot fix trust
             return None
         if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
             return RetryHint(reason=f"connection problem ({type(exc).__name__})")
+        if isinstance(exc, CUT_OFF):
+            return RetryHint(reason=f"answer cut off half way ({type(exc).__name__})")
         if isinstance(exc, SalesforceGeneralError) and (exc.status == 429 or exc.status >= 500):
             return RetryHint(after=session.last_retry_after, reason=f"HTTP {exc.status}")
         if isinstance(exc, SalesforceError) and error_code(exc) in RETRYABLE_RECORD_CODES:

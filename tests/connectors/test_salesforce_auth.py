@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.errors import AuthError, ConnectionFailed
+from connectors.errors import AuthError, ConnectionFailed, UnexpectedAnswer
 from connectors.salesforce.auth import exchange_refresh_token
 from connectors.salesforce.config import RefreshTokenAuth
 
@@ -65,10 +65,11 @@ def test_invalid_grant_is_an_auth_error_without_secrets() -> None:
 
 
 @respx.mock
-def test_answer_without_a_token_is_an_auth_error() -> None:
+def test_answer_without_a_token_is_an_unexpected_answer_naming_the_call() -> None:
     respx.post(TOKEN_URL).mock(return_value=httpx.Response(200, json={"instance_url": "https://x"}))
-    with pytest.raises(AuthError, match="without access_token"):
+    with pytest.raises(UnexpectedAnswer, match="POST /services/oauth2/token: access_token: field required"):
         exchange_refresh_token(TOKEN_URL, AUTH, ca_bundle=None, timeout=5)
+    assert issubclass(UnexpectedAnswer, AuthError)  # exit 3, as before
 
 
 @respx.mock

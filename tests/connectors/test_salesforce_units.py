@@ -524,12 +524,15 @@ class StubReader:
         self.missing = missing
         self.queries: list[str] = []
 
-    def records(self, query: str, *, include_deleted: bool = False, what: str = "") -> Any:
+    def records(self, query: str, *, include_deleted: bool = False, what: str = "", rows: Any = None) -> Any:
         self.queries.append(query)
         sobject = query.split(" FROM ")[1].split(" ")[0]
         if sobject in self.missing:
             raise SalesforceApiError(f"sObject type '{sobject}' is not supported", 400, "INVALID_TYPE")
-        return iter(self.answers.get(sobject, []))
+        found = self.answers.get(sobject, [])
+        for row in found if rows is not None else ():  # the reader checks each row, as Reader.records does
+            rows.model_validate(row)
+        return iter(found)
 
 
 CURRENCY_TYPES = [
