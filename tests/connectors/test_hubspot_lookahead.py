@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from connectors.errors import BudgetExhausted, ConnectorError
+from connectors.hubspot.answers import ObjectPage
 from connectors.hubspot.pacing import SystemTicker, WindowLimiter
 from connectors.hubspot.pull import Page, cursor_pages
 from kpi_core import clock
@@ -44,10 +45,10 @@ class FakeCursor:
         if after is not None and after == self.fail_at:
             raise ConnectorError(f"page {after} refused")
         number = int(after or "1")
-        page: Page = {"results": [{"id": str(number)}]}
+        answer: dict[str, object] = {"results": [{"id": str(number), "properties": {}}]}
         if number < 5:
-            page["paging"] = {"next": {"after": str(number + 1)}}
-        return page
+            answer["paging"] = {"next": {"after": str(number + 1)}}
+        return ObjectPage.model_validate(answer)
 
     def settled(self, expected: list[str | None]) -> list[str | None]:
         """What was asked once the worker had time to ask more than ``expected``."""
@@ -59,13 +60,17 @@ class FakeCursor:
         return self.asked
 
 
+def ids(page: Page) -> list[str]:
+    return [r.id for r in page.results]
+
+
 def test_next_page_is_fetched_before_the_current_one_is_handed_over() -> None:
     cursor = FakeCursor()
     pages = cursor_pages(cursor.fetch)
     first = next(pages)
-    assert first["results"] == [{"id": "1"}]
+    assert ids(first) == ["1"]
     assert cursor.settled([None, "2"]) == [None, "2"]  # one page ahead, no more
-    assert [p["results"][0]["id"] for p in pages] == ["2", "3", "4", "5"]
+    assert [ids(p)[0] for p in pages] == ["2", "3", "4", "5"]
     assert cursor.asked == [None, "2", "3", "4", "5"]
     assert lookahead_threads() == []
 
@@ -73,7 +78,7 @@ def test_next_page_is_fetched_before_the_current_one_is_handed_over() -> None:
 def test_depth_bounds_the_pages_fetched_ahead() -> None:
     cursor = FakeCursor()
     pages = cursor_pages(cursor.fetch, depth=3)
-    assert next(pages)["results"] == [{"id": "1"}]
+    assert ids(next(pages)) == ["1"]
     assert cursor.settled([None, "2", "3", "4"]) == [None, "2", "3", "4"]  # page 1 taken: 3 ahead
     pages.close()
     assert lookahead_threads() == []
@@ -83,7 +88,7 @@ def test_depth_bounds_the_pages_fetched_ahead() -> None:
 def test_a_failed_prefetch_raises_where_its_page_is_consumed() -> None:
     cursor = FakeCursor(fail_at="2")
     pages = cursor_pages(cursor.fetch)
-    assert next(pages)["results"] == [{"id": "1"}]  # page 2 already failed in the background
+    assert ids(next(pages)) == ["1"]  # page 2 already failed in the background
     with pytest.raises(ConnectorError, match=r"^page 2 refused$"):
         next(pages)
     assert cursor.asked == [None, "2"]
