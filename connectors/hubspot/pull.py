@@ -30,6 +30,10 @@
   run's start once the pull is complete; never later than the run's start. Its text is that time, then
   ``live=N`` (final watermarks only: the count at that time) and ``archived_listed=TIME`` (the cut-off of
   the last archived listing); a plain time (the older format) is read as a run that listed them then.
+- Every answer is checked (connectors/hubspot/answers.py) before anything of it is used: one that does not
+  fit stops the pull with UnexpectedAnswer before its batch is handed over. The count is read before the
+  deals and the pull's last batch of deals carries no watermark, so a wrong count or archived listing
+  leaves the stored watermark as it was.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,15 +17,18 @@ from pydantic import BaseModel
 from urllib3.exceptions import IncompleteRead, ProtocolError
 
 from connectors.answers import parse_answer
-from connectors.base import CheckStatus
+from connectors.base import CheckStatus, PullBatch
 from connectors.errors import ConnectionFailed, ConnectorError, UnexpectedAnswer
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
 from connectors.hubspot import answers as a
 from connectors.hubspot.client import classify, translate
+from connectors.hubspot.normalize import parse_datetime
+from connectors.hubspot.pull import Watermark
 from connectors.hubspot.read import read_daily_limit
 from connectors.retry import RetryPolicy
+from kpi_core import clock
 from partnerkpi.sandbox.hubspot.portal import PORTAL_ID
-from tests.connectors.test_hubspot_sandbox import UNPACED, Portal, portal
+from tests.connectors.test_hubspot_sandbox import T0, UNPACED, Portal, portal
 
 HOST = "https://api.example-hubspot.test"
 FAST = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.0)
@@ -328,3 +332,45 @@ def test_a_wrong_pipelines_answer_fails_the_check_instead_of_no_stages(tiny: Por
         and a.PIPELINES in line.message
         and "no deal pipeline" not in line.message
     )
+
+
+# -- the read-ahead path: a page fetched ahead and found wrong -----------------------------------------------
+def pull_until_stopped(connector: HubSpotConnector, watermark: str | None) -> tuple[list[PullBatch], str]:
+    handed: list[PullBatch] = []
+    with pytest.raises(UnexpectedAnswer) as caught:
+        for batch in connector.pull(watermark):
+            handed.append(batch)
+    return handed, str(caught.value)
+
+
+def test_a_wrong_page_read_ahead_stops_the_first_pull_and_no_watermark_was_handed_over() -> None:
+    with portal(300, partners=4) as p:
+        connector = p.connector(page_size=50, association_batch_size=100)
+        break_answers(
+            p, "deals.list", {"kind": "json", "body": {"results": [{"properties": {}}]}, "after": 4}
+        )
+        handed, message = pull_until_stopped(connector, None)
+        assert a.LIST_DEALS in message and "results.0.id" in message
+        assert 0 < len(handed) < 3 and all(b.watermark is None for b in handed)
+
+
+def test_a_wrong_search_page_read_ahead_leaves_no_watermark_past_deals_not_handed_over() -> None:
+    with portal(300, partners=4) as p:
+        connector = p.connector(search_page_size=10, association_batch_size=20)
+        with clock.frozen(T0):
+            first = list(connector.pull(None))
+        with clock.frozen(T0 + timedelta(hours=1)):
+            p.emulation.touch_deals(60)
+        break_answers(p, "deals.search", {"kind": "json", "body": {}, "after": 4})  # the count, 3 pages
+        with clock.frozen(T0 + timedelta(hours=2)):
+            handed, message = pull_until_stopped(connector, first[-1].watermark)
+        assert a.SEARCH_DEALS in message
+        stored = {o.id for b in handed for o in b.opportunities}
+        marks = [Watermark.parse(b.watermark).modified for b in handed if b.watermark]
+        assert marks and len(stored) < 60
+        portal_deals = p.emulation.portal
+        for key in portal_deals.deal_keys():
+            deal = portal_deals.deal(key)
+            modified = parse_datetime(deal.props["hs_lastmodifieddate"])
+            if modified is not None and T0 < modified < max(marks):
+                assert deal.id in stored, "a watermark passed a deal that was not handed over"
