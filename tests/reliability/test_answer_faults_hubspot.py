@@ -13,8 +13,7 @@ search page of them) and one deal archived (so the run lists the archived deals 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,89 +75,75 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
+def wrong(body: dict[str, Any] | None = None, after: int = 0) -> dict[str, Any]:
+    """A structurally wrong 200 (``{}`` by default) on every call past the first ``after``."""
+    return {"kind": "json", "body": body or {}, "after": after}
+
+
+def transport(after: int = 0) -> tuple[dict[str, Any], ...]:
+    """An HTML page, JSON cut short, a body cut off for good, a connection reset for good."""
+    return tuple({"kind": k, "after": after} for k in ("html", "malformed", "truncated", "reset"))
+
+
 @dataclass(frozen=True)
 class Case:
+    """One kind of answer, broken in each of ``faults`` in turn (one sync each), then one clean sync."""
+
     name: str
     endpoint: str
     """The sandbox's counter key, without ``hubspot.``."""
     call: str
-    """The call the stop message must name."""
-    kind: str = "json"
-    body: dict[str, Any] = field(default_factory=dict)
-    after: int | Callable[[dict[str, int]], int] = 0
-    """Calls let through first: a number, or worked out from the undisturbed run's call counts."""
-    times: int = 0
-
-    def spec(self, calls: dict[str, int]) -> dict[str, Any]:
-        after = self.after(calls) if callable(self.after) else self.after
-        return {"kind": self.kind, "body": self.body, "after": after, "times": self.times}
+    """The call every stop message must name."""
+    faults: tuple[dict[str, Any], ...]
 
 
-def last_search(calls: dict[str, int]) -> int:
-    """Let every search before the run's last one through: the last one is the live-deal count."""
-    return calls["deals.search"] - 1
-
-
-def json_cases(endpoint: str, call: str, shape: str, **extra: Any) -> list[Case]:
+def shapes(name: str, endpoint: str, call: str, shape: str, after: int = 0) -> Case:
     """``{}`` and one realistic wrong shape for one kind of answer."""
-    short = endpoint.replace(".", "_")
-    return [
-        Case(f"{short}_empty", endpoint, call, **extra),
-        Case(f"{short}_{shape}", endpoint, call, body=SHAPES[shape], **extra),
-    ]
-
-
-def transport_cases(endpoint: str, call: str) -> list[Case]:
-    """The main deal read answered with an HTML page, JSON cut short, or a body cut off or reset for good."""
-    short = endpoint.replace(".", "_")
-    return [
-        Case(f"{short}_{kind}", endpoint, call, kind=kind)
-        for kind in ("html", "malformed", "truncated", "reset")
-    ]
+    return Case(name, endpoint, call, (wrong(after=after), wrong(SHAPES[shape], after)))
 
 
 FIRST = [
-    *json_cases("pipelines.list", PIPELINES, "stage_with_empty_metadata"),
-    *json_cases("associations.labels", LABELS, "labels_without_type_ids"),
-    *json_cases("deals.list", LIST, "list_results_without_ids"),
-    Case("deals_list_later_page_empty", "deals.list", LIST, after=1),
-    *transport_cases("deals.list", LIST),
-    *json_cases("deals.search", SEARCH, "search_without_total"),  # a first sync searches only to count
-    *json_cases("associations.batch_read", ASSOCIATIONS, "associations_without_from"),
-    *json_cases("companies.batch_read", COMPANIES_READ, "batch_results_without_ids"),
-    *json_cases("deals.batch_read", DEALS_READ, "batch_results_without_ids"),
+    shapes("pipelines", "pipelines.list", PIPELINES, "stage_with_empty_metadata"),
+    shapes("association_labels", "associations.labels", LABELS, "labels_without_type_ids"),
+    shapes("list_first_page", "deals.list", LIST, "list_results_without_ids"),
+    Case(
+        "list_later_page", "deals.list", LIST, (wrong(after=1), wrong(SHAPES["list_results_without_ids"], 2))
+    ),
+    Case("list_transport", "deals.list", LIST, transport()),
+    shapes("count", "deals.search", SEARCH, "search_without_total"),  # a first sync searches only to count
+    shapes("deal_batch_read", "deals.batch_read", DEALS_READ, "batch_results_without_ids"),
+    shapes("association_batch_read", "associations.batch_read", ASSOCIATIONS, "associations_without_from"),
+    shapes("company_batch_read", "companies.batch_read", COMPANIES_READ, "batch_results_without_ids"),
 ]
+# An incremental sync searches: the count first (call 1), then the pages of changes (calls 2, 3, 4).
 INCREMENTAL = [
-    Case("pipelines_list_empty", "pipelines.list", PIPELINES),
-    Case("associations_labels_empty", "associations.labels", LABELS),
-    *json_cases("deals.search", SEARCH, "search_results_without_ids"),
-    Case("deals_search_later_page_empty", "deals.search", SEARCH, after=1),
-    Case("deals_search_count_empty", "deals.search", SEARCH, after=last_search),
+    Case("pipelines", "pipelines.list", PIPELINES, (wrong(),)),
+    Case("association_labels", "associations.labels", LABELS, (wrong(),)),
     Case(
-        "deals_search_count_without_total",
+        "count",
         "deals.search",
         SEARCH,
-        body=SHAPES["search_without_total"],
-        after=last_search,
+        (wrong(), wrong(SHAPES["search_without_total"]), wrong(SHAPES["search_total_as_text"])),
     ),
-    Case(
-        "deals_search_count_total_as_text",
-        "deals.search",
-        SEARCH,
-        body=SHAPES["search_total_as_text"],
-        after=last_search,
-    ),
-    *transport_cases("deals.search", SEARCH),
-    Case("deals_list_archived_empty", "deals.list", LIST),
-    Case("deals_list_archived_without_ids", "deals.list", LIST, body=SHAPES["list_results_without_ids"]),
-    *json_cases("associations.batch_read", ASSOCIATIONS, "associations_without_from"),
-    *json_cases("companies.batch_read", COMPANIES_READ, "batch_results_without_ids"),
+    shapes("search_first_page", "deals.search", SEARCH, "search_results_without_ids", after=1),
+    Case("search_later_page", "deals.search", SEARCH, (wrong(after=2), wrong(after=3))),
+    Case("search_transport", "deals.search", SEARCH, transport(after=1)),
+    shapes("archived_list", "deals.list", LIST, "list_results_without_ids"),
+    shapes("association_batch_read", "associations.batch_read", ASSOCIATIONS, "associations_without_from"),
+    shapes("company_batch_read", "companies.batch_read", COMPANIES_READ, "batch_results_without_ids"),
 ]
+ONCE = {"times": 1}
 RETRIED = [
-    ("first", Case("deals_list_truncated_once", "deals.list", LIST, kind="truncated", times=1)),
-    ("first", Case("deals_list_reset_once", "deals.list", LIST, kind="reset", times=1)),
-    ("incremental", Case("deals_search_truncated_once", "deals.search", SEARCH, kind="truncated", times=1)),
-    ("incremental", Case("deals_search_reset_once", "deals.search", SEARCH, kind="reset", times=1)),
+    ("first", Case("list_truncated_once", "deals.list", LIST, ({"kind": "truncated", **ONCE},))),
+    ("first", Case("list_reset_once", "deals.list", LIST, ({"kind": "reset", "after": 1, **ONCE},))),
+    (
+        "incremental",
+        Case("search_truncated_once", "deals.search", SEARCH, ({"kind": "truncated", "after": 1, **ONCE},)),
+    ),
+    (
+        "incremental",
+        Case("search_reset_once", "deals.search", SEARCH, ({"kind": "reset", "after": 2, **ONCE},)),
+    ),
 ]
 
 
@@ -202,7 +187,6 @@ class Portal:
         emulation.answer_fault_calls.clear()
 
     def mend(self) -> None:
-        self.break_answers("none", {})
         self.sandbox.emulation(CRM).faults.answer_faults = {}
 
 
@@ -220,6 +204,20 @@ def set_up(workdir: Path, incremental: bool) -> Portal:
     return portal
 
 
+def search_limits(sandbox: Sandbox) -> list[int]:
+    """The ``limit`` of each deal search the sandbox answers from now on, in order."""
+    limits: list[int] = []
+    inner = sandbox.dispatch
+
+    def watch(request: Request) -> Response:
+        if request.path.rstrip("/").endswith("/objects/deals/search"):
+            limits.append(int(request.json()["limit"]))
+        return inner(request)
+
+    sandbox.dispatch = watch  # type: ignore[method-assign]
+    return limits
+
+
 @dataclass
 class Reference:
     values: Values
@@ -233,17 +231,19 @@ def undisturbed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Reference
     out = {}
     for which in ("first", "incremental"):
         portal = set_up(tmp_path_factory.mktemp(f"undisturbed-{which}"), which == "incremental")
+        limits = search_limits(portal.sandbox)
         try:
             run = sync(portal.cfg, portal.store, CRM)
             assert (run.status, run.exit_code) == ("ok", ExitCode.OK), run.message
             calls = {k.removeprefix("hubspot."): n for k, n in portal.sandbox.counters.items() if n}
             out[which] = Reference(portal.values(), calls)
             assert len(out[which].values) == PARTNERS
+            pages = -(-WON // SEARCH_PAGE) if which == "incremental" else 0
+            assert limits == [1] + [SEARCH_PAGE] * pages  # the count first, then the pages of changes
         finally:
             portal.store.close()
             portal.sandbox.stop()
     assert out["incremental"].values != out["first"].values  # the change shows in the KPIs
-    assert out["incremental"].calls["deals.search"] >= 1 + -(-WON // SEARCH_PAGE)  # pages + the count
     assert out["incremental"].calls.get("deals.list", 0) >= 1  # the archived deals are listed
     return out
 
@@ -256,18 +256,22 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # -- the cases -----------------------------------------------------------------------------------------------
 def stops_and_converges(portal: Portal, case: Case, reference: Reference) -> None:
-    assert case.endpoint in reference.calls, f"the undisturbed sync never calls {case.endpoint}"
+    """Each fault in turn: exit 3 naming the call, the watermark as it was; then a clean sync ends with
+    the undisturbed run's values."""
+    assert reference.calls.get(case.endpoint, 0) > max(f.get("after", 0) for f in case.faults)
     before = portal.watermark()
-    portal.break_answers(case.endpoint, case.spec(reference.calls))
+    for fault in case.faults:
+        portal.break_answers(case.endpoint, fault)
+        served = portal.sandbox.counters["hubspot.fault.answer"]
 
-    run = sync(portal.cfg, portal.store, CRM)
+        run = sync(portal.cfg, portal.store, CRM)
 
-    assert portal.sandbox.counters["hubspot.fault.answer"] >= 1, "no broken answer was served"
-    assert (run.status, run.exit_code) == ("failed", ExitCode.AUTH), (run.exit_code, run.message)
-    assert case.call in run.message, run.message
-    assert "internal error" not in run.message and "Settings" not in run.message
-    assert "\n" not in run.message
-    assert portal.watermark() == before
+        assert portal.sandbox.counters["hubspot.fault.answer"] > served, f"{fault}: nothing broken served"
+        assert (run.status, run.exit_code) == ("failed", ExitCode.AUTH), (fault, run.exit_code, run.message)
+        assert case.call in run.message, (fault, run.message)
+        assert "internal error" not in run.message and "Settings" not in run.message
+        assert "\n" not in run.message
+        assert portal.watermark() == before, fault
     portal.mend()
     clean = sync(portal.cfg, portal.store, CRM)
     assert (clean.status, clean.exit_code) == ("ok", ExitCode.OK), clean.message
@@ -298,13 +302,14 @@ def test_a_wrong_answer_on_an_incremental_sync_leaves_the_watermark_and_the_next
         portal.sandbox.stop()
 
 
-@pytest.mark.parametrize(("which", "case"), RETRIED, ids=lambda v: v.name if isinstance(v, Case) else v)
+@pytest.mark.parametrize(("which", "case"), RETRIED, ids=lambda v: v.name if isinstance(v, Case) else str(v))
 def test_a_body_cut_off_or_reset_once_is_retried_and_the_sync_completes(
     which: str, case: Case, tmp_path: Path, undisturbed: dict[str, Reference]
 ) -> None:
     portal = set_up(tmp_path, incremental=which == "incremental")
     try:
-        portal.break_answers(case.endpoint, case.spec(undisturbed[which].calls))
+        (fault,) = case.faults
+        portal.break_answers(case.endpoint, fault)
         run = sync(portal.cfg, portal.store, CRM)
         assert portal.sandbox.counters["hubspot.fault.answer"] == 1
         assert (run.status, run.exit_code) == ("ok", ExitCode.OK), run.message
