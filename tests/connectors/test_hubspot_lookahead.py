@@ -103,15 +103,16 @@ def test_room_stops_prefetching_at_the_callers_cap() -> None:
 
 # -- through the SDK against the sandbox -------------------------------------------------------------------
 def test_a_prefetched_page_refused_surfaces_with_todays_message(small: Portal) -> None:
-    """Calls 1-2 are metadata, 3-7 list pages 1-5; page 6 would pass the daily allowance, and the budget
-    guard refuses it on the worker thread. The association read comes only after 10 pages, so the
-    failure is the prefetched page's."""
+    """Calls 1-2 are metadata, 3 the live-deal count (read before any deal), 4-7 list pages 1-4; page 5
+    would pass the daily allowance, and the budget guard refuses it on the worker thread. The association
+    read comes only after 10 pages, so the failure is the prefetched page's."""
     small.emulation.faults.daily_limit = small.emulation.limits.daily_used + 7
     connector = small.connector(policy=NO_RETRY, rate_limits={**UNPACED, "daily_budget_share": 1.0})
     with pytest.raises(BudgetExhausted) as prefetched:
         list(connector.pull(None))
-    assert small.count("deals.list") == 5 and small.count("associations.batch_read") == 0
-    assert connector.last_pull is not None and connector.last_pull.counters.list_pages == 5
+    assert small.count("deals.search") == 1  # the count
+    assert small.count("deals.list") == 4 and small.count("associations.batch_read") == 0
+    assert connector.last_pull is not None and connector.last_pull.counters.list_pages == 4
     with pytest.raises(BudgetExhausted) as direct:
         connector.puller().load_stages()
     assert str(prefetched.value) == str(direct.value)
