@@ -9,6 +9,11 @@ before a request the pacer waits for room, after it the ``X-HubSpot-RateLimit-*`
 headers only on success and would have to be used for every call. The SDK's own urllib3 retries are
 switched off (``Retry(total=0)``): :meth:`HubSpotClient.call` retries under the project's tenacity policy.
 
+Every answer the pull reads comes through :meth:`HubSpotClient.read`: the raw body, read inside the
+retried attempt (a body cut off or reset half way is a dropped connection: retried like a 5xx), then
+checked against its model in :mod:`connectors.hubspot.answers` (a body that is not JSON, or JSON that does
+not fit, is an ``UnexpectedAnswer`` naming the call: connection-class, exit 3, never retried).
+
 Two threads call through one client (the puller's one-page lookahead): the pacer is thread-safe, each
 thread uses its own kept API objects (urllib3 pools are thread-safe anyway), and the shared counters are
 updated under a lock.
@@ -16,6 +21,7 @@ updated under a lock.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
@@ -27,9 +33,11 @@ from urllib.parse import urlsplit
 import hubspot
 import urllib3
 from hubspot.discovery.discovery_base import DiscoveryBase
+from pydantic import BaseModel
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError, SSLError
 
+from connectors.answers import parse_json_answer
 from connectors.base import ConnectorStats
 from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError
 from connectors.hubspot.auth import TokenSource
@@ -39,6 +47,7 @@ from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy, parse_retry
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 NO_SDK_RETRY = urllib3.Retry(
     total=0,
@@ -96,9 +105,15 @@ def is_daily_limit(exc: BaseException) -> bool:
     return http_status(exc) == 429 and str(error_body(exc).get("policyName", "")).upper() == "DAILY"
 
 
+DROPPED = (Urllib3Error, http.client.HTTPException, ConnectionError, TimeoutError)
+"""A connection that failed or dropped, before or during the answer: urllib3's errors (ProtocolError and
+IncompleteRead for a body cut off or reset half way), http.client's, a reset socket, a timeout."""
+
+
 def classify(exc: BaseException) -> RetryHint | None:
-    """429 (but not the daily limit), 5xx and dropped connections are retried, honouring Retry-After;
-    a TLS failure (untrusted certificate) and other answers are not."""
+    """429 (but not the daily limit), 5xx and dropped connections (a body cut off or reset half way
+    among them) are retried, honouring Retry-After; a TLS failure (untrusted certificate) and other
+    answers are not."""
     status = http_status(exc)
     if status is not None:
         if status == 429 and not is_daily_limit(exc):
@@ -112,13 +127,15 @@ def classify(exc: BaseException) -> RetryHint | None:
         return RetryHint(reason=f"connection problem ({type(exc.reason).__name__})")
     if isinstance(exc, SSLError):
         return None
-    if isinstance(exc, (Urllib3Error, ConnectionError, TimeoutError)):
+    if isinstance(exc, DROPPED):
         return RetryHint(reason=f"connection problem ({type(exc).__name__})")
     return None
 
 
-def translate(exc: BaseException, host: str) -> BaseException:
-    """An exception the connector raises instead: a one-line message, no secrets, no raw bodies."""
+def translate(exc: BaseException, host: str, call: str | None = None) -> BaseException:
+    """An exception the connector raises instead: a one-line message naming ``call`` (the request that
+    failed) when known, no secrets, no raw bodies. What is still failing after the retries (5xx, dropped
+    connections) is connection-class, on data calls as on the first call of a run."""
     if isinstance(exc, ConnectorError):
         return exc
     status = http_status(exc)
@@ -126,7 +143,9 @@ def translate(exc: BaseException, host: str) -> BaseException:
         body = error_body(exc)
         category = str(body.get("category") or body.get("errorType") or "")
         message = str(body.get("message") or "")[:300]
-        where = f"HubSpot answered {status}{' ' + category if category else ''}"
+        where = (
+            f"HubSpot answered {status}{' ' + category if category else ''}{' to ' + call if call else ''}"
+        )
         if status == 401:
             return AuthError(f"{where}: the access token was refused ({message or 'unauthorized'})")
         if status == 403:
@@ -137,16 +156,33 @@ def translate(exc: BaseException, host: str) -> BaseException:
             )
         if status == 0:
             return ConnectionFailed(f"cannot reach HubSpot at {host}: TLS failure (check ca_bundle)")
+        if status >= 500:
+            return ConnectionFailed(f"{where}, after retries: HubSpot is failing; try again later")
         return HubSpotApiError(f"{where}: {message}", status, category)
     if (isinstance(exc, MaxRetryError) and isinstance(exc.reason, SSLError)) or isinstance(exc, SSLError):
         return ConnectionFailed(
             f"cannot reach HubSpot at {host}: its TLS certificate is not trusted (set ca_bundle to the CA "
             "that signed it)"
         )
-    if isinstance(exc, (Urllib3Error, ConnectionError, TimeoutError)):
+    if isinstance(exc, DROPPED):
         reason = exc.reason if isinstance(exc, MaxRetryError) else exc
-        return ConnectionFailed(f"cannot reach HubSpot at {host} ({type(reason).__name__}), after retries")
+        during = f" during {call}" if call else ""
+        return ConnectionFailed(
+            f"cannot reach HubSpot at {host}{during} ({type(reason).__name__}), after retries"
+        )
     return exc
+
+
+class _LastRequest(threading.local):
+    """The method and path of the last request this thread sent (for messages)."""
+
+    call: str | None = None
+
+
+def redact_path(path: str) -> str:
+    """``path`` fit for a message: an access token in it (``/oauth/v1/access-tokens/{token}``) masked."""
+    head, marker, _ = path.partition("/access-tokens/")
+    return f"{head}{marker}{{token}}" if marker else path
 
 
 @dataclass
@@ -189,6 +225,7 @@ class HubSpotClient:
         self._rest_clients: list[Any] = []
         self._token: str | None = None
         self._counting = threading.Lock()
+        self._where = _LastRequest()
         sdk = hubspot.HubSpot(
             host=host,
             ssl_ca_cert=ca_bundle,
@@ -222,6 +259,7 @@ class HubSpotClient:
 
         def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
             path = urlsplit(url).path
+            self._where.call = f"{method} {redact_path(path)}"
             self.pacer.before(is_search=method == "POST" and path.endswith("/search"))
             if kwargs.get("_request_timeout") is None:
                 kwargs["_request_timeout"] = self.timeout
@@ -258,21 +296,40 @@ class HubSpotClient:
         with self._counting:
             self.stats.retries += 1
 
-    def call_json(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """An SDK call whose answer is read as plain JSON. The SDK's model deserialization parses every
-        createdAt/updatedAt with dateutil: half the time of a large pull, for values we do not use."""
+    def read(self, model: type[M], call: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> M:
+        """An SDK call whose answer is read as raw JSON and checked as ``model`` (``call`` names it in
+        every message). The body is read inside the retried attempt, so a body cut off half way is
+        retried; what arrives whole but is not JSON, or does not fit, is UnexpectedAnswer. (The SDK's
+        own models would also parse every createdAt/updatedAt with dateutil: half the time of a large
+        pull, for values we do not use.)"""
 
-        def run() -> Any:
+        def run() -> bytes:
             response = fn(*args, _preload_content=False, **kwargs)
-            return json.loads(response.data)
+            return bytes(response.data)
 
-        return self.call(run)
+        return parse_json_answer(model, self.call(run, call), call)
 
-    def call(self, fn: Callable[[], T]) -> T:
+    def get(self, model: type[M], call: str, path: str) -> M:
+        """``GET path`` (an endpoint the SDK has no API object for), read and checked as ``model``."""
+        api_client = self.apis.deals_basic.api_client
+        return self.read(
+            model,
+            call,
+            api_client.call_api,
+            path,
+            "GET",
+            header_params={"Accept": "application/json"},
+            auth_settings=["oauth2"],
+            response_types_map={},
+        )
+
+    def call(self, fn: Callable[[], T], name: str | None = None) -> T:
         """``fn`` (one SDK call) under the retry policy, with a fresh token; a 401 renews the token once
-        (OAuth) and tries again. Failures come out as ConnectorError subclasses."""
+        (OAuth) and tries again. Failures come out as ConnectorError subclasses, naming the call (``name``,
+        else the method and path of the request that failed)."""
 
         def attempt() -> T:
+            self._where.call = None
             self._sync_token()
             return fn()
 
@@ -286,7 +343,7 @@ class HubSpotClient:
                     self.tokens.refresh()
                     renewed = True
                     continue
-                translated = translate(exc, self.host)
+                translated = translate(exc, self.host, name or self._where.call)
                 if translated is exc:
                     raise
                 raise translated from None

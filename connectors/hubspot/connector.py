@@ -20,6 +20,7 @@ from connectors.base import (
     PullBatch,
     WriteResult,
 )
+from connectors.hubspot.answers import AccountDetails
 from connectors.hubspot.auth import token_source
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
@@ -27,7 +28,7 @@ from connectors.hubspot.health import run_checks
 from connectors.hubspot.pacing import Pacer, SystemTicker, Ticker
 from connectors.hubspot.provision import SHAPES, Provisioner
 from connectors.hubspot.pull import DealPuller
-from connectors.hubspot.read import read_company_fields, typed
+from connectors.hubspot.read import read_account, read_company_fields, read_property_types, typed
 from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_value
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 
@@ -115,8 +116,7 @@ class HubSpotConnector(Connector[HubSpotConfig]):
         self, partner_ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, FieldValue]]:
         if self._property_types is None or any(f not in self._property_types for f in fields):
-            existing = self.provisioner.existing_properties()
-            self._property_types = {name: str(getattr(p, "type", "")) for name, p in existing.items()}
+            self._property_types = read_property_types(self.client)
         return read_company_fields(self.client, partner_ids, fields, self._property_types)
 
     def write_fields(
@@ -141,6 +141,10 @@ class HubSpotConnector(Connector[HubSpotConfig]):
                     continue
                 values[name] = typed(written, SHAPES[spec.kind].type if spec is not None else None)
         return out
+
+    def account(self) -> AccountDetails:
+        """The portal this connector's token belongs to (checked: a portal id is always there)."""
+        return read_account(self.client)
 
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         self._property_types = None

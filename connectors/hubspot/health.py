@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 from connectors.base import CheckResult, CheckStatus, FieldSpec
 from connectors.errors import ConnectorError
+from connectors.hubspot.answers import PIPELINES, TOKEN_INFO, Pipelines, TokenInfo
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig, OAuthAuth
 from connectors.hubspot.provision import Provisioner
 from connectors.hubspot.pull import DealPuller
+from connectors.hubspot.read import read_daily_limit
 
 NEEDED_SCOPES = {
     "crm.objects.deals.read": "read deals",
@@ -46,11 +48,11 @@ def run_checks(
 
 def _token(client: HubSpotClient, config: HubSpotConfig) -> CheckResult:
     if not isinstance(config.auth, OAuthAuth):
-        client.call(lambda: client.apis.pipelines.get_all("deals"))
+        client.read(Pipelines, PIPELINES, client.apis.pipelines.get_all, "deals")
         return _line("credentials", CheckStatus.OK, f"private app token accepted by {config.host}")
     token = client.tokens.token()
-    info = client.call(lambda: client.apis.access_tokens.get(token))
-    scopes = set(info.scopes or [])
+    info = client.read(TokenInfo, TOKEN_INFO, client.apis.access_tokens.get, token)
+    scopes = set(info.scopes)
     missing = [f"{s} ({why})" for s, why in NEEDED_SCOPES.items() if s not in scopes]
     if missing:
         return _line(
@@ -110,16 +112,24 @@ def _properties(provisioner: Provisioner, specs: Sequence[FieldSpec]) -> list[Ch
 
 def _budget(client: HubSpotClient) -> CheckResult:
     seen = client.pacer.last
-    if seen.max is None and seen.daily is None:
+    daily, daily_remaining = seen.daily, seen.daily_remaining
+    if daily is None or daily_remaining is None:  # no daily headers (HubSpot omits them at times): ask
+        try:
+            limit = read_daily_limit(client)
+        except ConnectorError as exc:
+            return _line("rate_budget", CheckStatus.FAIL, str(exc))
+        if limit is not None:
+            daily, daily_remaining = limit.usage_limit, max(limit.usage_limit - limit.current_usage, 0)
+    if seen.max is None and daily is None:
         return _line("rate_budget", CheckStatus.WARN, "HubSpot sent no rate-limit headers; pacing on config")
     parts = []
     if seen.max is not None:
         interval = seen.interval_seconds or 10.0
         parts.append(f"{seen.remaining}/{seen.max} requests left in the {interval:g} s window")
     status = CheckStatus.OK
-    if seen.daily is not None and seen.daily_remaining is not None:
-        parts.append(f"{seen.daily_remaining:,}/{seen.daily:,} daily calls left")
-        used_share = 1 - seen.daily_remaining / seen.daily if seen.daily else 1.0
+    if daily is not None and daily_remaining is not None:
+        parts.append(f"{daily_remaining:,}/{daily:,} daily calls left")
+        used_share = 1 - daily_remaining / daily if daily else 1.0
         if used_share >= client.pacer.budget.share:
             status = CheckStatus.FAIL
             parts.append(f"past the {client.pacer.budget.share:.0%} guard: runs will stop")

@@ -125,27 +125,6 @@ def day_of(moment: datetime | None, tz: str) -> date | None:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
-def stage_meta(stage: Any) -> tuple[str, StageMeta] | None:
-    """A pipeline stage (``{id, label, metadata: {isClosed: "true", probability: "1.0"}}``), keyed by
-    its id (what a deal's ``dealstage`` holds)."""
-    stage_id = text(field_of(stage, "id"))
-    if stage_id is None:
-        return None
-    metadata = field_of(stage, "metadata") or {}
-    return stage_id, StageMeta(
-        label=text(field_of(stage, "label")) or stage_id,
-        is_closed=parse_flag(metadata.get("isClosed")) is True,
-        probability=parse_float(metadata.get("probability")),
-    )
-
-
-def field_of(obj: Any, name: str, json_name: str | None = None) -> Any:
-    """``name`` of an SDK model, or ``json_name`` (default: ``name``) of the same object as plain JSON."""
-    if isinstance(obj, Mapping):
-        return obj.get(json_name or name)
-    return getattr(obj, name, None)
-
-
 def status_of(meta: StageMeta | None, props: Mapping[str, str | None]) -> Status | None:
     """From the stage's metadata (never its label); a closed stage without a probability asks the
     deal's ``hs_is_closed_won``. None when the stage is unknown."""
@@ -196,17 +175,3 @@ def opportunity(
 
 def partner(company_id: str, properties: Mapping[str, str | None] | None = None) -> Partner:
     return Partner(id=company_id, name=text((properties or {}).get("name")))
-
-
-def raw_deal(obj: Any) -> RawDeal:
-    """A deal (an SDK SimplePublicObject* or its JSON) as a RawDeal."""
-    props = field_of(obj, "properties") or {}
-    archived_at = field_of(obj, "archived_at", "archivedAt")
-    updated_at = field_of(obj, "updated_at", "updatedAt")
-    return RawDeal(
-        id=str(field_of(obj, "id")),
-        properties=dict(props),
-        archived=bool(field_of(obj, "archived")),
-        archived_at=parse_datetime(archived_at),
-        updated_at=parse_datetime(updated_at),
-    )

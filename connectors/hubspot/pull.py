@@ -15,8 +15,8 @@
   ``archived=true`` list takes no date filter (its pages grow with every deal ever archived). So the
   deletions are found by count reconciliation: the watermark carries how many live deals HubSpot counted
   at the previous run's cut-off; a run expects that number plus the deals of its changed set created
-  after that cut-off, and one search (``createdate <= this run's cut-off``, ``limit=1``) reads HubSpot's
-  ``total``. Only when the two differ (a deal was archived, or restored) are the archived deals listed,
+  after that cut-off, and one search (``createdate <= this run's cut-off``, ``limit=1``, before the deals
+  are read) reads HubSpot's ``total``. Only when the two differ (a deal was archived, or restored) are the archived deals listed,
   and those archived at or after the last listing - lookback are handed over as deleted (all of them on a
   first pull, or when HubSpot gives no ``archivedAt``). A first pull lists them and counts. A deletion
   masked by a restore in the same interval leaves the count unchanged: the archived deals are listed
@@ -30,6 +30,10 @@
   run's start once the pull is complete; never later than the run's start. Its text is that time, then
   ``live=N`` (final watermarks only: the count at that time) and ``archived_listed=TIME`` (the cut-off of
   the last archived listing); a plain time (the older format) is read as a run that listed them then.
+- Every answer is checked (connectors/hubspot/answers.py) before anything of it is used: one that does not
+  fit stops the pull with UnexpectedAnswer before its batch is handed over. The count is read before the
+  deals and the pull's last batch of deals carries no watermark, so a wrong count or archived listing
+  leaves the stored watermark as it was.
 """
 
 from __future__ import annotations
@@ -56,6 +60,21 @@ from hubspot.crm.deals import SimplePublicObjectId as DealId
 
 from connectors.base import ConnectorStats, PullBatch
 from connectors.errors import ConnectorError
+from connectors.hubspot.answers import (
+    ASSOCIATION_LABELS,
+    LIST_DEALS,
+    PIPELINES,
+    READ_ASSOCIATIONS,
+    READ_COMPANIES,
+    READ_DEALS,
+    SEARCH_DEALS,
+    AssociationBatch,
+    AssociationLabels,
+    BatchRead,
+    ObjectPage,
+    Pipelines,
+    SearchPage,
+)
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.normalize import (
@@ -63,12 +82,9 @@ from connectors.hubspot.normalize import (
     DealShape,
     RawDeal,
     StageMeta,
-    field_of,
     opportunity,
     parse_datetime,
     partner,
-    raw_deal,
-    stage_meta,
     text,
 )
 from connectors.lookahead import read_ahead
@@ -153,7 +169,8 @@ class StreamClosed(Exception):
     """The page stream was closed: a prefetch that has not been sent yet is not sent (nor retried)."""
 
 
-Page = dict[str, Any]
+Page = ObjectPage
+"""A list or search page, checked (connectors/hubspot/answers.py) before anything of it is used."""
 Pages = Generator[tuple[list[RawDeal], datetime | None], None, None]
 """Deal pages, each with the watermark it allows once handed over whole."""
 PageFetch = Callable[[str | None, threading.Event], Page]
@@ -182,8 +199,8 @@ def cursor_pages(
 
     def following(page: Page) -> Callable[[], Page] | None:
         nonlocal fetched  # read_ahead calls this once per page, in order, on its one worker thread
-        fetched += len(page.get("results") or [])
-        after = _next_after(page)
+        fetched += len(page.results)
+        after = page.after
         return partial(fetch, after, stop) if after is not None and room(fetched) else None
 
     return read_ahead(partial(fetch, None, stop), following, depth=depth, stop=stop, name=LOOKAHEAD_THREAD)
@@ -246,32 +263,29 @@ class DealPuller:
 
     # -- metadata ------------------------------------------------------------------------------------
     def load_stages(self) -> dict[str, StageMeta]:
-        answer = self.client.call(lambda: self.client.apis.pipelines.get_all("deals"))
-        stages: dict[str, StageMeta] = {}
-        for pipeline in answer.results or []:
-            for stage in pipeline.stages or []:
-                item = stage_meta(stage)
-                if item is not None:
-                    stages[item[0]] = item[1]
-        self.stages = stages
-        return stages
+        answer = self.client.read(Pipelines, PIPELINES, self.client.apis.pipelines.get_all, "deals")
+        self.stages = answer.stages()
+        return self.stages
 
     def load_partner_type(self) -> tuple[str, int] | None:
         """(category, typeId) of the configured deal-to-company label; None in deal-property mode."""
         label = self.config.partner.label
         if label is None:
             return None
-        answer = self.client.call(lambda: self.client.apis.association_labels.get_all("deals", "companies"))
-        found = [r for r in answer.results or [] if (r.label or "").strip().lower() == label.strip().lower()]
+        api = self.client.apis.association_labels
+        answer = self.client.read(AssociationLabels, ASSOCIATION_LABELS, api.get_all, "deals", "companies")
+        # Only a well-formed answer gets this far: a label missing from it is truly missing (config advice),
+        # whereas an answer that does not fit was an UnexpectedAnswer above (a network or HubSpot fault).
+        found = [r for r in answer.results if (r.label or "").strip().lower() == label.strip().lower()]
         if not found:
-            known = sorted({str(r.label) for r in answer.results or [] if r.label})
+            known = sorted({r.label for r in answer.results if r.label})
             raise ConnectorError(
                 f"HubSpot has no deal-to-company association label {label!r} (labels: "
                 f"{', '.join(known) or 'none'}); create it in Settings > Objects > Deals > Associations, "
                 "or set partner.association_label / partner.deal_property in the connector config"
             )
         found.sort(key=lambda r: r.category != "USER_DEFINED")
-        self.partner_type = (str(found[0].category), int(found[0].type_id))
+        self.partner_type = (found[0].category, found[0].type_id)
         return self.partner_type
 
     # -- the pull ------------------------------------------------------------------------------------
@@ -286,8 +300,9 @@ class DealPuller:
             pages: Pages = self._listed()
         else:
             pages = self._searched(self.previous.modified - self._lookback())
-        yield from self._batches(pages)
+        # The count first: an answer without its total stops the pull before any batch is handed over.
         live = self.live_count(self.run_start)
+        yield from self._batches(pages)
         listed = self._archived_listed_at()
         deleted: list[str] = []
         if self._must_list_archived(live):
@@ -309,7 +324,7 @@ class DealPuller:
     def _archived_listed_at(self) -> datetime | None:
         return self.previous.archived_listed if self.previous is not None else None
 
-    def _must_list_archived(self, live: int | None) -> bool:
+    def _must_list_archived(self, live: int) -> bool:
         """Whether deals may have been archived (or restored) since the last listing: the live count
         differs from the expected one, either is unknown, or the last listing is too old."""
         previous = self.previous
@@ -324,9 +339,10 @@ class DealPuller:
             return True
         return False
 
-    def live_count(self, cutoff: datetime) -> int | None:
+    def live_count(self, cutoff: datetime) -> int:
         """HubSpot's count of the live deals created at or before ``cutoff`` (search's ``total``;
-        archived deals are never in a search). None when the answer has no total."""
+        archived deals are never in a search). An answer without a total is UnexpectedAnswer: a count
+        taken as zero or unknown would move the watermark's ``live=`` on nothing."""
         request = PublicObjectSearchRequest(
             filter_groups=[
                 FilterGroup(
@@ -337,10 +353,9 @@ class DealPuller:
             limit=1,
         )
         api = self.client.apis.deals_search
-        page = self.client.call_json(api.do_search, request)
+        page = self.client.read(SearchPage, SEARCH_DEALS, api.do_search, request)
         self.counters.live_counts += 1
-        total = page.get("total") if isinstance(page, dict) else None
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
+        return page.total
 
     def _note_created(self, deals: Iterable[RawDeal]) -> None:
         """Remember the changed deals created after the previous count's cut-off, up to this one's."""
@@ -355,7 +370,9 @@ class DealPuller:
     def _batches(self, pages: Pages) -> Iterator[PullBatch]:
         """Pages regrouped into batches of exactly ``association_batch_size`` deals (one association read
         each). A batch's watermark is the mark of the last page it holds whole: a page split between two
-        batches is not passed until the second one."""
+        batches is not passed until the second one. The last batch carries none: the pull's final
+        watermark follows it once the archived deals are listed, so a wrong answer there leaves the stored
+        watermark where it was (the next run reads that batch's deals again and finds them unchanged)."""
         size = self.config.association_batch_size
         pending: list[RawDeal] = []
         marks: list[tuple[int, datetime | None]] = []  # (end of a page in pending, its mark)
@@ -369,7 +386,7 @@ class DealPuller:
                     pending = pending[size:]
                     marks = [(end - size, m) for end, m in marks if end > size]
         if pending:
-            yield self._batch(pending, marks[-1][1] if marks else None)
+            yield self._batch(pending, None)
 
     def _batch(self, deals: list[RawDeal], mark: datetime | None) -> PullBatch:
         self._note_created(deals)
@@ -407,19 +424,20 @@ class DealPuller:
         api = self.client.apis.deals_basic
 
         def fetch(after: str | None, stop: threading.Event) -> Page:
-            page: Page = self.client.call_json(
+            return self.client.read(
+                ObjectPage,
+                LIST_DEALS,
                 unless_closed(stop, api.get_page),
                 limit=self.config.page_size,
                 after=after,
                 properties=list(properties),
                 archived=archived,
             )
-            return page
 
         with closing(cursor_pages(fetch, depth=self._depth(self.config.page_size))) as pages:
             for page in pages:
                 self.counters.list_pages += 1
-                yield [raw_deal(d) for d in page.get("results") or []]
+                yield [d.raw_deal() for d in page.results]
 
     def _depth(self, page_size: int) -> int:
         """Pages fetched ahead: one association batch's worth, so that fetching goes on while the caller
@@ -446,8 +464,8 @@ class DealPuller:
             local_vars_configuration=_MODEL_CONFIG,
         )
         api = self.client.apis.deals_batch
-        answer = self.client.call(lambda: api.read(request, archived=False))
-        extra = {str(r.id): dict(r.properties or {}) for r in answer.results or []}
+        answer = self.client.read(BatchRead, READ_DEALS, api.read, request, archived=False)
+        extra = {r.id: r.properties for r in answer.results}
         return [
             RawDeal(d.id, {**d.properties, **extra.get(d.id, {})}, d.archived, d.archived_at, d.updated_at)
             for d in deals
@@ -514,14 +532,16 @@ class DealPuller:
                 limit=size,
                 after=after,
             )
-            page: Page = self.client.call_json(unless_closed(stop, api.do_search), request)
+            page: Page = self.client.read(
+                SearchPage, SEARCH_DEALS, unless_closed(stop, api.do_search), request
+            )
             return page
 
         room = partial(search_room, page_size=size)
         with closing(cursor_pages(fetch, room, depth=self._depth(size))) as pages:
             for page in pages:
                 self.counters.search_pages += 1
-                yield [raw_deal(d) for d in page.get("results") or []]
+                yield [d.raw_deal() for d in page.results]
 
     def _walk_instant(self, cursor: _SearchCursor) -> Pages:
         instant = cursor.low_ms
@@ -578,15 +598,17 @@ class DealPuller:
                 ],
                 local_vars_configuration=_MODEL_CONFIG,
             )
-            answer = self.client.call_json(api.get_page, "deals", "companies", request)
+            answer = self.client.read(
+                AssociationBatch, READ_ASSOCIATIONS, api.get_page, "deals", "companies", request
+            )
             self.counters.association_reads += 1
-            for result in answer.get("results") or []:
-                deal_id = str((result.get("from") or {}).get("id"))
-                for target in result.get("to") or []:
-                    for kind in target.get("associationTypes") or []:
-                        if _int(kind.get("typeId")) == type_id and str(kind.get("category")) == category:
-                            found.setdefault(deal_id, set()).add(str(target.get("toObjectId")))
-                after = _next_after(result)
+            for result in answer.results:
+                deal_id = result.source.id
+                for target in result.to:
+                    for kind in target.association_types:
+                        if kind.type_id == type_id and kind.category == category:
+                            found.setdefault(deal_id, set()).add(target.to_object_id)
+                after = result.after
                 if after is not None:
                     todo.append((deal_id, after))
         return {deal: min(ids, key=_id_order) for deal, ids in found.items()}
@@ -604,8 +626,8 @@ class DealPuller:
                 properties_with_history=[],
                 local_vars_configuration=_MODEL_CONFIG,
             )
-            answer = self.client.call(partial(api.read, request, archived=False))
-            named = {str(r.id): dict(r.properties or {}) for r in answer.results or []}
+            answer = self.client.read(BatchRead, READ_COMPANIES, api.read, request, archived=False)
+            named = {r.id: r.properties for r in answer.results}
             out.extend(partner(i, named.get(i)) for i in ids)
         self._partners_sent.update(ordered)
         return out
@@ -625,18 +647,3 @@ def _id_order(value: str) -> tuple[int, str]:
 
 def _from_millis(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
-
-
-def _next_after(page: Any) -> str | None:
-    """``paging.next.after`` of an answer (SDK model or JSON), None on the last page."""
-    paging = field_of(page, "paging")
-    nxt = field_of(paging, "next") if paging is not None else None
-    after = field_of(nxt, "after") if nxt is not None else None
-    return str(after) if after else None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

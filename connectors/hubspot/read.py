@@ -1,15 +1,27 @@
-"""Current values of KPI properties on companies (for plans that verify live values), typed as writeback
-compares them: numbers as Decimal, datetimes as aware datetimes, text as str, empty as None."""
+"""Reads outside the pull, each answer checked (connectors/hubspot/answers.py): the current values of KPI
+properties on companies (for plans that verify live values), typed as writeback compares them (numbers as
+Decimal, datetimes as aware datetimes, text as str, empty as None); the company property types; which
+portal the token belongs to; the daily API allowance."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import partial
 from typing import Any
 
 from hubspot.crm.companies import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 
 from connectors.base import FieldValue
+from connectors.hubspot.answers import (
+    ACCOUNT_DETAILS,
+    COMPANY_PROPERTIES,
+    DAILY_LIMIT,
+    READ_COMPANIES,
+    AccountDetails,
+    BatchRead,
+    DailyLimit,
+    DailyLimits,
+    Properties,
+)
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.normalize import parse_datetime, text
 from kpi_core.money import to_money
@@ -44,8 +56,24 @@ def read_company_fields(
             properties=list(fields),
             properties_with_history=[],
         )
-        answer = client.call(partial(api.read, request, archived=False))
-        for record in answer.results or []:
-            props = dict(record.properties or {})
-            out[str(record.id)] = {f: typed(props.get(f), types.get(f)) for f in fields}
+        answer = client.read(BatchRead, READ_COMPANIES, api.read, request, archived=False)
+        for record in answer.results:
+            out[record.id] = {f: typed(record.properties.get(f), types.get(f)) for f in fields}
     return out
+
+
+def read_property_types(client: HubSpotClient) -> dict[str, str]:
+    """Company property name -> its type (``number``, ``datetime``, ``string``, ...)."""
+    api = client.apis.properties
+    answer = client.read(Properties, COMPANY_PROPERTIES, api.get_all, "companies", archived=False)
+    return {p.name: p.type for p in answer.results}
+
+
+def read_account(client: HubSpotClient) -> AccountDetails:
+    """The portal the token belongs to (its id, time zone, company currency)."""
+    return client.get(AccountDetails, ACCOUNT_DETAILS, "/account-info/v3/details")
+
+
+def read_daily_limit(client: HubSpotClient) -> DailyLimit | None:
+    """The portal's daily API call allowance and today's usage (None: HubSpot lists no such limit)."""
+    return client.get(DailyLimits, DAILY_LIMIT, "/integrations/v1/limit/daily").api_calls()

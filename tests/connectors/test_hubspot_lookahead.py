@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from connectors.errors import BudgetExhausted, ConnectorError
+from connectors.hubspot.answers import ObjectPage
 from connectors.hubspot.pacing import SystemTicker, WindowLimiter
 from connectors.hubspot.pull import Page, cursor_pages
 from kpi_core import clock
@@ -44,10 +45,10 @@ class FakeCursor:
         if after is not None and after == self.fail_at:
             raise ConnectorError(f"page {after} refused")
         number = int(after or "1")
-        page: Page = {"results": [{"id": str(number)}]}
+        answer: dict[str, object] = {"results": [{"id": str(number), "properties": {}}]}
         if number < 5:
-            page["paging"] = {"next": {"after": str(number + 1)}}
-        return page
+            answer["paging"] = {"next": {"after": str(number + 1)}}
+        return ObjectPage.model_validate(answer)
 
     def settled(self, expected: list[str | None]) -> list[str | None]:
         """What was asked once the worker had time to ask more than ``expected``."""
@@ -59,13 +60,17 @@ class FakeCursor:
         return self.asked
 
 
+def ids(page: Page) -> list[str]:
+    return [r.id for r in page.results]
+
+
 def test_next_page_is_fetched_before_the_current_one_is_handed_over() -> None:
     cursor = FakeCursor()
     pages = cursor_pages(cursor.fetch)
     first = next(pages)
-    assert first["results"] == [{"id": "1"}]
+    assert ids(first) == ["1"]
     assert cursor.settled([None, "2"]) == [None, "2"]  # one page ahead, no more
-    assert [p["results"][0]["id"] for p in pages] == ["2", "3", "4", "5"]
+    assert [ids(p)[0] for p in pages] == ["2", "3", "4", "5"]
     assert cursor.asked == [None, "2", "3", "4", "5"]
     assert lookahead_threads() == []
 
@@ -73,7 +78,7 @@ def test_next_page_is_fetched_before_the_current_one_is_handed_over() -> None:
 def test_depth_bounds_the_pages_fetched_ahead() -> None:
     cursor = FakeCursor()
     pages = cursor_pages(cursor.fetch, depth=3)
-    assert next(pages)["results"] == [{"id": "1"}]
+    assert ids(next(pages)) == ["1"]
     assert cursor.settled([None, "2", "3", "4"]) == [None, "2", "3", "4"]  # page 1 taken: 3 ahead
     pages.close()
     assert lookahead_threads() == []
@@ -83,7 +88,7 @@ def test_depth_bounds_the_pages_fetched_ahead() -> None:
 def test_a_failed_prefetch_raises_where_its_page_is_consumed() -> None:
     cursor = FakeCursor(fail_at="2")
     pages = cursor_pages(cursor.fetch)
-    assert next(pages)["results"] == [{"id": "1"}]  # page 2 already failed in the background
+    assert ids(next(pages)) == ["1"]  # page 2 already failed in the background
     with pytest.raises(ConnectorError, match=r"^page 2 refused$"):
         next(pages)
     assert cursor.asked == [None, "2"]
@@ -98,15 +103,16 @@ def test_room_stops_prefetching_at_the_callers_cap() -> None:
 
 # -- through the SDK against the sandbox -------------------------------------------------------------------
 def test_a_prefetched_page_refused_surfaces_with_todays_message(small: Portal) -> None:
-    """Calls 1-2 are metadata, 3-7 list pages 1-5; page 6 would pass the daily allowance, and the budget
-    guard refuses it on the worker thread. The association read comes only after 10 pages, so the
-    failure is the prefetched page's."""
+    """Calls 1-2 are metadata, 3 the live-deal count (read before any deal), 4-7 list pages 1-4; page 5
+    would pass the daily allowance, and the budget guard refuses it on the worker thread. The association
+    read comes only after 10 pages, so the failure is the prefetched page's."""
     small.emulation.faults.daily_limit = small.emulation.limits.daily_used + 7
     connector = small.connector(policy=NO_RETRY, rate_limits={**UNPACED, "daily_budget_share": 1.0})
     with pytest.raises(BudgetExhausted) as prefetched:
         list(connector.pull(None))
-    assert small.count("deals.list") == 5 and small.count("associations.batch_read") == 0
-    assert connector.last_pull is not None and connector.last_pull.counters.list_pages == 5
+    assert small.count("deals.search") == 1  # the count
+    assert small.count("deals.list") == 4 and small.count("associations.batch_read") == 0
+    assert connector.last_pull is not None and connector.last_pull.counters.list_pages == 4
     with pytest.raises(BudgetExhausted) as direct:
         connector.puller().load_stages()
     assert str(prefetched.value) == str(direct.value)
