@@ -23,7 +23,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.health import run_checks
 from connectors.hubspot.pacing import Pacer, SystemTicker, Ticker
-from connectors.hubspot.provision import SHAPES, Provisioner
+from connectors.hubspot.provision import SHAPES, Provisioner, refuse_unowned
 from connectors.hubspot.pull import DealPuller
 from connectors.hubspot.read import read_company_fields, typed
 from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_value
@@ -91,13 +91,19 @@ class HubSpotConnector(Connector[HubSpotConfig]):
         self, partner_ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, FieldValue]]:
         if self._property_types is None or any(f not in self._property_types for f in fields):
-            existing = self.provisioner.existing_properties()
+            existing = self.provisioner.known_properties()
+            if any(f not in existing for f in fields):
+                existing = self.provisioner.existing_properties()
             self._property_types = {name: str(getattr(p, "type", "")) for name, p in existing.items()}
         return read_company_fields(self.client, partner_ids, fields, self._property_types)
 
     def write_fields(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
+        """Refused whole (ProvisionError) when a target is not one of our properties with the expected
+        type (the properties are read once per run)."""
+        targets = (name for u in updates for name in u.values)
+        refuse_unowned(targets, specs, self.provisioner.known_properties())
         return self.writer.write(updates, specs)
 
     def stored_values(

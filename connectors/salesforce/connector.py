@@ -23,7 +23,7 @@ from connectors.salesforce import currency, soql
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.health import run_checks
-from connectors.salesforce.provision import Provisioner
+from connectors.salesforce.provision import Provisioner, refuse_unowned
 from connectors.salesforce.pull import ID_CHUNK, Puller, PullState
 from connectors.salesforce.reader import Reader
 from connectors.salesforce.write import Writer, to_account_currency
@@ -84,6 +84,10 @@ class SalesforceConnector(Connector[SalesforceConfig]):
     def write_fields(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
+        """Values as stored_values gave them, rounded by writeback; refused whole (ProvisionError) when
+        a target is not one of our custom fields with the expected type (one describe per run)."""
+        targets = (name for u in updates for name in u.values)
+        refuse_unowned(targets, specs, self.provisioner.known_fields(), self.config.partner_object)
         account_currency, rates = self._currency_context(updates, specs)
         records, failed = self.writer.records(updates, specs, account_currency, rates)
         if len(records) > self.config.bulk_write_threshold:
@@ -96,7 +100,8 @@ class SalesforceConnector(Connector[SalesforceConfig]):
     def stored_values(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> dict[str, dict[str, FieldValue]]:
-        """Currency values in each Account's own currency, as write_fields sends them."""
+        """Currency values converted, exactly, into each Account's own currency (writeback rounds them
+        once, then hands them to write_fields as they are)."""
         account_currency, rates = self._currency_context(updates, specs)
         out: dict[str, dict[str, FieldValue]] = {}
         for update in updates:
@@ -105,7 +110,7 @@ class SalesforceConnector(Connector[SalesforceConfig]):
                 spec = specs.get(name)
                 if spec is not None and spec.kind is FieldKind.CURRENCY and rates is not None:
                     converted, error = to_account_currency(
-                        value, (account_currency or {}).get(update.partner_id), rates, spec.scale
+                        value, (account_currency or {}).get(update.partner_id), rates
                     )
                     values[name] = converted if error is None else value
             out[update.partner_id] = values
@@ -135,7 +140,7 @@ class SalesforceConnector(Connector[SalesforceConfig]):
         if meta is not None:
             multi, rates = meta.shape.multi_currency, meta.currencies.rates
         else:
-            multi = "CurrencyIsoCode" in self.provisioner.existing_fields()
+            multi = "CurrencyIsoCode" in self.provisioner.known_fields()
             rates = currency.static_rates(self.reader, self.config.reporting_currency) if multi else None
         if not multi or rates is None:
             return None, None
