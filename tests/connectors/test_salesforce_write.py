@@ -211,7 +211,9 @@ def test_a_field_outside_the_specs_is_refused_before_anything_is_written(
     with connector(sandbox) as conn:
         conn.provision_fields(SPECS)
         sandbox.reset_counters()
-        with pytest.raises(ProvisionError, match=r"Account\.No_Such_Field__c is not a field of the writeback"):
+        with pytest.raises(
+            ProvisionError, match=r"Account\.No_Such_Field__c is not a field of the writeback"
+        ):
             conn.write_fields(
                 [update(ids[0]), FieldUpdate(ids[1], {"No_Such_Field__c": Decimal(1)})], SPEC_MAP
             )
