@@ -182,10 +182,15 @@ class Writer:
         if not records:
             return {}
         rows = [_csv_row(r) for r in records]
-        answer: Any = self.client.call(
-            f"bulk-writing {len(rows)} {self.sobject} record(s)",
-            lambda sf: sobject_bulk2(sf, self.sobject).update(records=rows, wait=poll_seconds),  # type: ignore[arg-type]
-        )
+        try:
+            answer: Any = self.client.call(
+                f"bulk-writing {len(rows)} {self.sobject} record(s)",
+                lambda sf: sobject_bulk2(sf, self.sobject).update(records=rows, wait=poll_seconds),  # type: ignore[arg-type]
+            )
+        except (KeyError, TypeError, ValueError) as exc:  # simple-salesforce indexes the job's answers itself
+            raise UnexpectedAnswer(
+                BULK_CALL, f"a job answer lacks what simple-salesforce reads ({type(exc).__name__})"
+            ) from None
         jobs = parse_answer(BulkJobs, answer, BULK_CALL).root
         if sum(j.numberRecordsTotal for j in jobs) != len(rows):
             raise UnexpectedAnswer(
