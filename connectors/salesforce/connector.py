@@ -131,7 +131,8 @@ class SalesforceConnector(Connector[SalesforceConfig]):
     ) -> tuple[dict[str, str] | None, RateTable | None]:
         """Each Account's currency and CurrencyType's rates, when Currency values are written to a
         multi-currency org; (None, None) otherwise. Calls when no pull ran before: describe Account,
-        CurrencyType, partner Accounts (one per 2,000), and one per 200 accounts not among them."""
+        CurrencyType, partner Accounts (one per 2,000), and one per 200 accounts not among them; after a
+        pull, only one per 200 accounts the pull did not read (none when partners are IsPartner accounts)."""
         money_fields = {n for n, s in specs.items() if s.kind is FieldKind.CURRENCY}
         if not any(u.values.get(n) is not None for u in updates for n in money_fields):
             return None, None
@@ -145,7 +146,7 @@ class SalesforceConnector(Connector[SalesforceConfig]):
         if not multi or rates is None:
             return None, None
         known = self.puller.account_currency
-        if any(u.partner_id not in known for u in updates):
+        if meta is None and any(u.partner_id not in known for u in updates):  # a pull read them already
             self.puller.partner_accounts(True, PullState(run_start=clock.utcnow()))  # one call per 2,000
         missing = [u.partner_id for u in updates if u.partner_id not in known]
         for start in range(0, len(missing), ID_CHUNK):

@@ -204,6 +204,10 @@ class Writer:
             ids = [str(r["id"]) for r in records[start : start + job.numberRecordsTotal]]
             start += job.numberRecordsTotal
             failed = self._failed_records(job) if job.numberRecordsFailed else {}
+            if not set(failed) <= set(ids):  # a failure we cannot place would leave its record "written"
+                raise UnexpectedAnswer(
+                    BULK_FAILED_CALL.format(id=job.job_id), "it names records the job was not sent"
+                )
             unprocessed = job.numberRecordsProcessed < job.numberRecordsTotal
             for record_id in ids:
                 result = failed.get(record_id)

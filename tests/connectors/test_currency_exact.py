@@ -3,6 +3,7 @@ exact KPI and rounded once, half-up, to the field's scale; the plan then finds n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from connectors.base import FieldSpec, FieldUpdate, FieldValue
+from connectors.salesforce.pull import ID_CHUNK
 from connectors.salesforce.write import to_account_currency
 from kpi_core.money import RateTable
 from kpi_core.result import GroupKind, KpiResult
@@ -22,7 +24,7 @@ from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.sandbox.testing import SandboxFactory
 from partnerkpi.state import StateStore
-from tests.connectors.test_salesforce_fixtures import emulation
+from tests.connectors.test_salesforce_fixtures import PULL_CONSTANT_CALLS, calls_besides_login, emulation
 from tests.writeback.test_writeback import partner_group, result
 from writeback import ConnectorWriteback, desired_values
 from writeback.mapping import FieldMapping
@@ -164,6 +166,10 @@ def test_every_currency_field_in_another_currency_is_the_exact_conversion_rounde
 
     # What the CRM holds is what the ledger holds: the next run (live values compared too, with
     # verify_live) has nothing to rewrite.
+    sandbox.reset_counters()
     second = sync_connector(cfg, store, NAME, ProgressReporter.silent(), as_of=AS_OF)
     assert second.status == "ok", second.message
     assert second.counts["planned_fields"] == 0
+    # ... and the conversion costs no call: the pull's own calls (plus the live read with verify_live)
+    live_reads = math.ceil(len(accounts) / ID_CHUNK) if verify_live else 0
+    assert calls_besides_login(sandbox) == PULL_CONSTANT_CALLS + live_reads
