@@ -55,10 +55,12 @@ class ConnectorConfig(BaseModel):
 class FieldKind(str, enum.Enum):
     """What kind of CRM field a KPI lands in; each connector maps it to its own field type.
 
-    Writeback hands connectors values already in the field's unit and rounded to ``FieldSpec.scale``:
-    CURRENCY a Decimal in the reporting currency (a connector whose field holds another currency converts
-    it), PERCENT a Decimal in percentage points (63.15 for a rate of 0.6315, as a Salesforce Percent field
-    holds it), NUMBER a Decimal, DATETIME an aware datetime, TEXT a str. Connectors never rescale.
+    Writeback works out each value exactly in the field's unit: CURRENCY a Decimal in the reporting
+    currency, PERCENT a Decimal in percentage points (63.15 for a rate of 0.6315, as a Salesforce Percent
+    field holds it), NUMBER a Decimal, DATETIME an aware datetime, TEXT a str. It hands those exact values
+    to ``Connector.stored_values`` (where a connector whose field holds another currency converts them),
+    rounds the result once, half-up, to ``FieldSpec.scale``, and writes exactly that. Connectors never
+    rescale and never round.
     """
 
     CURRENCY = "currency"
@@ -191,13 +193,16 @@ class Connector(abc.ABC, Generic[C]):
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
         """Write values in as few calls as the CRM allows; one result per update, never raising for a
-        record-level failure."""
+        record-level failure. Values arrive as the CRM will hold them (stored_values, then rounded): write
+        them as they are. Refuse the whole call (raise) when a target is not one of the fields the
+        connector found on the CRM with the expected type."""
 
     def stored_values(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> dict[str, dict[str, FieldValue]]:
-        """The values as the CRM will hold them once written (e.g. converted into a record's own currency),
-        so that live values read back compare with what we wrote. Default: unchanged."""
+        """The values as the CRM will hold them, from writeback's exact values (e.g. converted into a
+        record's own currency), not rounded: writeback rounds the result once, then plans, writes and
+        records it, so live values read back compare with what we wrote. Default: unchanged."""
         return {u.partner_id: dict(u.values) for u in updates}
 
     @abc.abstractmethod

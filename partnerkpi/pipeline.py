@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from connectors import registry
-from connectors.base import Connector, ConnectorConfig, FieldUpdate, ProvisionResult
+from connectors.base import Connector, ConnectorConfig, ProvisionResult
 from connectors.errors import ConnectorError
 from kpi_core import clock
 from kpi_core.accumulate import Accumulator
@@ -188,12 +188,11 @@ def plan_writeback(
 ) -> Plan:
     name = connector.name
     partner_ids = sorted(store.partner_ids(name))
-    desired = desired_values(result, writeback, partner_ids)
-    live = stored = None
+    desired = desired_values(result, writeback, partner_ids, held=connector.stored_values)
+    live = None
     if writeback.verify_live:
         live = connector.read_fields(partner_ids, [m.field for m in writeback.fields])
-        stored = connector.stored_values([FieldUpdate(p, v) for p, v in desired.items()], writeback.specs())
-    return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live, stored)
+    return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live)
 
 
 def sync_connector(

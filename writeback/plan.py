@@ -72,12 +72,11 @@ def make_plan(
     ledger: Ledger,
     now: datetime,
     live: Mapping[str, Mapping[str, FieldValue]] | None = None,
-    stored: Mapping[str, Mapping[str, FieldValue]] | None = None,
 ) -> Plan:
     """Diff desired values against the ledger (and live values when given). Only mapped fields appear.
 
-    ``stored``: the desired values as the CRM holds them (Connector.stored_values), the form live values
-    are compared in; default: the desired values themselves."""
+    ``desired`` holds the values as the CRM will hold them (writeback.values.desired_values: converted by
+    the connector, rounded once), so the ledger, the plan and live values all compare in one form."""
     mapped = {m.field: m for m in writeback.fields}
     stamp_fields = [m.field for m in writeback.fields if m.kpi == "updated_at"]
     plan = Plan(connector=connector, partners=len(desired))
@@ -89,15 +88,12 @@ def make_plan(
                 continue  # a field that is not in the mapping is never written
             key = (partner_id, field_name)
             wanted = canonical(after)
-            in_crm = (
-                canonical(stored[partner_id].get(field_name)) if stored and partner_id in stored else wanted
-            )
             before = ledger.get(key) if key in ledger else None
             if key not in ledger:
                 live_value = (
                     canonical(live[partner_id].get(field_name)) if live and partner_id in live else None
                 )
-                if live is not None and live_value == in_crm:
+                if live is not None and live_value == wanted:
                     plan.unchanged += 1  # already right in the CRM (e.g. a ledger lost with its DB)
                     continue
                 partner_changes.append(FieldChange(partner_id, field_name, live_value, after, Reason.NEW))
@@ -110,7 +106,7 @@ def make_plan(
                 continue
             if live is not None and partner_id in live:
                 live_value = canonical(live[partner_id].get(field_name))
-                if live_value != in_crm:
+                if live_value != wanted:
                     partner_changes.append(
                         FieldChange(partner_id, field_name, live_value, after, Reason.EDITED_IN_CRM)
                     )

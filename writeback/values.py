@@ -1,13 +1,14 @@
-"""From a KPI result to the values the CRM fields should hold: unit, rounding, canonical form."""
+"""From a KPI result to the values the CRM fields should hold: unit, the connector's conversion, one
+rounding, canonical form."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from connectors.base import FieldKind, FieldValue
+from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
 from kpi_core.schema import Segment
 from writeback.mapping import ConnectorWriteback, FieldMapping, figure_name
@@ -19,8 +20,13 @@ BREAKDOWN_LABELS = (
 )
 
 
-def to_field_value(raw: object, mapping: FieldMapping) -> FieldValue:
-    """A KPI number in the field's unit, rounded to its scale (rates become percentage points)."""
+Held = Callable[[Sequence[FieldUpdate], Mapping[str, FieldSpec]], Mapping[str, Mapping[str, FieldValue]]]
+"""A connector's ``stored_values``: exact values in the CRM's own unit (e.g. converted into a record's
+currency), not rounded."""
+
+
+def exact_value(raw: object, mapping: FieldMapping) -> FieldValue:
+    """A KPI number in the field's unit, exact (rates become percentage points); text cut to length."""
     if raw is None:
         return None
     kind = mapping.field_kind
@@ -32,14 +38,35 @@ def to_field_value(raw: object, mapping: FieldMapping) -> FieldValue:
         number = (
             raw if isinstance(raw, Decimal) else Decimal(repr(raw) if isinstance(raw, float) else str(raw))
         )
-        if kind is FieldKind.PERCENT:
-            number *= 100
-        rounded = number.quantize(Decimal(1).scaleb(-mapping.field_scale), rounding=ROUND_HALF_UP)
+        return number * 100 if kind is FieldKind.PERCENT else number
     except InvalidOperation:
         return None  # not a number we can represent: never written as garbage
+
+
+def to_scale(value: FieldValue, mapping: FieldMapping) -> FieldValue:
+    """The one rounding of writeback: a number rounded once, half-up, to the field's scale; None when it
+    does not fit the field (the CRM would refuse it). Other kinds pass unchanged."""
+    if value is None or mapping.field_kind in (FieldKind.TEXT, FieldKind.DATETIME):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        return None
+    try:
+        number = (
+            value
+            if isinstance(value, Decimal)
+            else Decimal(repr(value) if isinstance(value, float) else value)
+        )
+        rounded = number.quantize(Decimal(1).scaleb(-mapping.field_scale), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None
     if not rounded.is_finite() or rounded.adjusted() >= mapping.precision - mapping.field_scale:
-        return None  # does not fit the field (the CRM would refuse it): treated as undefined
+        return None
     return rounded
+
+
+def to_field_value(raw: object, mapping: FieldMapping) -> FieldValue:
+    """A KPI number in the field's unit, rounded to its scale, for a CRM that holds it as it is."""
+    return to_scale(exact_value(raw, mapping), mapping)
 
 
 def canonical(value: FieldValue) -> str | None:
@@ -87,21 +114,27 @@ def period_label(group: GroupKpis) -> str:
 
 
 def desired_values(
-    result: KpiResult, writeback: ConnectorWriteback, partner_ids: Collection[str]
+    result: KpiResult,
+    writeback: ConnectorWriteback,
+    partner_ids: Collection[str],
+    held: Held | None = None,
 ) -> dict[str, dict[str, FieldValue]]:
-    """partner id -> field -> value, for every mapped field except ``updated_at`` (the planner sets it).
+    """partner id -> field -> value as the CRM will hold it, for every mapped field except ``updated_at``
+    (the planner sets it). What the plan compares, the connector writes and the ledger records.
 
-    Fields whose value is None and whose mapping says ``on_null: keep`` are left out (never written)."""
+    Each value is worked out exactly, handed to ``held`` (the connector's ``stored_values``: its own
+    conversion, e.g. into the record's currency) and only then rounded, once, to the field's scale: a
+    converted amount is never rounded twice. Fields whose value is None and whose mapping says
+    ``on_null: keep`` are left out (never written)."""
     by_key: dict[tuple[str, str], GroupKpis] = {}
     for group in result.groups:
         if group.group.kind is GroupKind.PARTNER and group.group.partner_id is not None:
             by_key[(group.group.partner_id, group.period.name)] = group
-    out: dict[str, dict[str, FieldValue]] = {}
+    mappings = [m for m in writeback.fields if m.kpi != "updated_at"]
+    exact: dict[str, dict[str, FieldValue]] = {}
     for partner_id in partner_ids:
         values: dict[str, FieldValue] = {}
-        for m in writeback.fields:
-            if m.kpi == "updated_at":
-                continue
+        for m in mappings:
             found = by_key.get((partner_id, m.period or ""))
             raw: object = None
             if found is not None:
@@ -112,12 +145,21 @@ def desired_values(
                 else:
                     fig = _figure(found, m.kpi)
                     raw = getattr(fig, m.value) if fig is not None else None
-            value = to_field_value(raw, m)
+            values[m.field] = exact_value(raw, m)
+        exact[partner_id] = values
+    if held is not None:
+        converted = held([FieldUpdate(p, v) for p, v in exact.items()], writeback.specs())
+        exact = {p: {**v, **converted.get(p, {})} for p, v in exact.items()}
+    out: dict[str, dict[str, FieldValue]] = {}
+    for partner_id, values in exact.items():
+        row: dict[str, FieldValue] = {}
+        for m in mappings:
+            value = to_scale(values.get(m.field), m)
             if value is None and m.on_null == "keep":
                 continue
-            values[m.field] = value
-        out[partner_id] = values
+            row[m.field] = value
+        out[partner_id] = row
     return out
 
 
-__all__ = ["canonical", "desired_values", "figure_name", "to_field_value"]
+__all__ = ["Held", "canonical", "desired_values", "exact_value", "figure_name", "to_field_value", "to_scale"]

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from connectors.base import FieldKind, FieldSpec, FieldValue
@@ -123,8 +123,9 @@ def _sync_directory(directory: Path) -> None:
 
 
 def format_value(value: FieldValue, spec: FieldSpec) -> str:
-    """A value as the CSV holds it: numbers rounded to the field's scale, datetimes ISO 8601 in UTC,
-    None as an empty cell. ValueRejected when the value does not fit the field's kind."""
+    """A value as the CSV holds it: numbers with the field's scale (``63.10``; writeback rounded them,
+    and a number with more decimals is written as given: connectors never round), datetimes ISO 8601 in
+    UTC, None as an empty cell. ValueRejected when the value does not fit the field's kind."""
     if value is None:
         return ""
     if spec.kind in _NUMERIC_KINDS:
@@ -138,7 +139,10 @@ def format_value(value: FieldValue, spec: FieldSpec) -> str:
             )
             if not number.is_finite():
                 raise ValueRejected(f"{spec.name}: {value} is not a finite number")
-            return format(number.quantize(Decimal(1).scaleb(-spec.scale), rounding=ROUND_HALF_UP), "f")
+            exponent = number.as_tuple().exponent
+            if isinstance(exponent, int) and exponent < -spec.scale:
+                return format(number, "f")
+            return format(number.quantize(Decimal(1).scaleb(-spec.scale)), "f")  # padded: exact
         except InvalidOperation:
             raise ValueRejected(f"{spec.name}: {value} does not fit {spec.scale} decimal places") from None
     if spec.kind is FieldKind.DATETIME:

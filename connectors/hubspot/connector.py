@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import httpx
-from pydantic import BaseModel
 
-from connectors.answers import parse_answer
 from connectors.base import (
     CheckResult,
     Connector,
@@ -26,19 +24,11 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.health import run_checks
 from connectors.hubspot.pacing import Pacer, SystemTicker, Ticker
-from connectors.hubspot.provision import SHAPES, Provisioner
+from connectors.hubspot.provision import SHAPES, Provisioner, refuse_unowned
 from connectors.hubspot.pull import DealPuller
 from connectors.hubspot.read import read_account, read_company_fields, read_property_types, typed
 from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_value
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
-
-ACCOUNT_DETAILS = "/account-info/v3/details"
-
-
-class _AccountDetails(BaseModel):
-    """The one field of the account details the state needs (HubSpot answers more)."""
-
-    portalId: int
 
 
 class HubSpotConnector(Connector[HubSpotConfig]):
@@ -99,18 +89,10 @@ class HubSpotConnector(Connector[HubSpotConfig]):
         return self.last_pull.pull(watermark)
 
     def instance_id(self) -> str:
-        """The portal id (HubSpot's Hub ID) from ``GET /account-info/v3/details``: one call, made through
-        a kept SDK API client (hubspot-api-client has no account-info API) so that it is paced, counted
-        and retried like every other call. developers.hubspot.com, "Account information API"."""
-        api_client = self.client.apis.pipelines.api_client
-
-        def details(**kwargs: Any) -> Any:
-            return api_client.call_api(
-                ACCOUNT_DETAILS, "GET", auth_settings=["oauth2"], response_types_map={}, **kwargs
-            )
-
-        answer = self.client.call_json(details)
-        return str(parse_answer(_AccountDetails, answer, f"GET {ACCOUNT_DETAILS}").portalId)
+        """The portal id (HubSpot's Hub ID) from ``GET /account-info/v3/details``, checked (``account``):
+        one call, paced, counted and retried like every other. developers.hubspot.com, "Account
+        information API"."""
+        return str(self.account().portal_id)
 
     def read_fields(
         self, partner_ids: Sequence[str], fields: Sequence[str]
@@ -122,6 +104,10 @@ class HubSpotConnector(Connector[HubSpotConfig]):
     def write_fields(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
+        """Refused whole (ProvisionError) when a target is not one of our properties with the expected
+        type (the properties are read once per run)."""
+        targets = (name for u in updates for name in u.values)
+        refuse_unowned(targets, specs, self.provisioner.known_properties())
         return self.writer.write(updates, specs)
 
     def stored_values(

@@ -8,7 +8,7 @@ written into its label and description. Money is a number shown with the portal'
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,15 +87,67 @@ def incompatibility(spec: FieldSpec, existing: Any) -> str | None:
     return None
 
 
+DEFAULT_PROPERTIES = frozenset(
+    {"name", "domain", "hubspot_owner_id", "phone", "website", "industry", "description", "city", "state"}
+    | {"country", "zip", "address", "lifecyclestage", "annualrevenue", "numberofemployees", "createdate"}
+)
+"""A few of HubSpot's default company properties, refused even when the portal does not flag them
+``hubspotDefined``; ``hs_`` names are HubSpot's too."""
+
+
+def is_default_property(name: str, found: Any = None) -> bool:
+    """A property HubSpot defines (never partnerkpi's to write)."""
+    lower = name.lower()
+    return (
+        lower in DEFAULT_PROPERTIES
+        or lower.startswith("hs_")
+        or bool(getattr(found, "hubspot_defined", False))
+    )
+
+
+def why_not_ours(name: str, spec: FieldSpec | None, found: Any) -> str | None:
+    """Why company property ``name`` must not be written (None: one of ours, with the expected type)."""
+    if is_default_property(name, found):
+        return f"company property {name} is a HubSpot default property; partnerkpi writes only its own properties"
+    if spec is None:
+        return f"company property {name} is not a field of the writeback mapping"
+    if found is None:
+        return f"company property {name} does not exist: run `partnerkpi provision`"
+    why = incompatibility(spec, found)
+    if why is not None:
+        return why
+    meta = getattr(found, "modification_metadata", None)
+    if getattr(meta, "read_only_value", False) or getattr(found, "calculated", False):
+        return f"company property {name} is read-only in HubSpot: map the KPI to another property"
+    return None
+
+
+def refuse_unowned(
+    targets: Iterable[str], specs: Mapping[str, FieldSpec], existing: Mapping[str, Any]
+) -> None:
+    """Defence in depth at write time: ProvisionError naming the first target that is not one of our
+    properties with the expected type, before anything of the batch is sent."""
+    for name in dict.fromkeys(targets):
+        why = why_not_ours(name, specs.get(name), existing.get(name))
+        if why is not None:
+            raise ProvisionError(f"nothing was written: {why}")
+
+
 class Provisioner:
     def __init__(self, client: HubSpotClient, group: PropertyGroup) -> None:
         self.client = client
         self.group = group
+        self._known: dict[str, Any] | None = None
 
     def existing_properties(self) -> dict[str, Any]:
         api = self.client.apis.properties
         answer = self.client.call(lambda: api.get_all(OBJECT_TYPE, archived=False))
-        return {str(p.name): p for p in answer.results or []}
+        self._known = {str(p.name): p for p in answer.results or []}
+        return self._known
+
+    def known_properties(self) -> dict[str, Any]:
+        """The company properties as last read (read once when never read)."""
+        return self._known if self._known is not None else self.existing_properties()
 
     def ensure_group(self) -> bool:
         """True when the group had to be created."""
@@ -116,6 +168,7 @@ class Provisioner:
 
     def provision(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         existing = self.existing_properties()
+        self._known = None  # properties are created below: the next write reads them again
         missing = [s for s in specs if s.name not in existing and PROPERTY_NAME.match(s.name)]
         if missing:
             self.ensure_group()

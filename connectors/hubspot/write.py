@@ -6,6 +6,10 @@ RATE_LIMITS; INTERNAL_ERROR) are sent again, a bounded number of times. A value 
 refuses the WHOLE request with 400: the batch is then split in halves until the bad record stands alone,
 so that the others are still written.
 
+Every answer is checked (connectors.answers): one that is not a batch answer (status, results with ids,
+errors) is UnexpectedAnswer naming the call: nothing of that batch is confirmed, so the ledger does not
+record it and the next run writes it again.
+
 Values are written as HubSpot stores them: numbers as plain decimal strings (no exponent), datetimes as
 ISO 8601 in UTC with milliseconds, text as is, None as "" (clears the property). Writeback hands values
 already in the field's unit (a rate in percentage points): nothing is rescaled here.
@@ -17,15 +21,39 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any, Literal
 
 from hubspot.crm.companies import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
+from pydantic import BaseModel
 
+from connectors.answers import parse_json_answer
 from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError, WriteResult
 from connectors.hubspot.client import HubSpotApiError, HubSpotClient
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_CATEGORIES = frozenset({"CONFLICT", "RATE_LIMITS", "INTERNAL_ERROR", "TIMEOUT"})
+UPDATE_CALL = "POST /crm/v3/objects/companies/batch/update"
+
+
+class BatchObject(BaseModel):
+    id: str
+
+
+class BatchError(BaseModel):
+    """One item of a 207's ``errors`` (HubSpot's StandardError); ``context.ids`` names the records."""
+
+    category: str
+    message: str = ""
+    context: dict[str, list[str]] = {}
+
+
+class BatchAnswer(BaseModel):
+    """A batch update's answer (BatchResponseSimplePublicObject[WithErrors])."""
+
+    status: Literal["PENDING", "PROCESSING", "CANCELED", "COMPLETE"]
+    results: list[BatchObject]
+    errors: list[BatchError] = []
 
 
 class UnwritableValue(ValueError):
@@ -107,7 +135,8 @@ class CompanyWriter:
         api = self.client.apis.companies_batch
         self.batch_calls += 1
         try:
-            answer = self.client.call(lambda: api.update(request))
+            # the raw body, read inside the call: a body cut short is retried like a dropped connection
+            body: Any = self.client.call(lambda: api.update(request, _preload_content=False).data)
         except HubSpotApiError as exc:
             if exc.status != 400:
                 raise
@@ -115,22 +144,20 @@ class CompanyWriter:
                 return [WriteResult(batch[0][0], False, (RecordError(str(exc), code=exc.category),))]
             middle = len(batch) // 2
             return self._send(batch[:middle]) + self._send(batch[middle:])
-        return _results(batch, answer)
+        return _results(batch, parse_json_answer(BatchAnswer, body, UPDATE_CALL))
 
 
-def _results(batch: list[tuple[str, dict[str, str]]], answer: object) -> list[WriteResult]:
-    written = {str(getattr(r, "id", "")) for r in getattr(answer, "results", None) or []}
+def _results(batch: list[tuple[str, dict[str, str]]], answer: BatchAnswer) -> list[WriteResult]:
+    written = {r.id for r in answer.results}
     failed: dict[str, list[RecordError]] = {}
     unplaced: list[RecordError] = []
-    for error in getattr(answer, "errors", None) or []:
-        category = str(getattr(error, "category", "") or "")
+    for error in answer.errors:
         record_error = RecordError(
-            message=str(getattr(error, "message", "") or category)[:500],
-            code=category,
-            retryable=category in RETRYABLE_CATEGORIES,
+            message=(error.message or error.category)[:500],
+            code=error.category,
+            retryable=error.category in RETRYABLE_CATEGORIES,
         )
-        context = getattr(error, "context", None) or {}
-        ids = [str(i) for i in (context.get("ids") or context.get("id") or [])]
+        ids = error.context.get("ids") or error.context.get("id") or []
         if not ids:
             unplaced.append(record_error)
         for object_id in ids:

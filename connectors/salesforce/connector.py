@@ -25,7 +25,7 @@ from connectors.salesforce import currency, soql
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.health import run_checks
-from connectors.salesforce.provision import Provisioner
+from connectors.salesforce.provision import Provisioner, refuse_unowned
 from connectors.salesforce.pull import ID_CHUNK, Puller, PullState
 from connectors.salesforce.reader import Reader
 from connectors.salesforce.write import Writer, to_account_currency
@@ -103,6 +103,10 @@ class SalesforceConnector(Connector[SalesforceConfig]):
     def write_fields(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
+        """Values as stored_values gave them, rounded by writeback; refused whole (ProvisionError) when
+        a target is not one of our custom fields with the expected type (one describe per run)."""
+        targets = (name for u in updates for name in u.values)
+        refuse_unowned(targets, specs, self.provisioner.known_fields(), self.config.partner_object)
         account_currency, rates = self._currency_context(updates, specs)
         records, failed = self.writer.records(updates, specs, account_currency, rates)
         if len(records) > self.config.bulk_write_threshold:
@@ -115,7 +119,8 @@ class SalesforceConnector(Connector[SalesforceConfig]):
     def stored_values(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> dict[str, dict[str, FieldValue]]:
-        """Currency values in each Account's own currency, as write_fields sends them."""
+        """Currency values converted, exactly, into each Account's own currency (writeback rounds them
+        once, then hands them to write_fields as they are)."""
         account_currency, rates = self._currency_context(updates, specs)
         out: dict[str, dict[str, FieldValue]] = {}
         for update in updates:
@@ -124,7 +129,7 @@ class SalesforceConnector(Connector[SalesforceConfig]):
                 spec = specs.get(name)
                 if spec is not None and spec.kind is FieldKind.CURRENCY and rates is not None:
                     converted, error = to_account_currency(
-                        value, (account_currency or {}).get(update.partner_id), rates, spec.scale
+                        value, (account_currency or {}).get(update.partner_id), rates
                     )
                     values[name] = converted if error is None else value
             out[update.partner_id] = values
@@ -145,7 +150,8 @@ class SalesforceConnector(Connector[SalesforceConfig]):
     ) -> tuple[dict[str, str] | None, RateTable | None]:
         """Each Account's currency and CurrencyType's rates, when Currency values are written to a
         multi-currency org; (None, None) otherwise. Calls when no pull ran before: describe Account,
-        CurrencyType, partner Accounts (one per 2,000), and one per 200 accounts not among them."""
+        CurrencyType, partner Accounts (one per 2,000), and one per 200 accounts not among them; after a
+        pull, only one per 200 accounts the pull did not read (none when partners are IsPartner accounts)."""
         money_fields = {n for n, s in specs.items() if s.kind is FieldKind.CURRENCY}
         if not any(u.values.get(n) is not None for u in updates for n in money_fields):
             return None, None
@@ -154,12 +160,12 @@ class SalesforceConnector(Connector[SalesforceConfig]):
         if meta is not None:
             multi, rates = meta.shape.multi_currency, meta.currencies.rates
         else:
-            multi = "CurrencyIsoCode" in self.puller.describe_fields(self.config.partner_object)
+            multi = "CurrencyIsoCode" in self.provisioner.known_fields()
             rates = currency.static_rates(self.reader, self.config.reporting_currency) if multi else None
         if not multi or rates is None:
             return None, None
         known = self.puller.account_currency
-        if any(u.partner_id not in known for u in updates):
+        if meta is None and any(u.partner_id not in known for u in updates):  # a pull read them already
             self.puller.partner_accounts(True, PullState(run_start=clock.utcnow()))  # one call per 2,000
         missing = [u.partner_id for u in updates if u.partner_id not in known]
         for start in range(0, len(missing), ID_CHUNK):

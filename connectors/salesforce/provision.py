@@ -8,14 +8,17 @@ incompatible type is REFUSED and never altered; a permission that exists is not 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from simple_salesforce.api import Salesforce
 
+from connectors.answers import parse_answer
 from connectors.base import FieldKind, FieldSpec, ProvisionAction, ProvisionResult
+from connectors.errors import ProvisionError
 from connectors.salesforce import soql
+from connectors.salesforce.answers import Describe
 from connectors.salesforce.client import SalesforceApiError, SalesforceClient, sobject
 from connectors.salesforce.reader import Reader
 
@@ -84,6 +87,48 @@ def incompatibility(spec: FieldSpec, existing: Mapping[str, Any], sobject: str) 
     return None
 
 
+def is_custom_field(name: str) -> bool:
+    """A custom field's API name ends in ``__c`` (any case: Salesforce API names are case-insensitive);
+    every other name is a standard field, never partnerkpi's to write."""
+    return name.lower().endswith("__c")
+
+
+def why_not_ours(
+    name: str, spec: FieldSpec | None, found: Mapping[str, Any] | None, sobject: str
+) -> str | None:
+    """Why ``name`` must not be written (None: it is one of our fields, present with the expected type)."""
+    where = f"{sobject}.{name}"
+    if not is_custom_field(name) or (found is not None and found.get("custom") is False):
+        return f"{where} is a standard field; partnerkpi writes only its own custom fields (API names ending in __c)"
+    if spec is None:
+        return f"{where} is not a field of the writeback mapping"
+    if found is None:
+        return f"{where} does not exist, or this user cannot see it: run `partnerkpi provision`"
+    why = incompatibility(spec, found, sobject)
+    if why is not None:
+        return why
+    if found.get("updateable") is False:
+        return (
+            f"{where} exists but this user cannot edit it: run `partnerkpi provision` (writer_permission_set)"
+        )
+    return None
+
+
+def refuse_unowned(
+    targets: Iterable[str],
+    specs: Mapping[str, FieldSpec],
+    described: Mapping[str, Mapping[str, Any]],
+    sobject: str,
+) -> None:
+    """Defence in depth at write time: ProvisionError naming the first target that is not one of our
+    custom fields with the expected type, before anything of the batch is sent."""
+    by_lower = {name.lower(): found for name, found in described.items()}
+    for name in dict.fromkeys(targets):
+        why = why_not_ours(name, specs.get(name), by_lower.get(name.lower()), sobject)
+        if why is not None:
+            raise ProvisionError(f"nothing was written: {why}")
+
+
 @dataclass
 class Provisioner:
     client: SalesforceClient
@@ -91,15 +136,24 @@ class Provisioner:
     sobject: str
     permission_set: str
     writer_permission_set: str | None = None
+    _known: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     def existing_fields(self) -> dict[str, dict[str, Any]]:
-        described: dict[str, Any] = self.client.call(
-            f"describing {self.sobject}", lambda sf: getattr(sf, self.sobject).describe()
+        described = self.client.read(
+            f"describing {self.sobject}",
+            lambda sf: getattr(sf, self.sobject).describe(),
+            lambda answer, call: parse_answer(Describe, answer, call),
         )
-        return {str(f["name"]): dict(f) for f in described.get("fields") or ()}
+        self._known = described.by_name()
+        return self._known
+
+    def known_fields(self) -> dict[str, dict[str, Any]]:
+        """The partner object's fields as last described (describing it once when never described)."""
+        return self._known if self._known is not None else self.existing_fields()
 
     def provision(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         existing = self.existing_fields()
+        self._known = None  # fields are created and granted below: the next write describes again
         results = [self._one(spec, existing.get(spec.name)) for spec in specs]
         usable = [r.field for r in results if r.action is not ProvisionAction.REFUSED]
         if not usable:

@@ -102,23 +102,23 @@ def test_write_then_read_round_trip(tmp_path: Path) -> None:
     assert rows[0] == ["partner_id", "score", "win_rate", "revenue", "updated", "note"]
     assert rows[1] == [
         "P1",
-        "87.3",
+        "87.25",  # more decimals than the scale: written as given (writeback rounds, connectors never do)
         "63.10",
         "1500.00",
         "2026-10-31T12:00:00+00:00",
         "Revenue p90 · Deals p80",
     ]
-    assert rows[2] == ["P2", "12.0", "", "", "", ""]
+    assert rows[2] == ["P2", "12.04", "", "", "", ""]
     values = conn.read_fields(["P1", "P2", "P9"], ["score", "win_rate", "updated", "note", "absent"])
     assert values == {
         "P1": {
-            "score": Decimal("87.3"),
+            "score": Decimal("87.25"),
             "win_rate": Decimal("63.10"),
             "updated": datetime(2026, 10, 31, 12, 0, tzinfo=timezone.utc),
             "note": "Revenue p90 · Deals p80",
             "absent": None,
         },
-        "P2": {"score": Decimal("12.0"), "win_rate": None, "updated": None, "note": None, "absent": None},
+        "P2": {"score": Decimal("12.04"), "win_rate": None, "updated": None, "note": None, "absent": None},
     }
 
 

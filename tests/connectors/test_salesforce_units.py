@@ -40,7 +40,14 @@ from connectors.salesforce.transport import (
     classifier,
     login_domain,
 )
-from connectors.salesforce.write import _bulk_error, _csv_row, _result, json_value, to_account_currency
+from connectors.salesforce.write import (
+    SaveResult,
+    _bulk_error,
+    _csv_row,
+    _result,
+    json_value,
+    to_account_currency,
+)
 from kpi_core.money import DatedRate, RateTable
 from kpi_core.schema import Status
 
@@ -454,29 +461,41 @@ def test_json_values() -> None:
     assert json_value(None) is None and json_value("A 81 (won 50%)") == "A 81 (won 50%)"
 
 
-def test_currency_values_are_converted_into_the_accounts_currency() -> None:
+def test_currency_values_are_converted_into_the_accounts_currency_exactly() -> None:
     table = rates()
-    assert to_account_currency(Decimal("100.00"), "EUR", table, 2) == (Decimal("90.00"), None)
-    assert to_account_currency(Decimal("100.00"), "USD", table, 2) == (Decimal("100.00"), None)
-    value, problem = to_account_currency(Decimal(1), "JPY", table, 2)
+    assert to_account_currency(Decimal("100.00"), "EUR", table) == (Decimal("90.00"), None)
+    assert to_account_currency(Decimal("100.00"), "USD", table) == (Decimal("100.00"), None)
+    assert to_account_currency(Decimal("1.005"), "EUR", table) == (Decimal("0.9045"), None)  # not rounded
+    value, problem = to_account_currency(Decimal(1), "JPY", table)
     assert value is None and problem is not None and "JPY" in problem.message
 
 
 def test_record_answers() -> None:
-    assert _result("001", {"id": "001", "success": True, "errors": []}).ok
+    assert _result("001", SaveResult.model_validate({"id": "001", "success": True, "errors": []})).ok
     locked = _result(
         "001",
-        {"success": False, "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "lock", "fields": []}]},
+        SaveResult.model_validate(
+            {
+                "success": False,
+                "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "lock", "fields": []}],
+            }
+        ),
     )
     assert not locked.ok and locked.errors[0].retryable
     invalid = _result(
         "002",
-        {
-            "success": False,
-            "errors": [
-                {"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": "no", "fields": ["Score__c"]}
-            ],
-        },
+        SaveResult.model_validate(
+            {
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                        "message": "no",
+                        "fields": ["Score__c"],
+                    }
+                ],
+            }
+        ),
     )
     assert invalid.errors[0].field == "Score__c" and not invalid.errors[0].retryable
 

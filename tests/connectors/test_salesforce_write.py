@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
 
 from connectors.base import FieldKind, FieldSpec, FieldUpdate, ProvisionAction
+from connectors.errors import ProvisionError
 from partnerkpi.sandbox.core import Sandbox
 from tests.connectors.test_salesforce_fixtures import SPEC_MAP, SPECS, connector, emulation
 
@@ -100,13 +103,19 @@ def test_a_field_hidden_by_field_security_is_judged_from_the_tooling_api(
 
 
 def test_writing_1000_partner_accounts_takes_5_composite_calls(sandbox_factory: SandboxFactory) -> None:
+    """Currency values go the writeback's way: converted exactly by stored_values, rounded once, and
+    then written as they are (write_fields converts nothing a second time)."""
     sandbox = sandbox_factory(partners=1000, opportunities=50, hubspot=False)
     ids = partner_ids(sandbox)
     assert len(ids) == 1000
     with connector(sandbox) as conn:
         conn.provision_fields(SPECS)
+        held = conn.stored_values([update(i, revenue="1000.005") for i in ids], SPEC_MAP)
+        cent = Decimal("0.01")
+        rounded = {p: {**v, "KPI_Won_Revenue__c": v["KPI_Won_Revenue__c"].quantize(cent, ROUND_HALF_UP)}  # type: ignore[union-attr]
+                   for p, v in held.items()}  # fmt: skip
         sandbox.reset_counters()
-        results = conn.write_fields([update(i) for i in ids], SPEC_MAP)
+        results = conn.write_fields([FieldUpdate(p, v) for p, v in rounded.items()], SPEC_MAP)
     assert [r.partner_id for r in results] == ids
     assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
     assert sandbox.counters["salesforce.composite_update"] == 5
@@ -120,12 +129,14 @@ def test_writing_1000_partner_accounts_takes_5_composite_calls(sandbox_factory: 
         assert Decimal(str(row["KPI_Quality_Score__c"])) == Decimal("81.5")
         assert row["KPI_Score_Breakdown__c"] == "revenue p80, deals p70, win rate p60"
         rate = org.data.static_rates[row["CurrencyIsoCode"]]
-        assert Decimal(str(row["KPI_Won_Revenue__c"])) == (Decimal("1000.00") * rate).quantize(
-            Decimal("0.01")
+        assert Decimal(str(row["KPI_Won_Revenue__c"])) == (Decimal("1000.005") * rate).quantize(
+            cent, ROUND_HALF_UP
         )
     assert {row["CurrencyIsoCode"] for row in stored.values()} == set(currency_of.values())
     eur = next(r for r in stored.values() if r["CurrencyIsoCode"] == "EUR")
-    assert Decimal(str(eur["KPI_Won_Revenue__c"])) == Decimal("920.00")
+    assert Decimal(str(eur["KPI_Won_Revenue__c"])) == Decimal("920.00")  # 920.0046, rounded once
+    usd = next(r for r in stored.values() if r["CurrencyIsoCode"] == "USD")
+    assert Decimal(str(usd["KPI_Won_Revenue__c"])) == Decimal("1000.01")
 
 
 def test_a_row_lock_is_retried_and_succeeds(sandbox_factory: SandboxFactory) -> None:
@@ -190,14 +201,23 @@ def test_a_validation_failure_is_reported_while_the_other_199_are_written(
     assert len(written) == 199 and ids[42] not in written
 
 
-def test_field_errors_name_the_field(sandbox_factory: SandboxFactory) -> None:
+def test_a_field_outside_the_specs_is_refused_before_anything_is_written(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """Changed with issue 14: a target the writeback did not map is no longer sent for Salesforce to
+    refuse (INVALID_FIELD); the connector refuses the whole batch, naming the field."""
     sandbox = sandbox_factory(partners=3, opportunities=20, hubspot=False)
     ids = partner_ids(sandbox)
     with connector(sandbox) as conn:
         conn.provision_fields(SPECS)
-        results = conn.write_fields([FieldUpdate(ids[0], {"No_Such_Field__c": Decimal(1)})], SPEC_MAP)
-    assert not results[0].ok
-    assert results[0].errors[0].code == "INVALID_FIELD" and results[0].errors[0].field == "No_Such_Field__c"
+        sandbox.reset_counters()
+        with pytest.raises(
+            ProvisionError, match=r"Account\.No_Such_Field__c is not a field of the writeback"
+        ):
+            conn.write_fields(
+                [update(ids[0]), FieldUpdate(ids[1], {"No_Such_Field__c": Decimal(1)})], SPEC_MAP
+            )
+    assert sandbox.counters["salesforce.composite_update"] == 0
 
 
 def test_read_fields_answers_what_was_written(sandbox_factory: SandboxFactory) -> None:
