@@ -16,6 +16,7 @@ from connectors.base import FieldKind, FieldSpec, ProvisionAction, ProvisionResu
 from connectors.errors import ProvisionError
 from connectors.hubspot.client import HubSpotApiError, HubSpotClient
 from connectors.hubspot.config import PROPERTY_NAME, PropertyGroup
+from connectors.hubspot.standard_properties import is_default_company_property
 
 log = logging.getLogger(__name__)
 
@@ -87,22 +88,10 @@ def incompatibility(spec: FieldSpec, existing: Any) -> str | None:
     return None
 
 
-DEFAULT_PROPERTIES = frozenset(
-    {"name", "domain", "hubspot_owner_id", "phone", "website", "industry", "description", "city", "state"}
-    | {"country", "zip", "address", "lifecyclestage", "annualrevenue", "numberofemployees", "createdate"}
-)
-"""A few of HubSpot's default company properties, refused even when the portal does not flag them
-``hubspotDefined``; ``hs_`` names are HubSpot's too."""
-
-
 def is_default_property(name: str, found: Any = None) -> bool:
-    """A property HubSpot defines (never partnerkpi's to write)."""
-    lower = name.lower()
-    return (
-        lower in DEFAULT_PROPERTIES
-        or lower.startswith("hs_")
-        or bool(getattr(found, "hubspot_defined", False))
-    )
+    """A property HubSpot defines (never partnerkpi's to write): a default company property or an
+    ``hs_`` name (standard_properties), or one the portal flags ``hubspotDefined``."""
+    return is_default_company_property(name) or bool(getattr(found, "hubspot_defined", False))
 
 
 def why_not_ours(name: str, spec: FieldSpec | None, found: Any) -> str | None:

@@ -20,6 +20,7 @@ from connectors.errors import ProvisionError
 from connectors.salesforce import soql
 from connectors.salesforce.answers import Describe
 from connectors.salesforce.client import SalesforceApiError, SalesforceClient, sobject
+from connectors.salesforce.field_names import field_key, is_custom_field
 from connectors.salesforce.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,6 @@ def incompatibility(spec: FieldSpec, existing: Mapping[str, Any], sobject: str) 
     return None
 
 
-def is_custom_field(name: str) -> bool:
-    """A custom field's API name ends in ``__c`` (any case: Salesforce API names are case-insensitive);
-    every other name is a standard field, never partnerkpi's to write."""
-    return name.lower().endswith("__c")
-
-
 def why_not_ours(
     name: str, spec: FieldSpec | None, found: Mapping[str, Any] | None, sobject: str
 ) -> str | None:
@@ -122,9 +117,9 @@ def refuse_unowned(
 ) -> None:
     """Defence in depth at write time: ProvisionError naming the first target that is not one of our
     custom fields with the expected type, before anything of the batch is sent."""
-    by_lower = {name.lower(): found for name, found in described.items()}
+    by_key = {field_key(name): found for name, found in described.items()}
     for name in dict.fromkeys(targets):
-        why = why_not_ours(name, specs.get(name), by_lower.get(name.lower()), sobject)
+        why = why_not_ours(name, specs.get(name), by_key.get(field_key(name)), sobject)
         if why is not None:
             raise ProvisionError(f"nothing was written: {why}")
 
@@ -173,7 +168,7 @@ class Provisioner:
         ]
 
     def _one(self, spec: FieldSpec, existing: Mapping[str, Any] | None) -> ProvisionResult:
-        if not spec.name.endswith("__c"):
+        if not is_custom_field(spec.name):
             return ProvisionResult(
                 spec.name, ProvisionAction.REFUSED, f"{spec.name}: custom field API names end in __c"
             )
