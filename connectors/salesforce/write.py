@@ -23,7 +23,6 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-import requests
 from pydantic import BaseModel, RootModel, StrictBool
 from simple_salesforce.api import Salesforce
 
@@ -37,7 +36,6 @@ from kpi_core.money import RateTable
 log = logging.getLogger(__name__)
 
 COLLECTION_PATH = "composite/sobjects"
-COLLECTION_CALL = f"PATCH /{COLLECTION_PATH}"
 BULK_CALL = "Bulk API 2.0 ingest (update)"
 BULK_FAILED_CALL = "GET /jobs/ingest/{id}/failedResults"
 
@@ -249,20 +247,21 @@ class Writer:
         """One collection update; its answer checked: one SaveResult per record, in order (Salesforce
         answers "an array of SaveResult objects in the same order as the request"), else UnexpectedAnswer."""
         payload = {"allOrNone": False, "records": list(records)}
-        try:
-            answer = self.client.call(
-                f"writing {len(records)} {self.sobject} record(s)",
-                lambda sf: sf.restful(COLLECTION_PATH, method="PATCH", json=payload),
-            )
-        except requests.exceptions.JSONDecodeError:
-            raise UnexpectedAnswer(COLLECTION_CALL, "the body is not JSON") from None
-        results = parse_answer(SaveResults, answer, COLLECTION_CALL).root
-        if len(results) != len(records):
-            raise UnexpectedAnswer(COLLECTION_CALL, f"{len(results)} result(s) for {len(records)} record(s)")
-        for i, (record, result) in enumerate(zip(records, results, strict=True)):
-            if result.id is not None and result.id[:15] != str(record["id"])[:15]:
-                raise UnexpectedAnswer(COLLECTION_CALL, f"result {i} names another record than the one sent")
-        return results
+
+        def check(answer: Any, call: str) -> list[SaveResult]:
+            results = parse_answer(SaveResults, answer, call).root
+            if len(results) != len(records):
+                raise UnexpectedAnswer(call, f"{len(results)} result(s) for {len(records)} record(s)")
+            for i, (record, result) in enumerate(zip(records, results, strict=True)):
+                if result.id is not None and result.id[:15] != str(record["id"])[:15]:
+                    raise UnexpectedAnswer(call, f"result {i} names another record than the one sent")
+            return results
+
+        return self.client.read(
+            f"writing {len(records)} {self.sobject} record(s)",
+            lambda sf: sf.restful(COLLECTION_PATH, method="PATCH", json=payload),
+            check,
+        )
 
 
 def _csv_row(record: Mapping[str, Any]) -> dict[str, str]:

@@ -176,9 +176,9 @@ def sync(cfg: AppConfig, store: StateStore, name: str) -> ConnectorRun:
 @pytest.mark.parametrize(
     ("crm", "endpoint", "call", "fault"),
     [
-        ("salesforce", "salesforce.composite_update", "PATCH /composite/sobjects", {"kind": "json", "body": {}}),
-        ("salesforce", "salesforce.composite_update", "PATCH /composite/sobjects", {"kind": "json", "body": [{"success": True}]}),
-        ("salesforce", "salesforce.composite_update", "PATCH /composite/sobjects", {"kind": "html"}),
+        ("salesforce", "salesforce.composite_update", "PATCH /services/data/v59.0/composite/sobjects", {"kind": "json", "body": {}}),
+        ("salesforce", "salesforce.composite_update", "PATCH /services/data/v59.0/composite/sobjects", {"kind": "json", "body": [{"success": True}]}),
+        ("salesforce", "salesforce.composite_update", "PATCH /services/data/v59.0/composite/sobjects", {"kind": "html"}),
         ("hubspot", "hubspot.companies.batch_update", "POST /crm/v3/objects/companies/batch/update", {"kind": "json", "body": {"status": "COMPLETE"}}),
     ],
 )  # fmt: skip
