@@ -53,9 +53,9 @@ def test_the_wheel_installed_in_a_clean_venv_runs_the_demo_outside_the_checkout(
     (wheel,) = dist.glob("partnerkpi-*.whl")
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], outside)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], outside, env)
     where = run([str(python), "-c", "import partnerkpi; print(partnerkpi.__file__)"], outside, env).stdout
     assert str(env_dir) in where and str(REPO) not in where
     demo = run(
