@@ -57,7 +57,7 @@ def relative_to(path: Path, base: Path) -> str:
 
 def complete_config(sandbox: Sandbox, config_path: Path) -> dict[str, Any]:
     """The whole config for the running sandbox, as ``config_path`` will hold it."""
-    from partnerkpi.demo import demo_fields
+    from partnerkpi.demo import demo_config
     from partnerkpi.sandbox.app import config_snippet
 
     assert sandbox.state_dir is not None and sandbox.ca_path is not None
@@ -68,17 +68,11 @@ def complete_config(sandbox: Sandbox, config_path: Path) -> dict[str, Any]:
         connector = with_secret_files(connector, secrets, base)
         connector["ca_bundle"] = relative_to(sandbox.ca_path, base)
         connectors.append(connector)
+    config = demo_config(base, connectors)  # the demo's kpi and writeback sections, one home
     return {
-        "version": 1,
-        "state": {"url": "sqlite:///.partnerkpi/state.sqlite"},
+        **config,
+        "state": {"url": "sqlite:///.partnerkpi/state.sqlite"},  # beside the config, wherever it moves
         "logging": {"level": "info", "format": "text"},
-        "kpi": {
-            "reporting_currency": "USD",
-            "timezone": "UTC",
-            "periods": ["last_90_days", "quarter_to_date", "last_365_days"],
-        },
-        "connectors": connectors,
-        "writeback": {c["name"]: {"fields": demo_fields(c["type"])} for c in connectors},
     }
 
 
