@@ -130,6 +130,9 @@ class CheckResult:
     name: str
     status: CheckStatus
     message: str
+    exit_code: int | None = None
+    """For a failure: the exit code it means for ``partnerkpi check`` (connectors/exit_codes.py); None is
+    1 (something to fix). Credentials refused or the CRM unreachable set 3, as ``sync`` would exit."""
 
 
 class ProvisionAction(str, enum.Enum):

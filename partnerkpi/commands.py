@@ -332,7 +332,7 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
                 style = {"ok": "green", "warn": "yellow", "fail": "red"}[line.status.value]
                 out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {redact(line.message)}")
                 if line.status is CheckStatus.FAIL:
-                    code = ExitCode.PARTIAL
+                    code = worst([code, line.exit_code or ExitCode.FAILED])
     return code
 
 
