@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -48,9 +49,18 @@ class _State:
 
 
 state = _State()
-out = Console(soft_wrap=True)
+class _Output(Console):
+    """stdout. A reader that closes the pipe early (``| head``) has read what it wanted: end quietly with
+    exit 0, as for a plain print (rich's default exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _reader_went_away()
+
+
+out: Console = _Output(soft_wrap=True)
 if not out.is_terminal and out.width < 100:
-    out = Console(soft_wrap=True, width=100)  # cron, pipes: fit 100 columns rather than 80
+    out = _Output(soft_wrap=True, width=100)  # cron, pipes: fit 100 columns rather than 80
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -105,6 +115,8 @@ def _guard(fn: Callable[[], T]) -> T:
         fail(str(exc.args[0]) if exc.args else str(exc), exit_code_of(exc))
     except KeyboardInterrupt as exc:
         fail("interrupted", exit_code_of(exc))
+    except BrokenPipeError:
+        _reader_went_away()
     except Exception as exc:
         if classified(exc):
             fail(str(exc), exit_code_of(exc))
@@ -421,8 +433,21 @@ def sandbox_stop(
     out.print(f"sandbox stopped (pid {pid})")
 
 
+def _reader_went_away() -> NoReturn:
+    """``partnerkpi report --format csv | head``: the reader closed the pipe, having read what it wanted.
+    End quietly (no message, exit 0), with stdout pointed at /dev/null so that the interpreter's last flush
+    cannot fail again on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(0)
+
+
 def main() -> None:
     try:
         app(standalone_mode=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
     except SystemExit as exc:
         sys.exit(exc.code)
