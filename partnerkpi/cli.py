@@ -147,13 +147,16 @@ def config_schema() -> None:
 
 
 # -- pipeline commands -------------------------------------------------------------------------------
-def _selected(cfg: Any, connector: str | None) -> list[str]:
+def _selected(cfg: Any, connectors: list[str] | None) -> list[str]:
+    """The connectors named by ``--connector`` (repeatable; in the config's order, each once), or all."""
     names = [c.name for c in cfg.connectors]
-    if connector is None:
+    if not connectors:
         return names
-    if connector not in names:
-        fail(f"no connector named {connector!r} (connectors: {', '.join(names) or 'none'})", ExitCode.CONFIG)
-    return [connector]
+    unknown = [c for c in dict.fromkeys(connectors) if c not in names]
+    if unknown:
+        listed = ", ".join(repr(c) for c in unknown)
+        fail(f"no connector named {listed} (connectors: {', '.join(names) or 'none'})", ExitCode.CONFIG)
+    return [n for n in names if n in connectors]
 
 
 def _progress() -> Any:
@@ -171,7 +174,10 @@ def _parse_day(value: str | None) -> date | None:
         fail(f"--as-of must be a date like 2026-11-22, not {value!r}", ExitCode.CONFIG)
 
 
-ConnectorOpt = Annotated[str | None, typer.Option("--connector", help="Only this connector (by name).")]
+ConnectorOpt = Annotated[
+    list[str] | None,
+    typer.Option("--connector", help="Only this connector (by name); give it again for more."),
+]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Compute as of this day (default: today).")]
 
 
@@ -285,7 +291,7 @@ def check(connector: ConnectorOpt = None) -> None:
 def runs_list(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
-    connector: ConnectorOpt = None,
+    connector: Annotated[str | None, typer.Option("--connector", help="Only this connector's runs.")] = None,
 ) -> None:
     """List recent runs (``partnerkpi runs show ID`` for one)."""
     if ctx.invoked_subcommand is not None:
