@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any
 
 from connectors.base import Connector
@@ -46,3 +47,34 @@ def get(type_name: str) -> type[Connector[Any]]:
     except KeyError:
         raise UnknownConnectorType(type_name) from None
     return _load(target)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledType:
+    """A connector type this installation can run: where it comes from, and that package's version."""
+
+    type_name: str
+    target: str
+    package: str
+    version: str
+    builtin: bool
+
+
+def _version_of(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def installed() -> list[InstalledType]:
+    """Every connector type, built-ins first (from partnerkpi itself), then the entry-point plugins by
+    name, each with its distribution's version; a plugin that reuses a built-in's name is not listed (it
+    is never used)."""
+    own = _version_of("partnerkpi")
+    found = [InstalledType(name, target, "partnerkpi", own, True) for name, target in _BUILTINS.items()]
+    plugins = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in _BUILTINS]
+    for ep in sorted(plugins, key=lambda ep: ep.name):
+        package = ep.dist.name if ep.dist is not None else "unknown"
+        found.append(InstalledType(ep.name, ep.value, package, _version_of(package), False))
+    return found

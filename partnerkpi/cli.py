@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from partnerkpi import __version__
 from partnerkpi.exit_codes import ExitCode, classified, exit_code_of, help_text
@@ -341,6 +342,37 @@ def state_reset(
             )
         )
     )
+
+
+@app.command("connectors")
+def connectors_list(
+    format: Annotated[
+        Literal["table", "json"], typer.Option("--format", help="How to print the list.")
+    ] = "table",
+) -> None:
+    """The connector types this installation can run (built-in and plugins), with their versions."""
+    from connectors import registry
+
+    found = registry.installed()
+    if format == "json":
+        rows = [
+            {
+                "type": t.type_name,
+                "package": t.package,
+                "version": t.version,
+                "builtin": t.builtin,
+                "target": t.target,
+            }
+            for t in found
+        ]
+        print(json.dumps({"connector_types": rows}, indent=2))
+        return
+    table = Table(title="connector types", title_justify="left")
+    for column in ("type", "package", "version", "source"):
+        table.add_column(column)
+    for t in found:
+        table.add_row(t.type_name, t.package, t.version, "built-in" if t.builtin else f"plugin ({t.target})")
+    out.print(table)
 
 
 @app.command()
