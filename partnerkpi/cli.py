@@ -251,8 +251,10 @@ def report(
         fail("--format html needs --out FILE", ExitCode.CONFIG)
     cfg = load_app_config()
     if history is not None:
+        if format not in ("table", "json"):
+            fail("--history prints as table or json", ExitCode.CONFIG)
         raise typer.Exit(
-            _guard(lambda: run_history(cfg, _selected(cfg, connector), out, history, period or []))
+            _guard(lambda: run_history(cfg, _selected(cfg, connector), out, history, period or [], format))
         )
     raise typer.Exit(
         _guard(
@@ -293,6 +295,9 @@ def runs_list(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
     connector: Annotated[str | None, typer.Option("--connector", help="Only this connector's runs.")] = None,
+    format: Annotated[
+        Literal["table", "json"], typer.Option("--format", help="How to print the runs.")
+    ] = "table",
 ) -> None:
     """List recent runs (``partnerkpi runs show ID`` for one)."""
     if ctx.invoked_subcommand is not None:
@@ -300,7 +305,7 @@ def runs_list(
     from partnerkpi.commands import list_runs
 
     cfg = load_app_config()
-    raise typer.Exit(_guard(lambda: list_runs(cfg, out, limit, connector)))
+    raise typer.Exit(_guard(lambda: list_runs(cfg, out, limit, connector, format)))
 
 
 @runs_app.command("show")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -33,7 +34,7 @@ from partnerkpi.pipeline import (
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.redaction import redact, register_secrets, secrets_of
 from partnerkpi.reports.csv_export import write_csv
-from partnerkpi.reports.history import print_history, report_history
+from partnerkpi.reports.history import partner_history, print_history, report_history
 from partnerkpi.reports.html import render_html
 from partnerkpi.reports.serialize import connector_report, json_default, report_document
 from partnerkpi.reports.table import print_scorecard
@@ -296,8 +297,27 @@ def _last_run(store: StateStore, name: str) -> dict[str, Any] | None:
     return {"id": r.id, "started_at": r.started_at, "ended_at": r.ended_at, "status": r.status}
 
 
-def run_history(cfg: AppConfig, names: list[str], out: Console, partner: str, periods: list[str]) -> int:
+def run_history(
+    cfg: AppConfig, names: list[str], out: Console, partner: str, periods: list[str], fmt: str = "table"
+) -> int:
     store = open_store(cfg)
+    if fmt == "json":
+        document = {
+            "partner_id": partner,
+            "connectors": [
+                {
+                    "connector": name,
+                    "points": [
+                        dataclasses.asdict(p)
+                        for p in partner_history(store, name, partner)
+                        if not periods or p.period in periods
+                    ],
+                }
+                for name in names
+            ],
+        }
+        print(json.dumps(document, default=json_default, indent=2))
+        return ExitCode.OK
     for name in names:
         print_history(out, store, name, partner, periods, currency=cfg.kpi.reporting_currency)
     return ExitCode.OK
@@ -336,8 +356,12 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
     return code
 
 
-def list_runs(cfg: AppConfig, out: Console, limit: int, connector: str | None) -> int:
+def list_runs(cfg: AppConfig, out: Console, limit: int, connector: str | None, fmt: str = "table") -> int:
     store = open_store(cfg)
+    if fmt == "json":
+        runs = [dataclasses.asdict(r) for r in store.runs(limit=limit, connector=connector)]
+        print(json.dumps({"runs": runs}, default=json_default, indent=2))
+        return ExitCode.OK
     table = Table(title="runs", title_justify="left")
     for col in ("id", "connector", "command", "started (UTC)", "seconds", "status", "summary"):
         table.add_column(col, no_wrap=col != "summary")
