@@ -3,7 +3,9 @@ CRM already holds is stopped before anything is written. A config mistake (a per
 wrong figure, a unit or currency mix-up) looks like that; a normal run moves a few values a little.
 
 Only values that already hold something count, so a first sync into empty fields is never a mass change.
-``updated_at`` is left out: the planner sets it whenever anything else of the partner changes.
+``updated_at`` is left out: the planner sets it whenever anything else of the partner changes. So is
+undoing people's edits (verify_live's ``edited_in_crm``): it writes back what the ledger says we wrote
+last, which no config change made. They still count among the filled values.
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ def moved_by_factor(before: str, after: FieldValue, factor: Decimal) -> bool:
     return abs(new) > factor * abs(old) or abs(new) < abs(old) / factor
 
 
+_NOT_COUNTED = (Reason.TIMESTAMP, Reason.EDITED_IN_CRM)
+
+
 def _counted(change: FieldChange) -> bool:
-    return change.reason is not Reason.TIMESTAMP and change.before not in (None, "")
+    return change.reason not in _NOT_COUNTED and change.before not in (None, "")
 
 
 def mass_change(plan: Plan, settings: MassChangeGuard) -> MassChange | None:

@@ -5,6 +5,7 @@ the values the CRM already holds writes nothing, exits 1, says why in the run hi
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -139,6 +140,17 @@ def test_live_values_decide_what_is_filled_with_verify_live() -> None:
     assert found is not None and found.filled == 40 and found.cleared == 40
 
 
+def test_undoing_edits_people_made_in_the_crm_is_not_a_mass_change() -> None:
+    wb = writeback(stamp=False)
+    ledger = filled_ledger(10, value="5")
+    live: dict[str, dict[str, FieldValue]] = {
+        f"p{i}": dict.fromkeys(FIELDS, Decimal(9999)) for i in range(10)
+    }
+    plan = make_plan("crm", desired_all(10, Decimal(5)), wb, ledger, NOW, live)
+    assert len(plan.changes) == 40 and plan.filled == 40  # every field edited, every one restored
+    assert mass_change(plan, wb.mass_change) is None
+
+
 # --- end to end: the file connector through the real CLI -------------------------------------------------
 
 CONFIG = """
@@ -263,6 +275,9 @@ def test_a_config_change_clearing_40_of_40_filled_fields_writes_nothing_until_co
 
     planned = cli("plan", "--as-of", "2017-12-31")
     assert planned.returncode == 0 and "mass change" in planned.stdout
+    as_json = cli("plan", "--format", "json", "--as-of", "2017-12-31")
+    (doc,) = json.loads(as_json.stdout)
+    assert "clear 40 of 40" in doc["mass_change"]
 
     confirmed = cli("sync", "--allow-mass-change", "--as-of", "2017-12-31")
     assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
