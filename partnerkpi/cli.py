@@ -190,13 +190,32 @@ def sync(
         typer.Option("--dry-run", help="Pull into the mirror, compute and plan; write nothing to the CRM."),
     ] = False,
     as_of: AsOfOpt = None,
+    allow_mass_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-change",
+            help=(
+                "Write a plan that would clear, or change by a large factor, more of the filled fields "
+                "than the writeback's mass_change limits allow (without it such a sync writes nothing "
+                "and exits 1)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """The scheduled job: pull, compute the KPIs, write changed fields back, record the run."""
     from partnerkpi.commands import run_sync
 
     cfg = load_app_config()
     code = _guard(
-        lambda: run_sync(cfg, _selected(cfg, connector), _progress(), out, dry_run, _parse_day(as_of))
+        lambda: run_sync(
+            cfg,
+            _selected(cfg, connector),
+            _progress(),
+            out,
+            dry_run,
+            _parse_day(as_of),
+            allow_mass_change=allow_mass_change,
+        )
     )
     raise typer.Exit(code)
 

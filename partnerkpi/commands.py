@@ -22,6 +22,7 @@ from partnerkpi.config import AppConfig
 from partnerkpi.exit_codes import ExitCode
 from partnerkpi.exit_codes import worst as worst  # the precedence over several runs lives there
 from partnerkpi.pipeline import (
+    ALLOW_MASS_CHANGE,
     ConnectorRun,
     compute_kpis,
     connector_config,
@@ -39,7 +40,7 @@ from partnerkpi.reports.html import render_html
 from partnerkpi.reports.serialize import connector_report, json_default, report_document
 from partnerkpi.reports.table import print_scorecard
 from partnerkpi.state import StateStore
-from writeback import Plan
+from writeback import Plan, mass_change
 
 log = logging.getLogger("partnerkpi.commands")
 
@@ -107,19 +108,31 @@ def run_sync(
     out: Console,
     dry_run: bool,
     as_of: date | None,
+    allow_mass_change: bool = False,
 ) -> int:
     """Every connector runs whatever happened to the one before (its failure is recorded, alerted and
-    printed); the exit code is the worst by ``partnerkpi.exit_codes.PRECEDENCE``."""
+    printed); the exit code is the worst by ``partnerkpi.exit_codes.PRECEDENCE``. A dry run prints each
+    plan, also one the mass-change guard stopped (so the operator sees what it would have done)."""
     store = open_store(cfg)
     runs: list[ConnectorRun] = []
+    flags = [f for f, on in (("--dry-run", dry_run), (ALLOW_MASS_CHANGE, allow_mass_change)) if on]
+    command = " ".join(["sync", *flags])
     for name in names:
-        command = "sync --dry-run" if dry_run else "sync"
-        run = sync_connector(cfg, store, name, progress, dry_run=dry_run, as_of=as_of, command=command)
+        run = sync_connector(
+            cfg,
+            store,
+            name,
+            progress,
+            dry_run=dry_run,
+            as_of=as_of,
+            command=command,
+            allow_mass_change=allow_mass_change,
+        )
         runs.append(run)
         if not dry_run:
             _alert(cfg, store, run)
         out.print(_summary(run, dry_run))
-        if dry_run and run.plan is not None and run.status in ("ok", "partial"):
+        if dry_run and run.plan is not None:
             print_plan(out, run.plan)
         for failure in run.failures[:10]:
             out.print(
@@ -223,12 +236,19 @@ def run_plan(cfg: AppConfig, names: list[str], out: Console, fmt: str, as_of: da
             continue
         result = compute_kpis(store, cfg, name, as_of)
         with open_connector(connector_config(cfg, name)) as connector:
-            plans.append(plan_writeback(store, connector, writeback, result))
+            plan = plan_writeback(store, connector, writeback, result)
+        plans.append((plan, mass_change(plan, writeback.mass_change)))
     if fmt == "json":
-        print(json.dumps([plan_json(p) for p in plans], default=json_default, indent=2))
+        docs = [{**plan_json(p), "mass_change": found and found.describe()} for p, found in plans]
+        print(json.dumps(docs, default=json_default, indent=2))
     else:
-        for p in plans:
+        for p, found in plans:
             print_plan(out, p)
+            if found is not None:
+                out.print(
+                    f"[yellow]warning:[/] {p.connector}: mass change: {escape(found.describe())}; "
+                    f"sync would stop and write nothing unless run with {ALLOW_MASS_CHANGE}"
+                )
     return ExitCode.OK
 
 

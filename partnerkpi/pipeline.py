@@ -27,10 +27,13 @@ from partnerkpi.progress import ProgressReporter
 from partnerkpi.redaction import redact
 from partnerkpi.reports.serialize import group_dict
 from partnerkpi.state import LockHeld, MirrorChanges, SnapshotRow, StateError, StateStore
-from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan
+from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan, mass_change
 from writeback.values import canonical
 
 log = logging.getLogger("partnerkpi.pipeline")
+
+ALLOW_MASS_CHANGE = "--allow-mass-change"
+"""The ``sync`` flag that confirms a plan the mass-change guard stopped (writeback.guard)."""
 
 
 @dataclass
@@ -204,6 +207,7 @@ def sync_connector(
     dry_run: bool = False,
     as_of: date | None = None,
     command: str = "sync",
+    allow_mass_change: bool = False,
 ) -> ConnectorRun:
     """The whole job for one connector. Never raises for a CRM, data or state problem, nor for an
     unexpected error: the run records it (status, exit code, a one-line message) so that the other
@@ -211,7 +215,11 @@ def sync_connector(
     stop the process), after the run is marked interrupted.
 
     The lock is taken before the run is recorded, so a run that finds the lock held leaves no history row
-    and exits 4 at once (the scheduler's overlapping start, not a failure)."""
+    and exits 4 at once (the scheduler's overlapping start, not a failure).
+
+    A plan the mass-change guard stops (writeback.guard) fails the run, exit 1, with nothing written,
+    the dry run's too (so a config change can be tried with ``--dry-run``); ``allow_mass_change``
+    confirms it."""
     run = ConnectorRun(connector=name, command=command)
     config = connector_config(app, name)
     with contextlib.ExitStack() as held:
@@ -224,7 +232,16 @@ def sync_connector(
         run.run_id = run_id
         try:
             with open_connector(config) as connector:
-                _sync_stages(app, store, connector, run, progress, dry_run=dry_run, as_of=as_of)
+                _sync_stages(
+                    app,
+                    store,
+                    connector,
+                    run,
+                    progress,
+                    dry_run=dry_run,
+                    as_of=as_of,
+                    allow_mass_change=allow_mass_change,
+                )
         except (ConnectorError, StateError, ConfigError) as exc:  # classified: written for the operator
             run.status, run.exit_code, run.message = "failed", exit_code_of(exc), redact(str(exc))
         except Exception as exc:  # unexpected: recorded and alerted like any failure, never a traceback
@@ -247,6 +264,26 @@ def unexpected_message(name: str, exc: BaseException) -> str:
     return redact(f"{name}: unexpected error {type(exc).__name__}: {text or '(no message)'}")
 
 
+def _stopped_as_mass_change(
+    run: ConnectorRun, plan: Plan, writeback: ConnectorWriteback, allowed: bool
+) -> bool:
+    """Whether the guard stops this plan: then the run fails (exit 1) with a message naming the counts
+    and the flag; nothing is written and the ledger stays. Confirmed, it is logged and goes on."""
+    found = mass_change(plan, writeback.mass_change)
+    if found is None:
+        return False
+    if allowed:
+        log.warning("%s: %s; confirmed with %s", run.connector, found.describe(), ALLOW_MASS_CHANGE)
+        return False
+    run.status, run.exit_code = "failed", ExitCode.FAILED
+    run.message = (
+        f"{run.connector}: mass change stopped, nothing written: {found.describe()}. A config mistake "
+        f"looks like this: check it with `partnerkpi plan`; if the change is meant, run sync again "
+        f"with {ALLOW_MASS_CHANGE}"
+    )
+    return True
+
+
 def _sync_stages(
     app: AppConfig,
     store: StateStore,
@@ -256,6 +293,7 @@ def _sync_stages(
     *,
     dry_run: bool,
     as_of: date | None,
+    allow_mass_change: bool = False,
 ) -> None:
     name = connector.name
     run_id = run.run_id
@@ -275,7 +313,9 @@ def _sync_stages(
         plan = plan_writeback(store, connector, writeback, result)
         run.plan = plan
         run.counts["planned_fields"] = len(plan.changes)
-        if dry_run or not plan.changes:
+        if not plan.changes or _stopped_as_mass_change(run, plan, writeback, allow_mass_change):
+            return
+        if dry_run:
             return
         with progress.stage(f"{name}: write", total=len(plan.updates())) as stage:
             outcome = apply_plan(

@@ -1,7 +1,8 @@
 """Writeback: field mappings, the plan (a diff against the ledger and live values), and apply."""
 
 from writeback.apply import ApplyOutcome, WriteFailure, apply_plan
-from writeback.mapping import ConnectorWriteback, FieldMapping, WritebackConfig
+from writeback.guard import MassChange, mass_change
+from writeback.mapping import ConnectorWriteback, FieldMapping, MassChangeGuard, WritebackConfig
 from writeback.plan import FieldChange, Plan, Reason, make_plan
 from writeback.values import canonical, desired_values
 
@@ -10,6 +11,8 @@ __all__ = [
     "ConnectorWriteback",
     "FieldChange",
     "FieldMapping",
+    "MassChange",
+    "MassChangeGuard",
     "Plan",
     "Reason",
     "WriteFailure",
@@ -18,4 +21,5 @@ __all__ = [
     "canonical",
     "desired_values",
     "make_plan",
+    "mass_change",
 ]

@@ -166,6 +166,44 @@ def _describe(m: FieldMapping) -> str:
     )
 
 
+class MassChangeGuard(BaseModel):
+    """``mass_change:`` of a connector's writeback: how much of what the CRM already holds one sync may
+    clear or move by a large factor before it stops and writes nothing (writeback.guard). A config
+    mistake (a wrong period, figure or unit) looks like that; a normal run moves a few values a little.
+    A run that is meant to do it is confirmed with ``sync --allow-mass-change``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_cleared_share: float = Field(
+        default=0.10,
+        ge=0,
+        le=1,
+        description=(
+            "Stop when the plan would clear more than this share of the mapped values that hold one "
+            "(0.10: more than 1 in 10). Normal runs clear few: a partner whose period has no deals."
+        ),
+    )
+    max_changed_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Stop when the plan would move more than this share of the numbers that hold one by more "
+            "than change_factor (0.5: half of them tenfold at once is a unit or currency mistake)."
+        ),
+    )
+    change_factor: Decimal = Field(
+        default=Decimal(10),
+        gt=1,
+        description="A number changes 'by more than the factor' when it grows above or falls below it.",
+    )
+    min_filled: int = Field(
+        default=10,
+        ge=0,
+        description="Never stop when fewer values than this are filled (a tiny portal is not blocked by 1 of 3).",
+    )
+
+
 class ConnectorWriteback(BaseModel):
     """The writeback of one connector."""
 
@@ -177,6 +215,7 @@ class ConnectorWriteback(BaseModel):
         description="Compare against the CRM's live values too, to rewrite fields people edited.",
     )
     enabled: bool = True
+    mass_change: MassChangeGuard = Field(default_factory=MassChangeGuard)
 
     @model_validator(mode="after")
     def _unique(self) -> ConnectorWriteback:

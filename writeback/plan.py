@@ -44,6 +44,9 @@ class Plan:
     unchanged: int = 0
     below_min_change: int = 0
     partners: int = 0
+    filled: int = 0
+    """Mapped values (not ``updated_at``) of the plan's partners that already hold a non-empty value: in
+    the CRM's live values with verify_live, else in the ledger. What the mass-change guard measures by."""
 
     def updates(self) -> list[FieldUpdate]:
         grouped: dict[str, dict[str, FieldValue]] = {}
@@ -65,6 +68,26 @@ def _below_threshold(before: str | None, after: FieldValue, threshold: Decimal |
         return False
 
 
+def _filled(
+    partner_id: str,
+    mapped: Mapping[str, object],
+    stamp_fields: list[str],
+    ledger: Ledger,
+    live: Mapping[str, Mapping[str, FieldValue]] | None,
+) -> int:
+    """How many of the partner's mapped fields hold a value now (live values when read, else the
+    ledger); every mapped field counts, also one ``on_null: keep`` leaves out of the desired values."""
+    held = live.get(partner_id) if live is not None else None
+    count = 0
+    for name in mapped:
+        if name in stamp_fields:
+            continue
+        value = canonical(held.get(name)) if held is not None else ledger.get((partner_id, name))
+        if value not in (None, ""):
+            count += 1
+    return count
+
+
 def make_plan(
     connector: str,
     desired: Mapping[str, Mapping[str, FieldValue]],
@@ -81,6 +104,7 @@ def make_plan(
     stamp_fields = [m.field for m in writeback.fields if m.kpi == "updated_at"]
     plan = Plan(connector=connector, partners=len(desired))
     for partner_id in sorted(desired):
+        plan.filled += _filled(partner_id, mapped, stamp_fields, ledger, live)
         partner_changes: list[FieldChange] = []
         for field_name, after in desired[partner_id].items():
             mapping = mapped.get(field_name)
