@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
     OK = (0, "ok", "nothing")
     FAILED = (
         1,
-        "a run failed or was partial (records not written, the API budget guard, an unexpected error)",
+        "a run failed or was partial (records not written, the API budget guard, the mass-change guard, an unexpected error)",
         "alert; the next run retries what failed",
     )
     CONFIG = (
