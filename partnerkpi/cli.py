@@ -46,7 +46,9 @@ app.add_typer(state_app, name="state")
 class _State:
     config_path: Path = Path("partnerkpi.yaml")
     quiet: bool = False
-    log_format: str = "text"
+    verbose: bool = False
+    log_format: str | None = None
+    """As given on the command line; None: the config's logging.format."""
 
 
 state = _State()
@@ -84,29 +86,39 @@ def main_options(
         Path, typer.Option("--config", "-c", envvar="PARTNERKPI_CONFIG", help="The YAML config file.")
     ] = Path("partnerkpi.yaml"),
     log_format: Annotated[
-        Literal["text", "json"],
-        typer.Option(help="Log format (json: for log shippers)."),
-    ] = "text",
+        Literal["text", "json"] | None,
+        typer.Option(
+            help="Log format (json: for log shippers); default: the config's logging.format, else text."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    state.config_path, state.quiet, state.log_format = config, quiet, log_format
-    setup_logging("debug" if verbose else "info", log_format, quiet)
+    state.config_path, state.quiet, state.log_format, state.verbose = config, quiet, log_format, verbose
+    setup_logging("debug" if verbose else "info", log_format or "text", quiet)
+
+
+def _apply_logging(cfg: Any) -> None:
+    """The YAML ``logging:`` section, under the command-line flags (a flag given wins)."""
+    level = "debug" if state.verbose else cfg.logging.level
+    setup_logging(level, state.log_format or cfg.logging.format, state.quiet)
 
 
 def load_app_config(all_problems: bool = False) -> Any:
     from partnerkpi.config import ConfigError, load_config
 
     try:
-        return load_config(state.config_path)
+        cfg = load_config(state.config_path)
     except ConfigError as exc:
         if all_problems and len(exc.problems) > 1:
             for line in exc.lines()[1:]:
                 err.print(f"[red]error:[/] {redact(line)}", highlight=False)
         fail(str(exc), ExitCode.CONFIG)
+    _apply_logging(cfg)
+    return cfg
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -508,9 +520,43 @@ def _reader_went_away() -> NoReturn:
     raise typer.Exit(0)
 
 
+GLOBAL_VALUE_OPTIONS = ("--config", "-c", "--log-format")
+GLOBAL_FLAGS = ("--quiet", "-q", "--verbose", "-v")
+
+
+def global_options_first(argv: list[str]) -> list[str]:
+    """``argv`` with the global options moved before the command, so that they may be given after it too
+    (``partnerkpi sync --log-format json``, as dbt and Meltano accept). Nothing after ``--`` moves, and no
+    command has an option of the same name."""
+    before: list[str] = []
+    moved: list[str] = []
+    rest: list[str] = []
+    tokens = iter(argv)
+    in_command = False
+    for token in tokens:
+        if token == "--":
+            rest.append(token)
+            rest.extend(tokens)
+            break
+        name = token.split("=", 1)[0]
+        is_value_option = name in GLOBAL_VALUE_OPTIONS
+        if is_value_option or token in GLOBAL_FLAGS:
+            target = moved if in_command else before
+            target.append(token)
+            if is_value_option and "=" not in token:
+                value = next(tokens, None)
+                if value is not None:
+                    target.append(value)
+            continue
+        if not in_command and not token.startswith("-"):
+            in_command = True
+        (rest if in_command else before).append(token)
+    return before + moved + rest
+
+
 def main() -> None:
     try:
-        app(standalone_mode=True)
+        app(args=global_options_first(sys.argv[1:]), standalone_mode=True)
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

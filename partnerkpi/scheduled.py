@@ -21,10 +21,10 @@ def scheduler_exit_code(code: ExitStatus) -> ExitStatus:
 
 
 def main() -> None:
-    from partnerkpi.cli import app
+    from partnerkpi.cli import app, global_options_first
 
     try:
-        app(standalone_mode=True, prog_name="partnerkpi")
+        app(args=global_options_first(sys.argv[1:]), standalone_mode=True, prog_name="partnerkpi")
     except SystemExit as exc:
         sys.exit(scheduler_exit_code(exc.code))
 
