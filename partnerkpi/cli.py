@@ -213,6 +213,13 @@ def sync(
             ),
         ),
     ] = False,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            help="Also write what each connector did (status, exit code, counts, duration) to this JSON file.",
+        ),
+    ] = None,
 ) -> None:
     """The scheduled job: pull, compute the KPIs, write changed fields back, record the run."""
     from partnerkpi.commands import run_sync
@@ -227,6 +234,7 @@ def sync(
             dry_run,
             _parse_day(as_of),
             allow_mass_change=allow_mass_change,
+            results_path=results,
         )
     )
     raise typer.Exit(code)

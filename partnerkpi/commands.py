@@ -39,6 +39,7 @@ from partnerkpi.reports.history import partner_history, print_history, report_hi
 from partnerkpi.reports.html import render_html
 from partnerkpi.reports.serialize import connector_report, json_default, report_document
 from partnerkpi.reports.table import print_scorecard
+from partnerkpi.run_results import TimedRun, results_document, write_results
 from partnerkpi.state import StateStore
 from writeback import Plan, mass_change
 
@@ -109,15 +110,19 @@ def run_sync(
     dry_run: bool,
     as_of: date | None,
     allow_mass_change: bool = False,
+    results_path: Path | None = None,
 ) -> int:
     """Every connector runs whatever happened to the one before (its failure is recorded, alerted and
     printed); the exit code is the worst by ``partnerkpi.exit_codes.PRECEDENCE``. A dry run prints each
-    plan, also one the mass-change guard stopped (so the operator sees what it would have done)."""
+    plan, also one the mass-change guard stopped (so the operator sees what it would have done).
+    ``results_path``: also write what each connector did as JSON (partnerkpi/run_results.py)."""
     store = open_store(cfg)
     runs: list[ConnectorRun] = []
     flags = [f for f, on in (("--dry-run", dry_run), (ALLOW_MASS_CHANGE, allow_mass_change)) if on]
     command = " ".join(["sync", *flags])
+    timed: list[TimedRun] = []
     for name in names:
+        started = clock.utcnow()
         run = sync_connector(
             cfg,
             store,
@@ -129,6 +134,7 @@ def run_sync(
             allow_mass_change=allow_mass_change,
         )
         runs.append(run)
+        timed.append(TimedRun(run, started, clock.utcnow()))
         if not dry_run:
             _alert(cfg, store, run)
         out.print(_summary(run, dry_run))
@@ -140,6 +146,8 @@ def run_sync(
             )
     code = worst(run.exit_code for run in runs)
     out.print(_final_line(runs, code))
+    if results_path is not None:
+        write_results(results_path, results_document(command, timed, code))
     return code
 
 
