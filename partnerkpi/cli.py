@@ -213,6 +213,14 @@ def sync(
             ),
         ),
     ] = False,
+    rewrite_all: Annotated[
+        bool,
+        typer.Option(
+            "--rewrite-all",
+            help="Write every mapped value, whatever the ledger says was written (asks first; --yes off a terminal).",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm --rewrite-all without asking.")] = False,
     results: Annotated[
         Path | None,
         typer.Option(
@@ -225,6 +233,8 @@ def sync(
     from partnerkpi.commands import run_sync
 
     cfg = load_app_config()
+    if rewrite_all and not dry_run:
+        _confirm(yes, "write every mapped field on every partner record again, whatever the ledger says")
     code = _guard(
         lambda: run_sync(
             cfg,
@@ -235,9 +245,20 @@ def sync(
             _parse_day(as_of),
             allow_mass_change=allow_mass_change,
             results_path=results,
+            rewrite_all=rewrite_all,
         )
     )
     raise typer.Exit(code)
+
+
+def _confirm(yes: bool, what: str) -> None:
+    """Ask before a sweeping action; off a terminal (a scheduler) only ``--yes`` confirms it."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail(f"this would {what}: add --yes to confirm (no terminal to ask on)", ExitCode.CONFIG)
+    if not typer.confirm(f"This will {what}. Go on?", default=False):
+        fail("not confirmed; nothing was done", ExitCode.CONFIG)
 
 
 @app.command()

@@ -111,6 +111,7 @@ def run_sync(
     as_of: date | None,
     allow_mass_change: bool = False,
     results_path: Path | None = None,
+    rewrite_all: bool = False,
 ) -> int:
     """Every connector runs whatever happened to the one before (its failure is recorded, alerted and
     printed); the exit code is the worst by ``partnerkpi.exit_codes.PRECEDENCE``. A dry run prints each
@@ -118,7 +119,8 @@ def run_sync(
     ``results_path``: also write what each connector did as JSON (partnerkpi/run_results.py)."""
     store = open_store(cfg)
     runs: list[ConnectorRun] = []
-    flags = [f for f, on in (("--dry-run", dry_run), (ALLOW_MASS_CHANGE, allow_mass_change)) if on]
+    options = (("--dry-run", dry_run), (ALLOW_MASS_CHANGE, allow_mass_change), ("--rewrite-all", rewrite_all))
+    flags = [f for f, on in options if on]
     command = " ".join(["sync", *flags])
     timed: list[TimedRun] = []
     for name in names:
@@ -132,6 +134,7 @@ def run_sync(
             as_of=as_of,
             command=command,
             allow_mass_change=allow_mass_change,
+            rewrite_all=rewrite_all,
         )
         runs.append(run)
         timed.append(TimedRun(run, started, clock.utcnow()))

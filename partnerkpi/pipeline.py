@@ -188,6 +188,7 @@ def plan_writeback(
     connector: Connector[Any],
     writeback: ConnectorWriteback,
     result: KpiResult,
+    rewrite_all: bool = False,
 ) -> Plan:
     name = connector.name
     partner_ids = sorted(store.partner_ids(name))
@@ -195,7 +196,7 @@ def plan_writeback(
     live = None
     if writeback.verify_live:
         live = connector.read_fields(partner_ids, [m.field for m in writeback.fields])
-    return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live)
+    return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live, rewrite_all)
 
 
 def sync_connector(
@@ -208,6 +209,7 @@ def sync_connector(
     as_of: date | None = None,
     command: str = "sync",
     allow_mass_change: bool = False,
+    rewrite_all: bool = False,
 ) -> ConnectorRun:
     """The whole job for one connector. Never raises for a CRM, data or state problem, nor for an
     unexpected error: the run records it (status, exit code, a one-line message) so that the other
@@ -219,7 +221,7 @@ def sync_connector(
 
     A plan the mass-change guard stops (writeback.guard) fails the run, exit 1, with nothing written,
     the dry run's too (so a config change can be tried with ``--dry-run``); ``allow_mass_change``
-    confirms it."""
+    confirms it. ``rewrite_all``: every mapped value is written, whatever the ledger says."""
     run = ConnectorRun(connector=name, command=command)
     config = connector_config(app, name)
     with contextlib.ExitStack() as held:
@@ -241,6 +243,7 @@ def sync_connector(
                     dry_run=dry_run,
                     as_of=as_of,
                     allow_mass_change=allow_mass_change,
+                    rewrite_all=rewrite_all,
                 )
         except (ConnectorError, StateError, ConfigError) as exc:  # classified: written for the operator
             run.status, run.exit_code, run.message = "failed", exit_code_of(exc), redact(str(exc))
@@ -294,6 +297,7 @@ def _sync_stages(
     dry_run: bool,
     as_of: date | None,
     allow_mass_change: bool = False,
+    rewrite_all: bool = False,
 ) -> None:
     name = connector.name
     run_id = run.run_id
@@ -310,7 +314,7 @@ def _sync_stages(
         writeback = app.writeback.for_connector(name)
         if writeback is None or not writeback.enabled or not writeback.fields:
             return
-        plan = plan_writeback(store, connector, writeback, result)
+        plan = plan_writeback(store, connector, writeback, result, rewrite_all)
         run.plan = plan
         run.counts["planned_fields"] = len(plan.changes)
         if not plan.changes or _stopped_as_mass_change(run, plan, writeback, allow_mass_change):

@@ -69,7 +69,7 @@ def moved_by_factor(before: str, after: FieldValue, factor: Decimal) -> bool:
     return abs(new) > factor * abs(old) or abs(new) < abs(old) / factor
 
 
-_NOT_COUNTED = (Reason.TIMESTAMP, Reason.EDITED_IN_CRM)
+_NOT_COUNTED = (Reason.TIMESTAMP, Reason.EDITED_IN_CRM, Reason.REWRITE)
 
 
 def _counted(change: FieldChange) -> bool:

@@ -26,6 +26,8 @@ class Reason(str, enum.Enum):
     """Our last write stands in the ledger, but the CRM holds something else now (verify_live)."""
     TIMESTAMP = "timestamp"
     """updated_at, because another field of the partner changed."""
+    REWRITE = "rewrite"
+    """Unchanged as far as the ledger knows, written again because the operator asked (sync --rewrite-all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,10 @@ def make_plan(
     ledger: Ledger,
     now: datetime,
     live: Mapping[str, Mapping[str, FieldValue]] | None = None,
+    rewrite_all: bool = False,
 ) -> Plan:
     """Diff desired values against the ledger (and live values when given). Only mapped fields appear.
+    ``rewrite_all``: a value the diff would leave alone is written again all the same (Reason.REWRITE).
 
     ``desired`` holds the values as the CRM will hold them (writeback.values.desired_values: converted by
     the connector, rounded once), so the ledger, the plan and live values all compare in one form."""
@@ -117,13 +121,13 @@ def make_plan(
                 live_value = (
                     canonical(live[partner_id].get(field_name)) if live and partner_id in live else None
                 )
-                if live is not None and live_value == wanted:
+                if live is not None and live_value == wanted and not rewrite_all:
                     plan.unchanged += 1  # already right in the CRM (e.g. a ledger lost with its DB)
                     continue
                 partner_changes.append(FieldChange(partner_id, field_name, live_value, after, Reason.NEW))
                 continue
             if before != wanted:
-                if _below_threshold(before, after, mapping.min_change):
+                if _below_threshold(before, after, mapping.min_change) and not rewrite_all:
                     plan.below_min_change += 1
                     continue
                 partner_changes.append(FieldChange(partner_id, field_name, before, after, Reason.CHANGED))
@@ -135,6 +139,9 @@ def make_plan(
                         FieldChange(partner_id, field_name, live_value, after, Reason.EDITED_IN_CRM)
                     )
                     continue
+            if rewrite_all:
+                partner_changes.append(FieldChange(partner_id, field_name, before, after, Reason.REWRITE))
+                continue
             plan.unchanged += 1
         if partner_changes:
             for stamp in stamp_fields:
