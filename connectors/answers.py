@@ -58,7 +58,8 @@ def describe_problems(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_input=False, include_url=False)[:_MAX_PROBLEMS]:
         where = ".".join(str(p) for p in error["loc"]) or "the answer"
-        parts.append(f"{where}: {error['msg'].lower()}")
+        message = error["msg"]
+        parts.append(f"{where}: {message[:1].lower()}{message[1:]}")  # field names inside keep their case
     more = exc.error_count() - _MAX_PROBLEMS
     if more > 0:
         parts.append(f"{more} more problem(s)")

@@ -544,9 +544,13 @@ def _reader_went_away() -> NoReturn:
     """``partnerkpi report --format csv | head``: the reader closed the pipe, having read what it wanted.
     End quietly (no message, exit 0), with stdout pointed at /dev/null so that the interpreter's last flush
     cannot fail again on the closed pipe."""
+    _stdout_to_devnull()
+    raise typer.Exit(0)
+
+
+def _stdout_to_devnull() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    raise typer.Exit(0)
 
 
 GLOBAL_VALUE_OPTIONS = ("--config", "-c", "--log-format")
@@ -586,9 +590,8 @@ def global_options_first(argv: list[str]) -> list[str]:
 def main() -> None:
     try:
         app(args=global_options_first(sys.argv[1:]), standalone_mode=True)
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except BrokenPipeError:  # the reader went away during the interpreter's own last writes
+        _stdout_to_devnull()
         sys.exit(0)
     except SystemExit as exc:
         sys.exit(exc.code)

@@ -42,7 +42,7 @@ def run_checks(
     results.append(_stages(puller))
     account_fields: dict[str, dict[str, Any]] | None = None
     try:
-        account_fields = puller.describe_fields(config.partner_object)
+        account_fields = provisioner.known_fields()  # one describe of the partner object per connector
         if config.partner.mode == "partner_account" and "IsPartner" not in account_fields:
             results.append(
                 _warn(

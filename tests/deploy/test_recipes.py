@@ -17,6 +17,7 @@ import yaml
 
 from partnerkpi.scheduled import scheduler_exit_code
 from partnerkpi.state import StateStore
+from tests.maven_cli import connector_yaml, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "scheduling.md"
@@ -221,26 +222,8 @@ def test_the_airflow_dag_skips_on_4_retries_on_3_and_fails_for_good_on_1_and_2(
     assert not isinstance(caught.value, exceptions.AirflowFailException)
 
 
-FILE_CONFIG = """
-version: 1
-state:
-  url: sqlite:///state.sqlite
-kpi:
-  periods: [last_365_days]
-connectors:
-  - name: export
-    type: file
-    path: {path}
-    columns: {{id: opportunity_id, partner: sales_agent, amount: close_value, stage: deal_stage,
-               created: engage_date, closed: close_date}}
-    stages: {{Won: won, Lost: lost, Engaging: open, Prospecting: open}}
-"""
-
-
 def test_a_run_that_finds_the_lock_held_exits_4_and_the_scheduled_wrapper_makes_it_0(tmp_path: Path) -> None:
-    config = tmp_path / "partnerkpi.yaml"
-    data = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
-    config.write_text(FILE_CONFIG.format(path=data), encoding="utf-8")
+    config = write_config(tmp_path, connector_yaml("export"))
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     try:
         with store.lock("export"):

@@ -10,29 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
-CONFIG = """
-version: 1
-state: {{url: "sqlite:///state.sqlite"}}
-kpi: {{periods: [last_365_days, last_90_days, quarter_to_date]}}
-connectors:
-  - name: maven
-    type: file
-    path: {path}
-    columns: {{id: opportunity_id, partner: sales_agent, amount: close_value, stage: deal_stage,
-               created: engage_date, closed: close_date}}
-    stages: {{Won: won, Lost: lost, Engaging: open, Prospecting: open}}
-"""
-
-
-@pytest.fixture(scope="module")
-def pulled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("pipe")
-    (work / "partnerkpi.yaml").write_text(CONFIG.format(path=MAVEN), encoding="utf-8")
-    done = subprocess.run(command("pull"), cwd=work, env=env(), capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return work
+from tests.maven_cli import REPO, write_config
 
 
 def command(*args: str) -> list[str]:
@@ -41,6 +19,15 @@ def command(*args: str) -> list[str]:
 
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+@pytest.fixture(scope="module")
+def pulled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("pipe")
+    write_config(work, periods=("last_365_days", "last_90_days", "quarter_to_date"))
+    done = subprocess.run(command("pull"), cwd=work, env=env(), capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return work
 
 
 @pytest.mark.parametrize(

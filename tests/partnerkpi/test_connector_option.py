@@ -3,46 +3,24 @@ each once); an unknown name is a usage error (exit 2) naming it, before anything
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from partnerkpi.config import load_config
 from partnerkpi.state import StateStore
-
-REPO = Path(__file__).resolve().parents[2]
-MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
-CONNECTOR = """
-  - name: {name}
-    type: file
-    path: {path}
-    columns: {{id: opportunity_id, partner: sales_agent, amount: close_value, stage: deal_stage,
-               created: engage_date, closed: close_date}}
-    stages: {{Won: won, Lost: lost, Engaging: open, Prospecting: open}}
-"""
+from tests.maven_cli import cli as run
+from tests.maven_cli import connector_yaml, write_config
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "partnerkpi.yaml"
-    connectors = "".join(CONNECTOR.format(name=n, path=MAVEN) for n in ("east", "west", "north"))
-    path.write_text(
-        f'version: 1\nstate: {{url: "sqlite:///state.sqlite"}}\nkpi: {{periods: [last_365_days]}}\n'
-        f"connectors:{connectors}",
-        encoding="utf-8",
-    )
-    return path
+    return write_config(tmp_path, "".join(connector_yaml(n) for n in ("east", "west", "north")))
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", "--config", str(config), *args],
-        capture_output=True, text=True, env=env, check=False, timeout=300,
-    )  # fmt: skip
+    return run(config.parent, "--config", str(config), *args)
 
 
 def pulled(config: Path) -> list[str]:

@@ -4,42 +4,19 @@ stdout that a script can parse, with nothing else mixed in."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
+from tests.maven_cli import cli, write_config
+
 AGENT = "Darcel Schlecht"
-CONFIG = """
-version: 1
-state: {{url: "sqlite:///state.sqlite"}}
-kpi: {{periods: [last_365_days, quarter_to_date]}}
-connectors:
-  - name: maven
-    type: file
-    path: {path}
-    columns: {{id: opportunity_id, partner: sales_agent, amount: close_value, stage: deal_stage,
-               created: engage_date, closed: close_date}}
-    stages: {{Won: won, Lost: lost, Engaging: open, Prospecting: open}}
-"""
-
-
-def cli(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", *args], cwd=work, env=env, capture_output=True, text=True,
-        check=False, timeout=300,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("json")
-    (work / "partnerkpi.yaml").write_text(CONFIG.format(path=MAVEN), encoding="utf-8")
+    write_config(work, periods=("last_365_days", "quarter_to_date"))
     for day in ("2017-12-30", "2017-12-31"):
         done = cli(work, "sync", "--as-of", day)
         assert done.returncode == 0, done.stderr

@@ -4,43 +4,17 @@ may also be given after the command (`partnerkpi pull --log-format json`)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from partnerkpi.cli import global_options_first
-
-REPO = Path(__file__).resolve().parents[2]
-MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
-CONFIG = """
-version: 1
-state: {{url: "sqlite:///state.sqlite"}}
-logging: {logging}
-kpi: {{periods: [last_365_days]}}
-connectors:
-  - name: maven
-    type: file
-    path: {path}
-    columns: {{id: opportunity_id, partner: sales_agent, amount: close_value, stage: deal_stage,
-               created: engage_date, closed: close_date}}
-    stages: {{Won: won, Lost: lost, Engaging: open, Prospecting: open}}
-"""
+from tests.maven_cli import cli, write_config
 
 
 def workdir(tmp_path: Path, logging: str) -> Path:
-    (tmp_path / "partnerkpi.yaml").write_text(CONFIG.format(logging=logging, path=MAVEN), encoding="utf-8")
+    write_config(tmp_path, extra=f"logging: {logging}\n")
     return tmp_path
-
-
-def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", *args], cwd=cwd, env=env, capture_output=True, text=True,
-        check=False, timeout=300,
-    )  # fmt: skip
 
 
 def log_lines(stderr: str) -> list[str]:

@@ -5,41 +5,20 @@ runs. A sync after it has nothing left to write."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
+from tests.maven_cli import cli as run
+from tests.maven_cli import connector_yaml, write_config
+
 FIELDS = ("quality_score", "won_revenue", "win_rate")
-CONFIG = """
-version: 1
-state: {{url: "sqlite:///state.sqlite"}}
-kpi: {{periods: [last_365_days]}}
-connectors:
-  - name: maven
-    type: file
-    path: {path}
-    columns: {{id: opportunity_id, partner: sales_agent, amount: close_value, stage: deal_stage,
-               created: engage_date, closed: close_date}}
-    stages: {{Won: won, Lost: lost, Engaging: open, Prospecting: open}}
-    output_path: out/partner_kpis.csv
-writeback:
-  maven:
-    fields:
-{fields}
-"""
 
 
 def cli(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", *args, "--as-of", "2017-12-31", "--results", "results.json"],
-        cwd=work, env=env, capture_output=True, text=True, check=False, timeout=300, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    """Off a terminal (no stdin), as a scheduler runs it."""
+    return run(work, *args, "--as-of", "2017-12-31", "--results", "results.json", stdin=subprocess.DEVNULL)
 
 
 def planned(work: Path) -> int:
@@ -50,8 +29,9 @@ def planned(work: Path) -> int:
 
 @pytest.fixture
 def synced(tmp_path: Path) -> Path:
-    fields = "\n".join(f"      - {{field: {f}, kpi: {f}, period: last_365_days}}" for f in FIELDS)
-    (tmp_path / "partnerkpi.yaml").write_text(CONFIG.format(path=MAVEN, fields=fields), encoding="utf-8")
+    fields = "".join(f"\n      - {{field: {f}, kpi: {f}, period: last_365_days}}" for f in FIELDS)
+    output = connector_yaml(extra="    output_path: out/partner_kpis.csv\n")
+    write_config(tmp_path, output, extra=f"writeback:\n  maven:\n    fields:{fields}\n")
     first = cli(tmp_path, "sync")
     assert first.returncode == 0, first.stderr
     assert cli(tmp_path, "sync").returncode == 0

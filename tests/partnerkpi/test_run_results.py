@@ -5,40 +5,13 @@ written whole (never half a file)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
-CONNECTOR = """
-  - name: {name}
-    type: file
-    path: {path}
-    columns: {{id: opportunity_id, partner: sales_agent, amount: close_value, stage: deal_stage,
-               created: engage_date, closed: close_date}}
-    stages: {{Won: won, Lost: lost, Engaging: open, Prospecting: open}}
-"""
-
-
-def cli(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", *args], cwd=work, env=env, capture_output=True, text=True,
-        check=False, timeout=300,
-    )  # fmt: skip
+from tests.maven_cli import cli, connector_yaml, write_config
 
 
 def test_the_results_file_has_each_connectors_status_exit_code_counts_and_duration(tmp_path: Path) -> None:
-    connectors = CONNECTOR.format(name="good", path=MAVEN) + CONNECTOR.format(
-        name="gone", path=tmp_path / "x.csv"
-    )
-    (tmp_path / "partnerkpi.yaml").write_text(
-        f'version: 1\nstate: {{url: "sqlite:///state.sqlite"}}\nkpi: {{periods: [last_365_days]}}\n'
-        f"connectors:{connectors}",
-        encoding="utf-8",
-    )
+    write_config(tmp_path, connector_yaml("good") + connector_yaml("gone", tmp_path / "x.csv"))
     done = cli(tmp_path, "sync", "--as-of", "2017-12-31", "--results", "out/run_results.json")
     document = json.loads((tmp_path / "out" / "run_results.json").read_text())
     assert document["schema_version"] == 1
