@@ -92,6 +92,10 @@ class PullBatch:
     partners: Sequence[Partner] = ()
     deleted_opportunity_ids: Sequence[str] = ()
     watermark: str | None = None
+    expected: int | None = None
+    """How many opportunities the whole pull will hand over, when the source knows it before reading
+    them (Salesforce's COUNT(), on the first page's batch); the progress bar's total. A hint, never a
+    check."""
 
 
 @dataclass(frozen=True, slots=True)

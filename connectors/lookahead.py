@@ -7,6 +7,7 @@ the API's latency passes during that work instead of after it.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Generator
@@ -54,7 +55,10 @@ def read_ahead(
         except BaseException as exc:  # handed to the caller's thread, raised where the page is taken
             ready.put(exc)
 
-    worker = threading.Thread(target=produce, name=name, daemon=True)
+    # The worker runs in a copy of the caller's context, so what it logs (a retry, say) carries the
+    # caller's log context (the connector and run id).
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(produce,), name=name, daemon=True)
     worker.start()
     try:
         while True:

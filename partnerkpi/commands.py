@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from rich.table import Table
 from connectors.base import CheckStatus, ProvisionAction
 from kpi_core import clock
 from kpi_core.result import GroupKind, KpiResult
+from partnerkpi import run_events as events
 from partnerkpi.alerts import run_alert, score_drop_alerts, send_alerts
 from partnerkpi.config import AppConfig
 from partnerkpi.exit_codes import ExitCode
 from partnerkpi.exit_codes import worst as worst  # the precedence over several runs lives there
+from partnerkpi.logs import json_logs, log_context
 from partnerkpi.pipeline import (
     ALLOW_MASS_CHANGE,
     ConnectorRun,
@@ -140,15 +143,20 @@ def run_sync(
         timed.append(TimedRun(run, started, clock.utcnow()))
         if not dry_run:
             _alert(cfg, store, run)
-        out.print(_summary(run, dry_run))
+        if not json_logs():  # in JSON mode the summary is the log's connector_run_finished event
+            out.print(_summary(run, dry_run))
+            for failure in run.failures[:10]:
+                out.print(
+                    f"  {failure['partner_id']} {failure['field'] or ''}: {failure['code']} {failure['message']}"
+                )
         if dry_run and run.plan is not None:
             print_plan(out, run.plan)
-        for failure in run.failures[:10]:
-            out.print(
-                f"  {failure['partner_id']} {failure['field'] or ''}: {failure['code']} {failure['message']}"
-            )
     code = worst(run.exit_code for run in runs)
-    out.print(_final_line(runs, code))
+    events.command_finished(
+        command, [(r.connector, r.status, r.exit_code) for r in runs], code, code.description
+    )
+    if not json_logs():
+        out.print(_final_line(runs, code))
     if results_path is not None:
         write_results(results_path, results_document(command, timed, code))
     return code
@@ -177,8 +185,13 @@ def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: 
     for name in names:
         run_id = store.start_run(name, "pull")
         status, message, counts = "failed", "", {}
+        started = time.monotonic()
         try:
-            with store.lock(name, run_id), open_connector(connector_config(cfg, name)) as connector:
+            with (
+                log_context(connector=name, run_id=run_id),
+                store.lock(name, run_id),
+                open_connector(connector_config(cfg, name)) as connector,
+            ):
                 counts = pull_into_store(store, connector, run_id, progress)
                 counts["api_calls"] = connector.stats.api_calls
                 status = "ok"
@@ -187,6 +200,19 @@ def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: 
             raise
         finally:
             store.finish_run(run_id, status, counts, {}, [], message)
+            events.connector_run_finished(
+                connector=name,
+                command="pull",
+                run_id=run_id,
+                status=status,
+                exit_code=ExitCode.OK if status == "ok" else ExitCode.FAILED,
+                message=message,
+                counts=counts,
+                data_quality={},
+                duration_s=time.monotonic() - started,
+            )
+        if json_logs():
+            continue
         out.print(
             f"[green]ok[/] run {run_id} · {name}: pulled {counts['pulled']:,}, new {counts['inserted']:,}, "
             f"changed {counts['changed']:,}, deleted {counts['deleted']:,}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,9 +21,11 @@ from kpi_core import clock
 from kpi_core.accumulate import Accumulator
 from kpi_core.compute import accumulator, gc_paused, kpis
 from kpi_core.result import GroupKey, KpiResult
+from partnerkpi import run_events as events
 from partnerkpi.config import AppConfig, ConfigError
 from partnerkpi.exit_codes import UNEXPECTED, exit_code_of
 from partnerkpi.exit_codes import ExitCode as ExitCode  # re-exported: callers import it from here too
+from partnerkpi.logs import log_context
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.redaction import redact
 from partnerkpi.reports.serialize import group_dict
@@ -90,6 +93,8 @@ def pull_into_store(
     counts = {"pulled": 0, "inserted": 0, "changed": 0, "unchanged": 0, "deleted": 0, "partners": 0}
     with progress.stage(f"{name}: pull") as stage:
         for batch in connector.pull(store.get_watermark(name)):
+            if batch.expected is not None:
+                stage.expect(batch.expected)
             applied = store.apply_pull_batch(name, batch, run_id, changes)
             counts["pulled"] += len(batch.opportunities)
             counts["partners"] += len(batch.partners)
@@ -221,10 +226,16 @@ def sync_connector(
 
     A plan the mass-change guard stops (writeback.guard) fails the run, exit 1, with nothing written,
     the dry run's too (so a config change can be tried with ``--dry-run``); ``allow_mass_change``
-    confirms it. ``rewrite_all``: every mapped value is written, whatever the ledger says."""
+    confirms it. ``rewrite_all``: every mapped value is written, whatever the ledger says.
+
+    Every line logged during the run carries the connector and run id; the run ends with one summary
+    event (partnerkpi.run_events), also when it was locked, failed or interrupted."""
     run = ConnectorRun(connector=name, command=command)
     config = connector_config(app, name)
+    started = time.monotonic()
     with contextlib.ExitStack() as held:
+        held.callback(lambda: _log_finished(run, time.monotonic() - started))
+        held.enter_context(log_context(connector=name))
         try:
             held.enter_context(store.lock(name))
         except LockHeld as exc:
@@ -232,6 +243,7 @@ def sync_connector(
             return run
         run_id = store.start_run(name, command)
         run.run_id = run_id
+        held.enter_context(log_context(run_id=run_id))
         try:
             with open_connector(config) as connector:
                 _sync_stages(
@@ -259,6 +271,20 @@ def sync_connector(
             run.failures = [{**f, "message": redact(str(f["message"]))} for f in run.failures]
             store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
     return run
+
+
+def _log_finished(run: ConnectorRun, seconds: float) -> None:
+    events.connector_run_finished(
+        connector=run.connector,
+        command=run.command,
+        run_id=run.run_id,
+        status=run.status,
+        exit_code=run.exit_code,
+        message=run.message,
+        counts=run.counts,
+        data_quality=run.data_quality,
+        duration_s=seconds,
+    )
 
 
 def unexpected_message(name: str, exc: BaseException) -> str:

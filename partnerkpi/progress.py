@@ -25,13 +25,19 @@ log = logging.getLogger("partnerkpi")
 class Stage(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
+    def expect(self, total: int) -> None:
+        """The stage's total, once the work knows it (a pull learns it from the CRM's count)."""
+
 
 class _Count:
-    def __init__(self) -> None:
-        self.done = 0
+    def __init__(self, total: int | None) -> None:
+        self.done, self.total = 0, total
 
     def advance(self, n: int = 1) -> None:
         self.done += n
+
+    def expect(self, total: int) -> None:
+        self.total = total
 
 
 class _RichStage:
@@ -40,6 +46,9 @@ class _RichStage:
 
     def advance(self, n: int = 1) -> None:
         self.progress.advance(self.task, n)  # type: ignore[arg-type]
+
+    def expect(self, total: int) -> None:
+        self.progress.update(self.task, total=total)  # type: ignore[arg-type]
 
 
 class ProgressReporter:
@@ -75,10 +84,15 @@ class ProgressReporter:
             count = f"{int(done):,} in " if done or total is not None else ""
             self.console.print(f"[green]✓[/] {label}: {count}{time.monotonic() - started:.1f}s")
             return
-        counter = _Count()
+        counter = _Count(total)
         yield counter
         if self.mode == "lines":
-            if counter.done or total is not None:
-                log.info("%s: %s in %.1fs", label, f"{counter.done:,}", time.monotonic() - started)
+            if counter.done or counter.total is not None:
+                of = (
+                    f" of {counter.total:,}"
+                    if counter.total is not None and counter.total != counter.done
+                    else ""
+                )
+                log.info("%s: %s%s in %.1fs", label, f"{counter.done:,}", of, time.monotonic() - started)
             else:
                 log.info("%s: done in %.1fs", label, time.monotonic() - started)

@@ -23,8 +23,9 @@ answer raises before its batch, so its watermark never reaches the store.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -251,13 +252,17 @@ class Puller:
             what="counting changed Opportunities",
         )
         log.info("Salesforce: %d changed opportunities since %s", changed, since or "the beginning")
-        if changed > self.config.bulk_threshold:
-            yield from self._bulk(meta, since, state)
-        elif changed > 0:
-            yield from self._rest(meta, since, state)
+        if changed > 0:
+            bulk = changed > self.config.bulk_threshold
+            pages = self._bulk(meta, since, state) if bulk else self._rest(meta, since, state)
+            with closing(pages):
+                for number, batch in enumerate(pages):  # the first page tells the progress bar the count
+                    yield dataclasses.replace(batch, expected=changed) if number == 0 else batch
         yield PullBatch(watermark=format_watermark(state.run_start))
 
-    def _rest(self, meta: OrgMeta, since: datetime | None, state: PullState) -> Iterator[PullBatch]:
+    def _rest(
+        self, meta: OrgMeta, since: datetime | None, state: PullState
+    ) -> Generator[PullBatch, None, None]:
         query = self._opportunity_query(meta, since, bulk=False)
         with closing(self.reader.pages(query, what="reading changed Opportunities")) as pages:
             for page in pages:  # the next page is fetched while this one is normalized and stored
@@ -267,7 +272,9 @@ class Puller:
                 opportunities = self._normalize_page(page, meta, state, primary)
                 yield self._batch(opportunities, meta, state, checkpoint=True)
 
-    def _bulk(self, meta: OrgMeta, since: datetime | None, state: PullState) -> Iterator[PullBatch]:
+    def _bulk(
+        self, meta: OrgMeta, since: datetime | None, state: PullState
+    ) -> Generator[PullBatch, None, None]:
         primary = self._primary_partners() if meta.shape.partner_field is None else {}
         query = self._opportunity_query(meta, since, bulk=True)
         pages = self.reader.bulk_pages("Opportunity", query, what="bulk-reading changed Opportunities")
