@@ -48,9 +48,8 @@ def scorecard_table(
 ) -> Table:
     names = partner_names or {}
     rows = [g for g in result.groups if g.period.name == period and g.group.kind is GroupKind.PARTNER]
-    rows.sort(
-        key=lambda g: -(float(g.figures["quality_score"].value or 0) if "quality_score" in g.figures else 0)
-    )
+    score = KpiFigure.QUALITY_SCORE.value
+    rows.sort(key=lambda g: -(float(g.figures[score].value or 0) if score in g.figures else 0))
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
     table.add_column("#", justify="right", width=3)
     table.add_column("Partner", overflow="ellipsis", max_width=24, no_wrap=True)
