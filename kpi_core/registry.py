@@ -6,7 +6,8 @@ works) carrying its unit, its default scale, which groups and segments carry it 
 description, as httpx's ``codes`` members carry their phrase. The writeback's field kinds and scales
 (writeback.mapping), the report's formatting (partnerkpi.reports.fmt), the config's JSON Schema and the
 figure table of docs/output-schema.md derive from it, and tests/kpi_core/test_figure_registry.py checks
-that they agree. Adding a figure is one member here plus its formula (kpi_core.figures or compute).
+that they agree. Adding a figure is one member here plus its formula (kpi_core.figures or compute);
+docs/kpis.md, "How to add a KPI figure", says the rest.
 """
 
 from __future__ import annotations
