@@ -3,6 +3,7 @@
 from kpi_core.compute import PipelineSnapshot, compute
 from kpi_core.money import Money, RateTable, to_money
 from kpi_core.periods import PeriodKind, PeriodSpec, parse_period, resolve_period
+from kpi_core.registry import SEGMENT_FIGURES, FigureScope, KpiFigure, Unit
 from kpi_core.result import (
     DataQuality,
     Figure,
@@ -13,15 +14,19 @@ from kpi_core.result import (
     PeriodWindow,
     PipelineSource,
 )
-from kpi_core.schema import Opportunity, Partner, Segment, Status
+from kpi_core.schema import SEGMENTS, Opportunity, Partner, Segment, Status
 from kpi_core.settings import KpiSettings, ScoreWeights, Target
 
 __all__ = [
+    "SEGMENTS",
+    "SEGMENT_FIGURES",
     "DataQuality",
     "Figure",
+    "FigureScope",
     "GroupKey",
     "GroupKind",
     "GroupKpis",
+    "KpiFigure",
     "KpiResult",
     "KpiSettings",
     "Money",
@@ -37,6 +42,7 @@ __all__ = [
     "Segment",
     "Status",
     "Target",
+    "Unit",
     "compute",
     "parse_period",
     "resolve_period",

@@ -30,9 +30,9 @@ from decimal import (
 from typing import Any
 
 from kpi_core.result import DataQuality
-from kpi_core.schema import Opportunity, Segment, Status
+from kpi_core.schema import SEGMENTS, Opportunity, Segment, Status
 from kpi_core.settings import channel_key
-from kpi_core.tally import SEGMENTS, ZERO, OpenTally, Tally
+from kpi_core.tally import ZERO, OpenTally, Tally
 
 Window = tuple[date, date]
 _NSEG = len(SEGMENTS)

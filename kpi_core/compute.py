@@ -27,10 +27,10 @@ from kpi_core.result import (
     PeriodWindow,
     PipelineSource,
 )
-from kpi_core.schema import Opportunity
+from kpi_core.schema import SEGMENTS, Opportunity
 from kpi_core.scoring import Score, baseline_win_rate, quality_scores
 from kpi_core.settings import KpiSettings
-from kpi_core.tally import SEGMENTS, OpenTally, Tally
+from kpi_core.tally import OpenTally, Tally
 
 PipelineSnapshot = Callable[[GroupKey, date], Decimal | None]
 

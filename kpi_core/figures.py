@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kpi_core.result import Figure, Number
-from kpi_core.tally import SEGMENTS, ZERO, OpenTally, Tally
+from kpi_core.schema import SEGMENTS
+from kpi_core.tally import ZERO, OpenTally, Tally
 
 Values = dict[str, Number | None]
 

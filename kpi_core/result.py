@@ -1,7 +1,8 @@
 """What a KPI computation returns: per group and period, every figure with its prior value and change.
 
 Plain dataclasses, so that reports, snapshots and writeback read one shape. Figure names are the names
-of kpis.md (``deal_count``, ``won_revenue``, ...); channel figures live under ``channels[segment]``.
+of the registry (kpi_core.registry, ``deal_count``, ``won_revenue``, ...); channel figures live under
+``channels[segment]``.
 """
 
 from __future__ import annotations
@@ -75,12 +76,10 @@ class GroupKpis:
     group: GroupKey
     period: PeriodWindow
     figures: dict[str, Figure]
-    """deal_count, won_revenue, avg_deal_size, open_count, open_amount, weighted_amount, pipeline_change,
-    pipeline_change_pct, coverage, close_rate, cohort_open, created_count, win_rate, closed_count,
-    avg_cycle_days, deal_velocity; for partners also quality_score, win_rate_smoothed and the component
-    percentiles pct_won_revenue, pct_deal_count, pct_win_rate_smoothed."""
+    """By name: every figure of kpi_core.registry.KpiFigure whose scope is every group (partner groups
+    also carry the partner-groups ones)."""
     channels: dict[Segment, dict[str, Figure]] = field(default_factory=dict)
-    """Per segment: deal_count, won_revenue, revenue_share, close_rate, win_rate."""
+    """Per segment: the per-segment figures of the registry (``SEGMENT_FIGURES``)."""
     low_sample: bool | None = None
     """Partners only: fewer than min_closed closed deals in P."""
     pipeline_prior_source: PipelineSource = PipelineSource.REBUILT

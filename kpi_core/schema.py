@@ -31,6 +31,10 @@ class Segment(str, enum.Enum):
     UNCLASSIFIED = "unclassified"
 
 
+SEGMENTS: tuple[Segment, ...] = tuple(Segment)
+"""The segments in their one order: per-segment lists, the report's channels and its colours follow it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Opportunity:
     """One normalized opportunity (kpis.md, "Input: one normalized opportunity").

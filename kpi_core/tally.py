@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from kpi_core.schema import Segment
+from kpi_core.schema import SEGMENTS
 
-SEGMENTS: tuple[Segment, ...] = (Segment.PAID, Segment.EARNED, Segment.OWNED, Segment.UNCLASSIFIED)
 ZERO = Decimal(0)
 
 

@@ -10,32 +10,35 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from connectors.base import FieldKind, FieldSpec
-from kpi_core.schema import Segment
+from kpi_core.registry import SEGMENT_FIGURES, KpiFigure, Unit, figure_names, segment_kpis
+from kpi_core.schema import SEGMENTS as SEGMENT_MEMBERS
 
 SPECIAL_KPIS = ("updated_at", "period_label", "score_breakdown")
 """Not figures: when the partner's values last changed, the period's label, a readable score breakdown."""
 
-CURRENCY_FIGURES = frozenset(
-    {"won_revenue", "avg_deal_size", "open_amount", "weighted_amount", "pipeline_change", "deal_velocity"}
-)
-COUNT_FIGURES = frozenset({"deal_count", "open_count", "closed_count", "cohort_open", "created_count"})
-RATE_FIGURES = frozenset(
-    {
-        "close_rate",
-        "win_rate",
-        "win_rate_smoothed",
-        "pipeline_change_pct",
-        "coverage",
-        "revenue_share",
-        "pct_won_revenue",
-        "pct_deal_count",
-        "pct_win_rate_smoothed",
-    }
-)
-SCORE_FIGURES = frozenset({"quality_score", "avg_cycle_days"})
-ALL_FIGURES = CURRENCY_FIGURES | COUNT_FIGURES | RATE_FIGURES | SCORE_FIGURES
-CHANNEL_FIGURES = frozenset({"deal_count", "won_revenue", "revenue_share", "close_rate", "win_rate"})
-SEGMENTS = tuple(segment.value for segment in Segment)
+UNIT_KIND: dict[Unit, FieldKind] = {
+    Unit.MONEY: FieldKind.CURRENCY,
+    Unit.RATE: FieldKind.PERCENT,
+    Unit.COUNT: FieldKind.NUMBER,
+    Unit.DAYS: FieldKind.NUMBER,
+    Unit.SCORE: FieldKind.NUMBER,
+}
+"""The kind of CRM field a figure of each unit lands in unless its mapping says otherwise."""
+
+KIND_SCALE: dict[FieldKind, int] = {
+    FieldKind.CURRENCY: 2,
+    FieldKind.PERCENT: 2,
+    FieldKind.NUMBER: 1,
+    FieldKind.TEXT: 0,
+    FieldKind.DATETIME: 0,
+}
+"""The scale of a field whose kind is not its figure's own (a change_pct, a kind the mapping chose)."""
+
+ALL_FIGURES = frozenset(figure_names())
+CHANNEL_FIGURES = frozenset(f.value for f in SEGMENT_FIGURES)
+SEGMENTS = tuple(segment.value for segment in SEGMENT_MEMBERS)
+KNOWN_KPIS: tuple[str, ...] = (*figure_names(), *segment_kpis(), *SPECIAL_KPIS)
+"""Every value a mapping's ``kpi`` accepts (the config's JSON Schema lists them)."""
 
 ValuePart = Literal["value", "prior", "change", "change_pct"]
 
@@ -58,21 +61,16 @@ def default_kind(kpi: str, part: ValuePart) -> FieldKind:
         return FieldKind.TEXT
     if part == "change_pct":
         return FieldKind.PERCENT
-    name = figure_name(kpi)
-    if name in CURRENCY_FIGURES:
-        return FieldKind.CURRENCY
-    if name in RATE_FIGURES:
-        return FieldKind.PERCENT
-    return FieldKind.NUMBER
+    figure = KpiFigure.lookup(figure_name(kpi))
+    return UNIT_KIND[figure.unit] if figure is not None else FieldKind.NUMBER
 
 
 def default_scale(kpi: str, kind: FieldKind) -> int:
-    name = figure_name(kpi)
-    if kind is FieldKind.NUMBER:
-        return 0 if name in COUNT_FIGURES else 1
-    if kind in (FieldKind.CURRENCY, FieldKind.PERCENT):
-        return 2
-    return 0
+    """The figure's own scale in a field of its own kind, else the kind's."""
+    figure = KpiFigure.lookup(figure_name(kpi))
+    if figure is not None and kind is UNIT_KIND[figure.unit]:
+        return figure.scale
+    return KIND_SCALE[kind]
 
 
 def kpi_problem(kpi: str) -> str | None:
@@ -109,7 +107,10 @@ class FieldMapping(BaseModel):
             "(Salesforce: ends in __c; HubSpot: not a default company property nor an hs_ name)."
         ),
     )
-    kpi: str
+    kpi: str = Field(
+        description="A figure, channels.<segment>.<figure>, updated_at, period_label or score_breakdown.",
+        json_schema_extra={"enum": list(KNOWN_KPIS)},
+    )
     period: str | None = Field(default=None, description="A period of kpi.periods; not for updated_at.")
     value: ValuePart = "value"
     kind: FieldKind | None = None

@@ -9,14 +9,15 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue
+from kpi_core.registry import KpiFigure
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
 from kpi_core.schema import Segment
 from writeback.mapping import ConnectorWriteback, FieldMapping, figure_name
 
 BREAKDOWN_LABELS = (
-    ("pct_won_revenue", "Revenue"),
-    ("pct_deal_count", "Deals"),
-    ("pct_win_rate_smoothed", "Win rate"),
+    (KpiFigure.PCT_WON_REVENUE, "Revenue"),
+    (KpiFigure.PCT_DEAL_COUNT, "Deals"),
+    (KpiFigure.PCT_WIN_RATE_SMOOTHED, "Win rate"),
 )
 
 
@@ -98,7 +99,7 @@ def period_phrase(name: str) -> str:
 def score_breakdown(group: GroupKpis) -> str | None:
     parts = []
     for key, label in BREAKDOWN_LABELS:
-        fig = group.figures.get(key)
+        fig = group.figures.get(key.value)
         if fig is None or fig.value is None:
             return None
         parts.append(f"{label} p{round(float(fig.value) * 100)}")

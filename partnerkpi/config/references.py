@@ -20,6 +20,7 @@ from typing import Any
 
 from connectors.base import ConnectorConfig
 from kpi_core.periods import PeriodKind, parse_period
+from kpi_core.registry import KpiFigure
 from kpi_core.settings import KpiSettings
 from partnerkpi.config.errors import Problem, YamlPath, format_path
 from partnerkpi.config.models import AppConfig
@@ -127,7 +128,7 @@ def _references(find: _Finder, base: YamlPath, fields: Iterable[FieldMapping], k
     for i, m in enumerate(fields):
         if m.period is not None and m.period not in kpi.periods:
             find.at((*base, i, "period"), period_problem(m.period, kpi.periods))
-        elif m.kpi == "coverage" and m.period is not None and m.period not in partner_targets:
+        elif m.kpi == KpiFigure.COVERAGE and m.period is not None and m.period not in partner_targets:
             find.at(
                 (*base, i, "kpi"),
                 f"coverage of {m.period} is a partner's open pipeline over its own target, and kpi.targets "

@@ -3,7 +3,11 @@ signed changes. One place, so that the HTML, the terminal and the history view s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
+
+from kpi_core.registry import KpiFigure, Unit
+from kpi_core.result import Number
 
 DASH = "–"
 """Shown for a figure that is not defined (never a zero)."""
@@ -57,8 +61,15 @@ def signed_score(value: float | None) -> str:
     return DASH if value is None else sign(value) + f"{abs(value):.1f}"
 
 
-def count(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}"
+def count(value: int | None, separators: bool = True) -> str:
+    """``1,234``; ``1234`` without ``separators`` (the terminal scorecard's narrow columns)."""
+    if value is None:
+        return DASH
+    return f"{value:,}" if separators else str(value)
+
+
+def days(value: float | None) -> str:
+    return DASH if value is None else f"{value:.1f}"
 
 
 def percentile(value: float | None) -> str:
@@ -76,3 +87,26 @@ def trend(change: float | Decimal | None) -> str:
     if change is None:
         return "na"
     return "up" if change > 0 else "dn" if change < 0 else "eq"
+
+
+def _as_money(value: Number) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+UNIT_FORMAT: Mapping[Unit, Callable[[Number], str]] = {
+    Unit.MONEY: lambda v: money(_as_money(v)),
+    Unit.RATE: lambda v: rate(float(v)),
+    Unit.COUNT: lambda v: count(int(v)),
+    Unit.DAYS: lambda v: days(float(v)),
+    Unit.SCORE: lambda v: score(float(v)),
+}
+"""How a figure of each unit reads (kpi_core.registry gives each figure its unit)."""
+
+
+def figure(kpi: KpiFigure, value: Number | None, count_separators: bool = True) -> str:
+    """A figure's value as its unit reads; ``count_separators=False`` writes counts as plain digits."""
+    if value is None:
+        return DASH
+    if kpi.unit is Unit.COUNT and not count_separators:
+        return count(int(value), separators=False)
+    return UNIT_FORMAT[kpi.unit](value)

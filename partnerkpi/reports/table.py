@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kpi_core.registry import KpiFigure
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
+from partnerkpi.reports import fmt
 
 _AGGREGATE_LABELS = {
     GroupKind.PARTNERS: "all partners",
     GroupKind.DIRECT: "direct",
     GroupKind.OVERALL: "overall",
 }
-
-
-def _money(value: object) -> str:
-    if value is None:
-        return "–"
-    d = value if isinstance(value, Decimal) else Decimal(str(value))
-    return f"{d.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
-
-
-def _rate(value: object) -> str:
-    return "–" if value is None else f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
 
 
 def _arrow(fig: Figure | None, higher_is_better: bool = True) -> Text:
@@ -39,17 +29,10 @@ def _arrow(fig: Figure | None, higher_is_better: bool = True) -> Text:
     return Text("▲" if change > 0 else "▼", style="green" if good else "red")
 
 
-def _cell(g: GroupKpis, name: str, fmt: str) -> Text:
-    fig = g.figures.get(name)
-    value = fig.value if fig else None
-    if fmt == "money":
-        text = _money(value)
-    elif fmt == "rate":
-        text = _rate(value)
-    elif fmt == "score":
-        text = "–" if value is None else f"{float(value):.1f}"
-    else:
-        text = "–" if value is None else str(value)
+def _cell(g: GroupKpis, kpi: KpiFigure) -> Text:
+    """The figure as fmt writes its unit (counts without separators: the columns are narrow)."""
+    fig = g.figures.get(kpi.value)
+    text = fmt.figure(kpi, fig.value if fig else None, count_separators=False)
     arrow = _arrow(fig)
     out = Text(text + " " if arrow.plain else text + "  ")
     out.append_text(arrow)
@@ -65,9 +48,8 @@ def scorecard_table(
 ) -> Table:
     names = partner_names or {}
     rows = [g for g in result.groups if g.period.name == period and g.group.kind is GroupKind.PARTNER]
-    rows.sort(
-        key=lambda g: -(float(g.figures["quality_score"].value or 0) if "quality_score" in g.figures else 0)
-    )
+    score = KpiFigure.QUALITY_SCORE.value
+    rows.sort(key=lambda g: -(float(g.figures[score].value or 0) if score in g.figures else 0))
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
     table.add_column("#", justify="right", width=3)
     table.add_column("Partner", overflow="ellipsis", max_width=24, no_wrap=True)
@@ -85,12 +67,12 @@ def scorecard_table(
         table.add_row(
             str(i),
             label,
-            _cell(g, "quality_score", "score"),
-            _cell(g, "deal_count", "int"),
-            _cell(g, "won_revenue", "money"),
-            _cell(g, "avg_deal_size", "money"),
-            _cell(g, "win_rate", "rate"),
-            _cell(g, "open_amount", "money"),
+            _cell(g, KpiFigure.QUALITY_SCORE),
+            _cell(g, KpiFigure.DEAL_COUNT),
+            _cell(g, KpiFigure.WON_REVENUE),
+            _cell(g, KpiFigure.AVG_DEAL_SIZE),
+            _cell(g, KpiFigure.WIN_RATE),
+            _cell(g, KpiFigure.OPEN_AMOUNT),
         )
     for kind in (GroupKind.PARTNERS, GroupKind.DIRECT, GroupKind.OVERALL):
         for g in result.groups:
@@ -99,11 +81,11 @@ def scorecard_table(
                     "",
                     Text(_AGGREGATE_LABELS[kind], style="bold"),
                     "",
-                    _cell(g, "deal_count", "int"),
-                    _cell(g, "won_revenue", "money"),
-                    _cell(g, "avg_deal_size", "money"),
-                    _cell(g, "win_rate", "rate"),
-                    _cell(g, "open_amount", "money"),
+                    _cell(g, KpiFigure.DEAL_COUNT),
+                    _cell(g, KpiFigure.WON_REVENUE),
+                    _cell(g, KpiFigure.AVG_DEAL_SIZE),
+                    _cell(g, KpiFigure.WIN_RATE),
+                    _cell(g, KpiFigure.OPEN_AMOUNT),
                 )
     if len(rows) > limit:
         table.caption = f"top {limit} of {len(rows)} partners · * fewer closed deals than min_closed"

@@ -12,9 +12,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from kpi_core.schema import SEGMENTS as SEGMENT_MEMBERS
+
 T = TypeVar("T", Decimal, float, int)
 
-SEGMENTS = ("paid", "earned", "owned", "unclassified")
+SEGMENTS: tuple[str, ...] = tuple(s.value for s in SEGMENT_MEMBERS)
+"""The document's segment keys, in kpi_core's order (the charts colour segments by position)."""
 AGGREGATES = ("partners", "direct", "overall")
 
 

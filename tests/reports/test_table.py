@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from kpi_core.registry import KpiFigure
 from kpi_core.result import GroupKind, KpiResult
+from partnerkpi.reports import fmt
 from partnerkpi.reports.table import print_scorecard
 from tests.reports import synthetic
 from tests.reports.sandbox_sample import Sample
@@ -39,3 +41,23 @@ def test_the_table_fits_100_columns_with_long_names_and_large_amounts() -> None:
     assert max(len(line) for line in lines) <= 100
     assert any("…" in line for line in lines)  # long names are cut, not wrapped
     assert any("▲" in line for line in lines) and any("▼" in line for line in lines)
+
+
+def test_each_cell_reads_as_fmt_writes_its_figures_unit_with_counts_in_plain_digits() -> None:
+    result = synthetic.result(3)
+    period = result.periods[0].name
+    top = max(
+        (g for g in result.groups if g.period.name == period and g.group.kind is GroupKind.PARTNER),
+        key=lambda g: float(g.figures["quality_score"].value or 0),
+    )
+    row = next(line for line in rendered(result, synthetic.names(3)) if line.startswith("│  1 "))
+    cells = [cell.strip().rstrip("▲▼=").strip() for cell in row.strip("│").split("│")][2:]
+    kpis = [
+        KpiFigure.QUALITY_SCORE,
+        KpiFigure.DEAL_COUNT,
+        KpiFigure.WON_REVENUE,
+        KpiFigure.AVG_DEAL_SIZE,
+        KpiFigure.WIN_RATE,
+        KpiFigure.OPEN_AMOUNT,
+    ]
+    assert cells == [fmt.figure(k, top.figures[k.value].value, count_separators=False) for k in kpis]
