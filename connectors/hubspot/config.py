@@ -21,6 +21,13 @@ PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 """A HubSpot internal property name (lower case, digits, underscores)."""
 
 
+def property_name(value: str, what: str = "property") -> str:
+    """``value``, refused unless it is a HubSpot internal name (of a property, or a property group)."""
+    if not PROPERTY_NAME.match(value):
+        raise ValueError(f"not a HubSpot {what} name: {value!r}")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,9 +61,7 @@ class PartnerAttribution(_Model):
     @field_validator("deal_property")
     @classmethod
     def _property_name(cls, value: str | None) -> str | None:
-        if value is not None and not PROPERTY_NAME.match(value):
-            raise ValueError(f"not a HubSpot property name: {value!r}")
-        return value
+        return property_name(value) if value is not None else None
 
     @model_validator(mode="after")
     def _one_mode(self) -> PartnerAttribution:
@@ -96,9 +101,7 @@ class PropertyGroup(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not PROPERTY_NAME.match(value):
-            raise ValueError(f"not a HubSpot property group name: {value!r}")
-        return value
+        return property_name(value, "property group")
 
 
 class HubSpotConfig(ConnectorConfig):
@@ -167,9 +170,7 @@ class HubSpotConfig(ConnectorConfig):
     @field_validator("channel_property")
     @classmethod
     def _property_name(cls, value: str) -> str:
-        if not PROPERTY_NAME.match(value):
-            raise ValueError(f"not a HubSpot property name: {value!r}")
-        return value
+        return property_name(value)
 
     @field_validator("ca_bundle")
     @classmethod
