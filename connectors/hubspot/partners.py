@@ -28,10 +28,8 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
 from connectors.hubspot.counters import PullCounters
 from connectors.hubspot.normalize import RawDeal, partner, text
-from connectors.hubspot.read import MODEL_CONFIG, batch_read, chunks
+from connectors.hubspot.read import BATCH, MODEL_CONFIG, batch_read, chunks
 from kpi_core.schema import Partner
-
-COMPANY_BATCH = 100
 
 
 def id_order(value: str) -> tuple[int, str]:
@@ -96,9 +94,9 @@ class Partners:
 
     def names(self, everything: bool) -> list[Partner]:
         """The due companies, named: all of them when ``everything`` (a batch that carries a watermark,
-        or the pull's last), else only full reads of COMPANY_BATCH; the rest wait for a later batch."""
+        or the pull's last), else only full reads of BATCH; the rest wait for a later batch."""
         due = sorted(self._due, key=id_order)
-        take = len(due) if everything else len(due) - len(due) % COMPANY_BATCH
+        take = len(due) if everything else len(due) - len(due) % BATCH
         self._due = set(due[take:])
         return self._records(set(due[:take]))
 
@@ -107,7 +105,7 @@ class Partners:
             return []
         ordered = sorted(company_ids, key=id_order)
         out: list[Partner] = []
-        for ids in chunks(ordered, COMPANY_BATCH):
+        for ids in chunks(ordered, BATCH):
             named = batch_read(self.client, "companies", ids, ["name"])
             out.extend(partner(i, named.get(i)) for i in ids)
         self._sent.update(ordered)

@@ -1,8 +1,11 @@
-"""Reads by id and reads outside the pull, each answer checked (connectors/hubspot/answers.py): the batch
-read of objects' properties (the pull's deal properties past the first chunk, the partners' names, the
-KPI values); the current values of KPI properties on companies (for plans that verify live values), typed
-as writeback compares them (numbers as Decimal, datetimes as aware datetimes, text as str, empty as
-None); the company property types; which portal the token belongs to; the daily API allowance."""
+"""HubSpot's reads by id, and its reads outside the pull, each answer checked (connectors/hubspot/answers.py):
+
+- the batch read of objects' properties by id (the pull's deal properties past the first chunk, the
+  partners' names, the KPI values read back);
+- the current values of KPI properties on companies (for plans that verify live values), typed as
+  writeback compares them (numbers as Decimal, datetimes as aware datetimes, text as str, empty as None);
+- the company property types, which portal the token belongs to, the daily API allowance.
+"""
 
 from __future__ import annotations
 
