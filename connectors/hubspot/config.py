@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from connectors.base import ConnectorConfig, existing_ca_bundle
 from kpi_core.settings import TimeZoneName
@@ -19,6 +28,20 @@ from kpi_core.settings import TimeZoneName
 DEFAULT_HOST = "https://api.hubapi.com"
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 """A HubSpot internal property name (lower case, digits, underscores)."""
+
+
+def internal_name(what: str) -> AfterValidator:
+    """Refuses a value that is not a HubSpot internal name (of a property, a property group)."""
+
+    def check(value: str) -> str:
+        if not PROPERTY_NAME.match(value):
+            raise ValueError(f"not a HubSpot {what} name: {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+PropertyName = Annotated[str, internal_name("property")]
 
 
 class _Model(BaseModel):
@@ -49,14 +72,7 @@ class PartnerAttribution(_Model):
     (default "Partner"), or the company whose id the deal property ``deal_property`` holds."""
 
     association_label: str | None = None
-    deal_property: str | None = None
-
-    @field_validator("deal_property")
-    @classmethod
-    def _property_name(cls, value: str | None) -> str | None:
-        if value is not None and not PROPERTY_NAME.match(value):
-            raise ValueError(f"not a HubSpot property name: {value!r}")
-        return value
+    deal_property: PropertyName | None = None
 
     @model_validator(mode="after")
     def _one_mode(self) -> PartnerAttribution:
@@ -90,15 +106,8 @@ class RateLimits(_Model):
 
 
 class PropertyGroup(_Model):
-    name: str = "partner_kpis"
+    name: Annotated[str, internal_name("property group")] = "partner_kpis"
     label: str = "Partner KPIs"
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not PROPERTY_NAME.match(value):
-            raise ValueError(f"not a HubSpot property group name: {value!r}")
-        return value
 
 
 class HubSpotConfig(ConnectorConfig):
@@ -114,7 +123,7 @@ class HubSpotConfig(ConnectorConfig):
     timeout_seconds: float = Field(default=60.0, gt=0)
     auth: AuthConfig
     partner: PartnerAttribution = PartnerAttribution()
-    channel_property: str = "hs_analytics_source"
+    channel_property: PropertyName = "hs_analytics_source"
     timezone: TimeZoneName = Field(
         default="UTC", description="Reporting time zone: createdate becomes a day in it."
     )
@@ -163,13 +172,6 @@ class HubSpotConfig(ConnectorConfig):
         if parts.scheme != "https" or not parts.hostname:
             raise ValueError(f"must be an https:// URL, not {value!r}")
         return f"https://{parts.netloc}"
-
-    @field_validator("channel_property")
-    @classmethod
-    def _property_name(cls, value: str) -> str:
-        if not PROPERTY_NAME.match(value):
-            raise ValueError(f"not a HubSpot property name: {value!r}")
-        return value
 
     @field_validator("ca_bundle")
     @classmethod

@@ -23,8 +23,8 @@ from connectors.hubspot import HubSpotConfig, HubSpotConnector
 from connectors.hubspot import answers as a
 from connectors.hubspot.client import classify, translate
 from connectors.hubspot.normalize import parse_datetime
-from connectors.hubspot.pull import Watermark
 from connectors.hubspot.read import read_daily_limit
+from connectors.hubspot.watermark import Watermark
 from connectors.retry import RetryPolicy
 from kpi_core import clock
 from partnerkpi.sandbox.hubspot.portal import PORTAL_ID

@@ -13,7 +13,8 @@ import pytest
 from connectors.base import PullBatch
 from connectors.errors import ConnectorError
 from connectors.hubspot import HubSpotConnector
-from connectors.hubspot.pull import Watermark
+from connectors.hubspot.deletions import live_count
+from connectors.hubspot.watermark import Watermark
 from kpi_core import clock
 from tests.connectors.test_hubspot_sandbox import T0, Portal, deleted, opportunities, portal
 
@@ -41,7 +42,7 @@ def deal_reads(p: Portal) -> dict[str, int]:
 
 
 def test_the_sandbox_search_total_counts_every_match_not_the_page(small: Portal) -> None:
-    puller = small.connector().puller()
+    client = small.connector().client
     portal = small.emulation.portal
     created = sorted(
         datetime.fromisoformat(
@@ -50,9 +51,9 @@ def test_the_sandbox_search_total_counts_every_match_not_the_page(small: Portal)
         for i in small.live_deal_ids()
     )
     middle = created[len(created) // 2]
-    assert puller.live_count(T0) == len(created) > 200
-    assert puller.live_count(middle) == sum(1 for c in created if c <= middle)
-    assert puller.live_count(created[0] - timedelta(seconds=1)) == 0
+    assert live_count(client, T0) == len(created) > 200
+    assert live_count(client, middle) == sum(1 for c in created if c <= middle)
+    assert live_count(client, created[0] - timedelta(seconds=1)) == 0
 
 
 def test_a_first_pull_lists_the_archived_deals_and_records_the_count(small: Portal) -> None:

@@ -1,4 +1,4 @@
-"""The HubSpot puller's lookahead (connectors/lookahead.py through pull.cursor_pages): the next pages are
+"""The HubSpot puller's lookahead (connectors/lookahead.py through paging.cursor_pages): the next pages are
 fetched on a worker thread while the current one is processed. Its failures surface where the page is
 consumed, closing the pull stops it, and the pacer keeps two threads' requests within the allowance."""
 
@@ -15,7 +15,7 @@ import pytest
 from connectors.errors import BudgetExhausted, ConnectorError
 from connectors.hubspot.answers import ObjectPage
 from connectors.hubspot.pacing import SystemTicker, WindowLimiter
-from connectors.hubspot.pull import Page, cursor_pages
+from connectors.hubspot.paging import Page, cursor_pages
 from kpi_core import clock
 from tests.connectors.test_hubspot_sandbox import NO_RETRY, T0, UNPACED, Portal, opportunities, portal
 

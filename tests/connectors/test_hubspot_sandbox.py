@@ -24,7 +24,7 @@ from connectors.base import (
 )
 from connectors.errors import AuthError, ConnectionFailed
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
-from connectors.hubspot.pull import Watermark
+from connectors.hubspot.watermark import Watermark
 from connectors.retry import RetryPolicy
 from kpi_core import clock
 from kpi_core.schema import Opportunity, Status
@@ -492,7 +492,7 @@ def test_restart_skips_deals_already_handed_over_and_walks_a_crowded_instant(
 ) -> None:
     """With the cap lowered to 1,000, 1,500 deals changed at ONE instant cannot be passed by restarting
     from the last value seen: they are walked by hs_object_id, each handed over once."""
-    monkeypatch.setattr("connectors.hubspot.pull.SEARCH_CAP", 1_000)
+    monkeypatch.setattr("connectors.hubspot.search.SEARCH_CAP", 1_000)
     connector = small.connector()
     with clock.frozen(T0):
         first = list(connector.pull(None))

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot.pull import Watermark
+from connectors.hubspot.watermark import Watermark
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.sandbox.app import build_sandbox
 from partnerkpi.sandbox.core import Request, Response, Sandbox
