@@ -191,3 +191,23 @@ def test_records_created_after_deletes_get_fresh_ids(org: tuple[SalesforceEmulat
     )
     emulation.delete_opportunity(created["Id"])
     assert emulation.create_opportunity(Name="fresh again")["Id"] != created["Id"]
+
+
+# -- OpportunityPartner is a record of its own -------------------------------------------------------------
+def test_partner_link_modstamp_moves_only_when_the_partner_changes(
+    org: tuple[SalesforceEmulation, Any],
+) -> None:
+    emulation, sf = org
+    soql = "SELECT Id, OpportunityId, AccountToId, SystemModstamp FROM OpportunityPartner"
+    links = {r["OpportunityId"]: r for r in sf.query_all(soql)["records"]}
+    opportunity, link = next(iter(links.items()))
+    emulation.update_opportunity(opportunity, Amount=4321)
+    after_edit = sf.query(f"{soql} WHERE OpportunityId = '{opportunity}'")["records"][0]
+    assert after_edit["SystemModstamp"] == link["SystemModstamp"]
+    other = next(r["AccountToId"] for r in links.values() if r["AccountToId"] != link["AccountToId"])
+    emulation.update_opportunity(opportunity, PartnerAccountId=other)
+    after_move = sf.query(f"{soql} WHERE OpportunityId = '{opportunity}'")["records"][0]
+    assert after_move["AccountToId"] == other
+    assert after_move["SystemModstamp"] > link["SystemModstamp"]
+    opportunity_now = sf.Opportunity.get(opportunity)
+    assert after_move["SystemModstamp"] == opportunity_now["SystemModstamp"]
