@@ -128,6 +128,25 @@ def _status(sf: Any, job_id: str) -> int:
     return int(sf.session.get(f"{sf.base_url}{JOBS}/{job_id}", headers=sf.headers).status_code)
 
 
+def _delete(sf: Any, job_id: str) -> int:
+    """Poll the job to JobComplete (the emulation advances a state per poll), then DELETE it."""
+    while sf.restful(f"{JOBS}/{job_id}")["state"] != "JobComplete":
+        pass
+    return int(sf.session.delete(f"{sf.base_url}{JOBS}/{job_id}", headers=sf.headers).status_code)
+
+
+def test_only_a_finished_job_can_be_deleted(org: tuple[SalesforceEmulation, Any]) -> None:
+    _, sf = org
+    job_id = _create_job(sf)
+    answer = sf.session.delete(f"{sf.base_url}{JOBS}/{job_id}", headers=sf.headers)
+    assert answer.status_code == 400
+    assert answer.json()[0]["errorCode"] == "API_ERROR"
+    assert "not terminated" in answer.json()[0]["message"]
+    assert _status(sf, job_id) == 200
+    assert _delete(sf, job_id) == 204
+    assert _status(sf, job_id) == 404
+
+
 def test_bulk_job_ids_are_never_reused_after_deletes_in_any_order(
     org: tuple[SalesforceEmulation, Any],
 ) -> None:
@@ -138,7 +157,7 @@ def test_bulk_job_ids_are_never_reused_after_deletes_in_any_order(
     for _ in range(40):
         if live and rng.random() < 0.45:
             victim = live.pop(rng.randrange(len(live)))
-            assert sf.session.delete(f"{sf.base_url}{JOBS}/{victim}", headers=sf.headers).status_code == 204
+            assert _delete(sf, victim) == 204
             assert _status(sf, victim) == 404  # a deleted job is gone, as the real API answers
         else:
             job_id = _create_job(sf)
@@ -158,7 +177,7 @@ def test_bulk_job_ids_stay_unique_when_created_from_threads(org: tuple[Salesforc
     def create_and_maybe_delete(i: int) -> str:
         job_id = _create_job(sf, "SELECT Id FROM Opportunity")
         if i % 2:
-            sf.session.delete(f"{sf.base_url}{JOBS}/{job_id}", headers=sf.headers)
+            assert _delete(sf, job_id) == 204
         return job_id
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -173,7 +192,7 @@ def test_a_new_job_never_answers_with_a_deleted_jobs_results(org: tuple[Salesfor
     _, sf = org
     partners = _create_job(sf, "SELECT Id FROM OpportunityPartner")
     accounts = _create_job(sf, "SELECT Id, Name FROM Account")
-    sf.session.delete(f"{sf.base_url}{JOBS}/{partners}", headers=sf.headers)
+    assert _delete(sf, partners) == 204
     again = _create_job(sf, "SELECT Id FROM Opportunity")
     assert again not in (partners, accounts)
     info = sf.restful(f"{JOBS}/{accounts}")

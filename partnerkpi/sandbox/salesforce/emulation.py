@@ -615,7 +615,13 @@ class SalesforceEmulation(Emulation):
         return sf_error(400, "INVALIDJOBSTATE", f"Cannot change job state to {state}")
 
     def _bulk_job_delete(self, request: Request, m: re.Match[str]) -> Response:
+        # Bulk API 2.0 "Delete a Query Job": only a JobComplete, Aborted or Failed job, else 400 API_ERROR;
+        # "Delete a Job" (ingest) also takes UploadComplete. A deleted job is gone: 404 from then on.
         job = self._job(m["job"], query=m["kind"] == "query")
+        if job.state not in bulk.DELETABLE_QUERY_STATES | (set() if job.is_query else {"UploadComplete"}):
+            return sf_error(
+                400, "API_ERROR", "Error encountered when deleting the job because the job is not terminated"
+            )
         del self._jobs[job.id]
         return Response(204)
 
