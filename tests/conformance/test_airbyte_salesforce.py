@@ -9,6 +9,7 @@ records changed in between and only those (plus what Airbyte's 600-second lookba
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -60,6 +61,14 @@ def _slice_end(result: ClientRun, stream: str) -> str:
     raise AssertionError(f"no state for {stream}: {result.airbyte_state()!r:.500}")
 
 
+_DELETED = re.compile(r"'DELETE' request to '[^']*/jobs/query/(\w+)' with response code '204'")
+
+
+def _deleted_jobs(result: ClientRun) -> list[str]:
+    """The Bulk job ids Airbyte deleted, from its own log lines (one per DELETE it made)."""
+    return [m.group(1) for line in result.logs("INFO") if (m := _DELETED.search(line))]
+
+
 def _assert_first_sync(run: Conformance, first: ClientRun) -> None:
     assert first.logs("ERROR") == [], first.logs("ERROR")[:3]
     assert not first.unrouted, dict(first.unrouted)
@@ -85,6 +94,8 @@ def _assert_first_sync(run: Conformance, first: ClientRun) -> None:
     assert created > 3 * len(STREAMS), first.calls
     assert first.calls["salesforce.bulk2_job_delete"] == created
     assert first.calls["salesforce.bulk2_query_results"] == created
+    deleted = _deleted_jobs(first)
+    assert len(deleted) == created and len(set(deleted)) == created, "a Bulk job id was handed out twice"
 
 
 def test_airbyte_salesforce_first_and_incremental_sync_match_the_sandbox(
@@ -124,3 +135,4 @@ def test_airbyte_salesforce_first_and_incremental_sync_match_the_sandbox(
     link = next(r for r in second.records("OpportunityPartner") if r["Id"] == moved_link)
     assert link["AccountToId"] == other
     assert second.calls["salesforce.bulk2_query_create"] == second.calls["salesforce.bulk2_job_delete"]
+    assert not set(_deleted_jobs(second)) & set(_deleted_jobs(first)), "a job id came back in the next run"
