@@ -15,6 +15,7 @@ from partnerkpi.sandbox.salesforce.schema import format_datetime
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+DELETABLE_QUERY_STATES = frozenset({"JobComplete", "Aborted", "Failed"})
 
 
 @dataclass

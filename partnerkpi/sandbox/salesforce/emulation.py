@@ -23,7 +23,8 @@ from partnerkpi.sandbox.core import Emulation, Request, Response, Route
 from partnerkpi.sandbox.generator import SeedData, generate
 from partnerkpi.sandbox.salesforce import bulk
 from partnerkpi.sandbox.salesforce.auth import SalesforceCredentials, Sessions, oauth_token, soap_login
-from partnerkpi.sandbox.salesforce.ids import make_id
+from partnerkpi.sandbox.salesforce.describe import sobject_result
+from partnerkpi.sandbox.salesforce.ids import PREFIXES, make_id
 from partnerkpi.sandbox.salesforce.org import WRITABLE_OBJECTS, Org, add_user, build_org, json_ready
 from partnerkpi.sandbox.salesforce.query import Result, execute, render, render_csv
 from partnerkpi.sandbox.salesforce.schema import RecordError, RequestError, coerce, to_json
@@ -83,6 +84,8 @@ class SalesforceEmulation(Emulation):
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._cursor_seq = 0
         self._jobs: dict[str, bulk.Job] = {}
+        self._job_seq = 0
+        """Bulk job numbers only grow: a deleted job's id is never handed out again (it answers 404)."""
         self._failure_attempts: Counter[str] = Counter()
         self.monotonic: Callable[[], float] = time.monotonic
         """The clock of the per-second rate limit (tests pin it)."""
@@ -306,27 +309,9 @@ class SalesforceEmulation(Emulation):
         return table
 
     def _object_describe(self, table: Table, version: str, full: bool) -> dict[str, Any]:
-        writable = table.name in WRITABLE_OBJECTS
         base = f"/services/data/v{version}/sobjects/{table.name}"
-        out: dict[str, Any] = {
-            "name": table.name,
-            "label": re.sub(r"(?<!^)(?=[A-Z])", " ", table.name),
-            "labelPlural": re.sub(r"(?<!^)(?=[A-Z])", " ", table.name) + "s",
-            "keyPrefix": table.prefix,
-            "custom": False,
-            "createable": writable,
-            "updateable": writable,
-            "deletable": writable,
-            "queryable": True,
-            "retrieveable": True,
-            "searchable": table.name in ("Account", "Opportunity"),
-            "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
-        }
-        if full:
-            out["fields"] = [f.describe() for f in self.org.visible_fields(table)]
-            out["childRelationships"] = []
-            out["recordTypeInfos"] = []
-        return out
+        fields = self.org.visible_fields(table) if full else None
+        return sobject_result(table.name, table.prefix, base, table.name in WRITABLE_OBJECTS, fields)
 
     def _describe_global(self, request: Request, m: re.Match[str]) -> Response:
         objects = [self._object_describe(t, m["ver"], False) for t in self.org.tables.values()]
@@ -543,8 +528,9 @@ class SalesforceEmulation(Emulation):
 
     # -- Bulk API 2.0 ------------------------------------------------------------------------------------
     def _new_job(self, operation: str, obj: str, version: str, body: dict[str, Any]) -> bulk.Job:
+        self._job_seq += 1
         job = bulk.Job(
-            id=make_id("750", len(self._jobs) + 1),
+            id=make_id(PREFIXES["Job"], self._job_seq),
             operation=operation,
             object=obj,
             created=utcnow(),
@@ -629,7 +615,13 @@ class SalesforceEmulation(Emulation):
         return sf_error(400, "INVALIDJOBSTATE", f"Cannot change job state to {state}")
 
     def _bulk_job_delete(self, request: Request, m: re.Match[str]) -> Response:
+        # Bulk API 2.0 "Delete a Query Job": only a JobComplete, Aborted or Failed job, else 400 API_ERROR;
+        # "Delete a Job" (ingest) also takes UploadComplete. A deleted job is gone: 404 from then on.
         job = self._job(m["job"], query=m["kind"] == "query")
+        if job.state not in bulk.DELETABLE_QUERY_STATES | (set() if job.is_query else {"UploadComplete"}):
+            return sf_error(
+                400, "API_ERROR", "Error encountered when deleting the job because the job is not terminated"
+            )
         del self._jobs[job.id]
         return Response(204)
 

@@ -159,6 +159,12 @@ class OpportunityTable(Table):
         self.lead_source = array("b", seed.channel)
         self.modified = array("q", (m * 1000 for m in seed.modified))
         self.is_deleted = array("b", seed.deleted)
+        self.link_modified = array(
+            "q", (m if d else c for c, m, d in zip(self.created, self.modified, self.is_deleted, strict=True))
+        )
+        """The SystemModstamp of each opportunity's OpportunityPartner row: a record of its own, created with
+        the opportunity, touched only when the partner changes or the opportunity is deleted (which deletes
+        it), not by every edit of the opportunity (Object Reference, OpportunityPartner and Partner)."""
         self.currencies: list[str] = list(CURRENCIES)
         self.stage_names: list[str] = [STAGE_NAMES[k] for k in STAGE_KEYS]
         self.lead_sources: list[str] = [LEAD_SOURCES[c] for c in CHANNELS]
@@ -227,6 +233,7 @@ class OpportunityTable(Table):
         return values.index(value)
 
     def write(self, row: int, values: dict[str, Any], now: datetime) -> None:
+        link_before = (self.partner[row], self.is_deleted[row])
         for name, value in values.items():
             if name == "Amount":
                 self.amount[row] = _NONE if value is None else int(Decimal(value) * 100)
@@ -251,6 +258,8 @@ class OpportunityTable(Table):
             else:
                 self.overrides.setdefault(name, {})[row] = value
         self._touch(row, ms_of(now))
+        if (self.partner[row], self.is_deleted[row]) != link_before:
+            self.link_modified[row] = self.modified[row]
 
     def _touch(self, row: int, ms: int) -> None:
         old = (self.modified[row], row)
@@ -272,6 +281,7 @@ class OpportunityTable(Table):
         self.lead_source.append(-1)
         self.modified.append(ms - 1)
         self.is_deleted.append(0)
+        self.link_modified.append(ms)
         self.probability.append(-1)
         self.by_modstamp.append(row)
         name = values.get("Name")
@@ -313,8 +323,8 @@ class OpportunityPartnerTable(Table):
             "IsPrimary": lambda r: True,
             "IsDeleted": lambda r: bool(o.is_deleted[r]),
             "CreatedDate": lambda r: from_ms(o.created[r]),
-            "LastModifiedDate": lambda r: from_ms(o.modified[r]),
-            "SystemModstamp": lambda r: from_ms(o.modified[r]),
+            "LastModifiedDate": lambda r: from_ms(o.link_modified[r]),
+            "SystemModstamp": lambda r: from_ms(o.link_modified[r]),
         }
         return getters.get(name, lambda r: None)
 
