@@ -26,7 +26,8 @@ from partnerkpi.sandbox.salesforce.auth import SalesforceCredentials, Sessions, 
 from partnerkpi.sandbox.salesforce.bulk1 import ROUTE_PREFIX as BULK1
 from partnerkpi.sandbox.salesforce.bulk1 import Bulk1
 from partnerkpi.sandbox.salesforce.bulk1_state import DAILY_BATCHES
-from partnerkpi.sandbox.salesforce.ids import make_id
+from partnerkpi.sandbox.salesforce.describe import sobject_result
+from partnerkpi.sandbox.salesforce.ids import PREFIXES, make_id
 from partnerkpi.sandbox.salesforce.org import WRITABLE_OBJECTS, Org, add_user, build_org, json_ready
 from partnerkpi.sandbox.salesforce.query import Result, execute, render, render_csv
 from partnerkpi.sandbox.salesforce.schema import RecordError, RequestError, coerce, to_json
@@ -87,6 +88,8 @@ class SalesforceEmulation(Emulation):
         self._cursor_seq = 0
         self._jobs: dict[str, bulk.Job] = {}
         self.bulk1 = Bulk1(self.org)
+        self._job_seq = 0
+        """Bulk job numbers only grow: a deleted job's id is never handed out again (it answers 404)."""
         self._failure_attempts: Counter[str] = Counter()
         self.monotonic: Callable[[], float] = time.monotonic
         """The clock of the per-second rate limit (tests pin it)."""
@@ -343,27 +346,9 @@ class SalesforceEmulation(Emulation):
         return table
 
     def _object_describe(self, table: Table, version: str, full: bool) -> dict[str, Any]:
-        writable = table.name in WRITABLE_OBJECTS
         base = f"/services/data/v{version}/sobjects/{table.name}"
-        out: dict[str, Any] = {
-            "name": table.name,
-            "label": re.sub(r"(?<!^)(?=[A-Z])", " ", table.name),
-            "labelPlural": re.sub(r"(?<!^)(?=[A-Z])", " ", table.name) + "s",
-            "keyPrefix": table.prefix,
-            "custom": False,
-            "createable": writable,
-            "updateable": writable,
-            "deletable": writable,
-            "queryable": True,
-            "retrieveable": True,
-            "searchable": table.name in ("Account", "Opportunity"),
-            "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
-        }
-        if full:
-            out["fields"] = [f.describe() for f in self.org.visible_fields(table)]
-            out["childRelationships"] = []
-            out["recordTypeInfos"] = []
-        return out
+        fields = self.org.visible_fields(table) if full else None
+        return sobject_result(table.name, table.prefix, base, table.name in WRITABLE_OBJECTS, fields)
 
     def _describe_global(self, request: Request, m: re.Match[str]) -> Response:
         objects = [self._object_describe(t, m["ver"], False) for t in self.org.tables.values()]
@@ -580,8 +565,9 @@ class SalesforceEmulation(Emulation):
 
     # -- Bulk API 2.0 ------------------------------------------------------------------------------------
     def _new_job(self, operation: str, obj: str, version: str, body: dict[str, Any]) -> bulk.Job:
+        self._job_seq += 1
         job = bulk.Job(
-            id=make_id("750", len(self._jobs) + 1),
+            id=make_id(PREFIXES["Job"], self._job_seq),
             operation=operation,
             object=obj,
             created=utcnow(),

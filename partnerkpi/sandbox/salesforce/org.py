@@ -136,7 +136,10 @@ class Org:
                 )
             relationship = str(metadata.get("relationshipName") or name[:-3]) + "__r"
             length = 18
-        field_id = make_id("00N", len(self.tooling["CustomField"].records) + 1)  # type: ignore[attr-defined]
+        tooling = self.tooling["CustomField"]
+        assert isinstance(tooling, DictTable)
+        number = tooling.next_number  # the table's own counter: never a count of rows, so never reused
+        field_id = make_id(PREFIXES["CustomField"], number)
         fdef = FieldDef(
             name,
             sf_type,
@@ -154,8 +157,6 @@ class Org:
             relationship_name=relationship,
         )
         table.add_field(fdef)
-        tooling = self.tooling["CustomField"]
-        assert isinstance(tooling, DictTable)
         tooling.insert(
             {
                 "DeveloperName": name[:-3],
@@ -169,9 +170,9 @@ class Org:
                 "Metadata": {**metadata, "label": label, "type": kind},
             },
             utcnow(),
-            number=len(tooling.records) + 1,
+            number=number,
         )
-        return tooling.id_of(len(tooling.records) - 1)
+        return field_id
 
     # -- saving ------------------------------------------------------------------------------------------
     def prepare(

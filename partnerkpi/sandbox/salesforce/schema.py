@@ -1,4 +1,4 @@
-"""Field definitions of the emulated objects, their describe() shape, and how a written value is checked
+"""Field definitions of the emulated objects (describe.py renders them) and how a written value is checked
 and stored (type, length, precision and scale) with the error Salesforce gives when it is not."""
 
 from __future__ import annotations
@@ -61,53 +61,6 @@ class FieldDef:
         if not self.label:
             self.label = self.name
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "type": self.type,
-            "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
-            "length": self.length,
-            "byteLength": self.length * 3,
-            "precision": self.precision,
-            "scale": self.scale,
-            "digits": 9 if self.type == "int" else 0,
-            "updateable": self.updateable,
-            "createable": self.createable,
-            "nillable": self.nillable,
-            "custom": self.custom,
-            "calculated": False,
-            "filterable": self.type not in ("textarea", "complexvalue"),
-            "sortable": self.type not in ("textarea", "complexvalue"),
-            "groupable": self.type not in ("currency", "percent", "double", "datetime", "textarea"),
-            "unique": False,
-            "externalId": False,
-            "idLookup": self.name == "Id",
-            "defaultedOnCreate": self.type == "boolean" or self.name in _SYSTEM_FIELDS,
-            "referenceTo": [self.reference_to] if self.reference_to else [],
-            "relationshipName": self.relationship_name,
-            "inlineHelpText": self.description or None,
-            "picklistValues": [
-                {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
-                for v in self.picklist
-            ],
-        }
-
-
-_SOAP_TYPES = {
-    "id": "tns:ID",
-    "reference": "tns:ID",
-    "boolean": "xsd:boolean",
-    "currency": "xsd:double",
-    "percent": "xsd:double",
-    "double": "xsd:double",
-    "int": "xsd:int",
-    "date": "xsd:date",
-    "datetime": "xsd:dateTime",
-}
-_SYSTEM_FIELDS = frozenset(
-    {"Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", "CreatedById"}
-)
 
 CUSTOM_TYPES: dict[str, str] = {
     "Currency": "currency",

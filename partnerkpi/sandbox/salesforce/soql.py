@@ -15,11 +15,17 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+# dateTime literals: the SOQL reference ("Date Formats and Date Literals in WHERE",
+# developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-dateformats)
+# gives YYYY-MM-DDThh:mm:ss with Z or +/-hh:mm; the REST reference ("Valid Date and DateTime Formats") adds
+# the optional fraction .SSS and points to W3C XML Schema dateTime, whose fraction has any number of digits.
+# Real orgs accept six (tap-salesforce sends ``.000000Z`` on every incremental run), so any count is taken
+# and kept to the microsecond; an empty fraction, a missing zone or ``+hhmm`` stay MALFORMED_QUERY.
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<string>'(?:\\.|[^'\\])*')
-  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2}))
+  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))
   | (?P<date>\d{4}-\d{2}-\d{2})
   | (?P<number>[+-]?\d+(?:\.\d+)?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*(?::\d+)?)
