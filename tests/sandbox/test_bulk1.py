@@ -325,3 +325,14 @@ def test_limits_count_bulk_api_batches_against_the_daily_allowance(sf: Any, wire
     wire.batch(job, "SELECT Id FROM Account")
     after = sf.limits()["DailyBulkApiBatches"]
     assert after["Max"] == 15_000 and after["Remaining"] == before["Remaining"] - 1
+
+
+def test_pk_chunking_from_a_start_row_reads_only_the_ids_from_there(sf: Any, wire: Wire) -> None:
+    every = sorted(_rest_ids(sf, "SELECT Id FROM Opportunity", deleted=True))
+    start = every[1_000]
+    job = wire.create("Opportunity", **{"Sforce-Enable-PKChunking": f"chunkSize=600; startRow={start}"})
+    wire.batch(job, "SELECT Id FROM Opportunity")
+    chunks = _batches(wire, job)[1:]
+    ids = [[r["Id"] for r in wire.csv_result(job, b["id"])] for b in chunks]
+    assert [len(c) for c in ids] == [600, 400]
+    assert [i for chunk in ids for i in chunk] == every[1_000:]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable
 
 from kpi_core.clock import utcnow
@@ -240,16 +241,16 @@ class Bulk1:
         ids = sorted(table.id_of(row) for row in table.rows())
         if job.start_row:
             ids = [i for i in ids if i >= job.start_row]
-        id_of = table.getter("Id")
         bounds = ids[:: job.chunk_size]
         batch.outcome, batch.message, batch.rows = "NotProcessed", None, array("q")
-        for n, low in enumerate(bounds):
-            high = bounds[n + 1] if n + 1 < len(bounds) else None
-            chunk = self._new_batch(job, batch.soql)
+        chunks = [self._new_batch(job, batch.soql) for _ in bounds]
+        id_of = table.getter("Id")
+        for row in result.rows:  # each row to the chunk whose [low, next low) holds its id
+            n = bisect_right(bounds, id_of(row)) - 1
+            if n >= 0:
+                chunks[n].rows.append(row)
+        for chunk in chunks:
             chunk.result = result
-            chunk.rows = array(
-                "q", (r for r in result.rows if low <= id_of(r) and (high is None or id_of(r) < high))
-            )
 
     def _list_batches(self, request: Request, m: re.Match[str]) -> Response:
         job = self._job(m["job"])
