@@ -1,4 +1,4 @@
-"""The Salesforce REST, SOAP-login, OAuth, Tooling and Bulk 2.0 endpoints over one emulated org.
+"""The Salesforce REST, SOAP-login, OAuth, Tooling, Bulk 1.0 and Bulk 2.0 endpoints over one emulated org.
 
 Limits as Salesforce applies them: every REST call counts against DailyApiRequests and every answer
 carries ``Sforce-Limit-Info``; the daily allowance exhausted answers 403 REQUEST_LIMIT_EXCEEDED
@@ -21,8 +21,11 @@ from typing import Any
 from kpi_core.clock import utcnow
 from partnerkpi.sandbox.core import Emulation, Request, Response, Route
 from partnerkpi.sandbox.generator import SeedData, generate
-from partnerkpi.sandbox.salesforce import bulk
+from partnerkpi.sandbox.salesforce import bulk, bulk1_wire
 from partnerkpi.sandbox.salesforce.auth import SalesforceCredentials, Sessions, oauth_token, soap_login
+from partnerkpi.sandbox.salesforce.bulk1 import ROUTE_PREFIX as BULK1
+from partnerkpi.sandbox.salesforce.bulk1 import Bulk1
+from partnerkpi.sandbox.salesforce.bulk1_state import DAILY_BATCHES
 from partnerkpi.sandbox.salesforce.describe import sobject_result
 from partnerkpi.sandbox.salesforce.ids import PREFIXES, make_id
 from partnerkpi.sandbox.salesforce.org import WRITABLE_OBJECTS, Org, add_user, build_org, json_ready
@@ -84,6 +87,7 @@ class SalesforceEmulation(Emulation):
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._cursor_seq = 0
         self._jobs: dict[str, bulk.Job] = {}
+        self.bulk1 = Bulk1(self.org)
         self._job_seq = 0
         """Bulk job numbers only grow: a deleted job's id is never handed out again (it answers 404)."""
         self._failure_attempts: Counter[str] = Counter()
@@ -156,6 +160,7 @@ class SalesforceEmulation(Emulation):
                 self._bulk_ingest_results,
                 "bulk2_ingest_results",
             ),
+            *self.bulk1.routes(),
         ]
         return [
             Route(method, re.compile(pattern), self._locked(handler), f"salesforce.{name}")
@@ -180,30 +185,54 @@ class SalesforceEmulation(Emulation):
         if route.endpoint in _AUTH_FREE:
             return None
         with self.lock:
-            auth = request.header("Authorization") or ""
-            scheme, _, token = auth.partition(" ")
-            if scheme.lower() not in ("bearer", "oauth") or token not in self.sessions.calls:
-                return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            refuse = self._refusal(request, route)
+            if route.endpoint.startswith(f"salesforce.{BULK1}"):
+                # Bulk API 1.0 authenticates with the session id in X-SFDC-Session (Bulk API Developer
+                # Guide, "Send HTTP Requests with cURL"; simple-salesforce and tap-salesforce send it).
+                token = (request.header("X-SFDC-Session") or "").strip()
+            else:
+                scheme, _, token = (request.header("Authorization") or "").partition(" ")
+                token = token if scheme.lower() in ("bearer", "oauth") else ""
+            if token not in self.sessions.calls:
+                return refuse(401, "INVALID_SESSION_ID", "Session expired or invalid")
             self.sessions.calls[token] += 1
             expiry = self.faults.session_expiry_after_calls
             if expiry and self.sessions.calls[token] > expiry:
                 del self.sessions.calls[token]
-                return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+                return refuse(401, "INVALID_SESSION_ID", "Session expired or invalid")
             today = utcnow().date()
             if today != self.usage_day:
                 self.usage_day, self.api_usage, self.bulk_query_jobs = today, 0, 0
+                self.bulk1.batches_today = 0
             if self.api_usage >= self.daily_limit:
-                return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+                return refuse(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
             rate = self.faults.rate_limit_per_second
             if rate:
                 now = self.monotonic()
                 while self._recent and now - self._recent[0] >= 1.0:
                     self._recent.popleft()
                 if len(self._recent) >= rate:
-                    return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
+                    return refuse(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
                 self._recent.append(now)
             self.api_usage += 1
         return None
+
+    @staticmethod
+    def _refusal(request: Request, route: Route) -> Callable[[int, str, str], Response]:
+        """How this call's refusals read: REST's ``[{errorCode, message}]``, or for Bulk 1.0 its own
+        error body, HTTP 400 InvalidSessionId "Invalid session id" (jsforce's ``isSessionExpired``
+        tests exactly that) and ExceededQuota for an exhausted allowance."""
+        if not route.endpoint.startswith(f"salesforce.{BULK1}"):
+            return sf_error
+
+        def bulk1_refusal(status: int, code: str, message: str) -> Response:
+            if code == "INVALID_SESSION_ID":
+                error = bulk1_wire.Bulk1Error("InvalidSessionId", "Invalid session id")
+            else:
+                error = bulk1_wire.Bulk1Error("ExceededQuota", message)
+            return bulk1_wire.error_response(request, error)
+
+        return bulk1_refusal
 
     def decorate(self, request: Request, response: Response) -> None:
         if request.path.startswith("/services/data"):
@@ -217,6 +246,11 @@ class SalesforceEmulation(Emulation):
         )
 
     def not_found(self, request: Request) -> Response:
+        if request.path.startswith("/services/async/"):
+            error = bulk1_wire.Bulk1Error(
+                "InvalidUrl", f"The URI {request.path} is not a Bulk API 1.0 resource"
+            )
+            return bulk1_wire.error_response(request, error)
         return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
 
     # -- auth --------------------------------------------------------------------------------------------
@@ -243,7 +277,10 @@ class SalesforceEmulation(Emulation):
                     "Remaining": DAILY_BULK_QUERY_JOBS - self.bulk_query_jobs,
                 },
                 "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
-                "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+                "DailyBulkApiBatches": {
+                    "Max": DAILY_BATCHES,
+                    "Remaining": DAILY_BATCHES - self.bulk1.batches_today,
+                },
                 "DataStorageMB": {"Max": 1024, "Remaining": 1000},
             }
         )

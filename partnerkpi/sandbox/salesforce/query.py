@@ -322,7 +322,7 @@ def execute(org: Org, query: Query, include_deleted: bool, tooling: bool = False
 
 
 # -- rendering -------------------------------------------------------------------------------------------
-def _json_converter(fdef: FieldDef) -> Callable[[Any], Any]:
+def json_converter(fdef: FieldDef) -> Callable[[Any], Any]:
     """A value -> JSON function chosen once per column (rendering a page calls it 2,000 times a field)."""
     kind = fdef.type
     if kind == "datetime":
@@ -336,7 +336,15 @@ def _json_converter(fdef: FieldDef) -> Callable[[Any], Any]:
     return lambda v: to_json(v, fdef)
 
 
-def render(result: Result, rows: Iterable[int], version: str, tooling: bool = False) -> list[dict[str, Any]]:
+def render(
+    result: Result,
+    rows: Iterable[int],
+    version: str,
+    tooling: bool = False,
+    convert: Callable[[FieldDef], Callable[[Any], Any]] = json_converter,
+) -> list[dict[str, Any]]:
+    """REST query records; ``convert`` picks each column's value -> JSON function (Bulk 1.0 JSON
+    results write dates as epoch milliseconds)."""
     base = f"/services/data/v{version}/{'tooling/' if tooling else ''}sobjects"
     table = result.table
     url = f"{base}/{table.name}/"
@@ -347,16 +355,14 @@ def render(result: Result, rows: Iterable[int], version: str, tooling: bool = Fa
     related: dict[str, tuple[Getter, Table, list[field_t]]] = {}
     for column in result.columns:
         if column.relationship is None or column.target is None:
-            plan.append(
-                (column.fdef.name, (column.fdef.name, column.getter, _json_converter(column.fdef)), None)
-            )
+            plan.append((column.fdef.name, (column.fdef.name, column.getter, convert(column.fdef)), None))
             continue
         rel = column.relationship.relationship_name or ""
         if rel not in related:
             related[rel] = (table.getter(column.relationship.name), column.target, [])
             plan.append((rel, None, related[rel]))
         related[rel][2].append(
-            (column.fdef.name, column.target.getter(column.fdef.name), _json_converter(column.fdef))
+            (column.fdef.name, column.target.getter(column.fdef.name), convert(column.fdef))
         )
     records = []
     for row in rows:
@@ -375,8 +381,8 @@ def render(result: Result, rows: Iterable[int], version: str, tooling: bool = Fa
             nested: dict[str, Any] = {
                 "attributes": {"type": target.name, "url": f"{base}/{target.name}/{parent_id}"}
             }
-            for name, getter, convert in fields:
-                nested[name] = convert(getter(parent))
+            for name, getter, value_of in fields:
+                nested[name] = value_of(getter(parent))
             record[key] = nested
         records.append(record)
     return records
