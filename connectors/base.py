@@ -94,7 +94,7 @@ class PullBatch:
     watermark: str | None = None
     expected: int | None = None
     """How many opportunities the whole pull will hand over, when the source knows it before reading
-    them (Salesforce's COUNT(), on the first page's batch); the progress bar's total. A hint, never a
+    them (Salesforce's COUNT(), HubSpot's live-deal count on a first pull; on the first page's batch); the progress bar's total. A hint, never a
     check."""
 
 

@@ -16,7 +16,8 @@ leaves the stored watermark as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 
@@ -84,7 +85,11 @@ class DealPuller:
             pages = self.search.pages(previous.modified - timedelta(minutes=self.config.lookback_minutes))
         # The count first: an answer without its total stops the pull before any batch is handed over.
         live = self.deletions.count()
-        yield from self._batches(pages)
+        # A first pull hands over every live deal: the count is its total (for the progress bar).
+        expected = live if previous is None else None
+        with closing(self._batches(pages)) as batches:
+            for number, batch in enumerate(batches):
+                yield dataclasses.replace(batch, expected=expected) if number == 0 else batch
         deleted, listed = self.deletions.reconcile(live)
         self.counters.publish(self.stats)
         for ids in chunks(deleted, DELETED_BATCH):
@@ -94,7 +99,7 @@ class DealPuller:
             watermark=Watermark(self.run_start, live, listed).format(),
         )
 
-    def _batches(self, pages: Pages) -> Iterator[PullBatch]:
+    def _batches(self, pages: Pages) -> Generator[PullBatch, None, None]:
         """Pages regrouped into batches of exactly ``association_batch_size`` deals (one association read
         each). A batch's watermark is the mark of the last page it holds whole: a page split between two
         batches is not passed until the second one. The last batch carries none: the pull's final

@@ -25,6 +25,7 @@ from partnerkpi.pipeline import pull_into_store
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.state import StateStore
+from tests.connectors.test_hubspot_sandbox import portal
 from tests.connectors.test_salesforce_fixtures import connector
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -142,6 +143,16 @@ def test_salesforce_tells_its_count_on_the_first_page_of_opportunities(
     assert with_pages[0].expected == sum(len(b.opportunities) for b in batches) > 0
     assert all(b.expected is None for b in batches if b is not with_pages[0])
     assert all(b.expected is None for b in rerun)  # nothing changed: no page, no count to show
+
+
+def test_hubspot_tells_its_live_deal_count_on_the_first_pulls_first_batch() -> None:
+    with portal(600, partners=5) as hubspot, hubspot.connector() as conn:
+        batches = list(conn.pull(None))
+        rerun = list(conn.pull(batches[-1].watermark))
+    with_deals = [b for b in batches if b.opportunities]
+    assert with_deals[0].expected == sum(len(b.opportunities) for b in batches) > 0
+    assert all(b.expected is None for b in batches if b is not with_deals[0])
+    assert all(b.expected is None for b in rerun)  # a search's total is not a promise of what comes
 
 
 def _opportunity(opp_id: str) -> Opportunity:
