@@ -17,8 +17,10 @@ REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--partners", "3", "--opportunities", "50"]
 
 
-def cli(*args: str, cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def cli(
+    *args: str, cwd: Path, env_extra: dict[str, str] | None = None, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
     env.pop("PARTNERKPI_SANDBOX_PORT", None)
     return subprocess.run(
         [sys.executable, "-m", "partnerkpi", *args],
@@ -32,22 +34,26 @@ def cli(*args: str, cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[
     )
 
 
-def sandbox_temp_dirs() -> set[str]:
-    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    return {p.name for p in tmp.glob("partnerkpi-sandbox-*")}
-
-
 def test_serve_on_a_busy_port_is_a_usage_error_and_leaves_no_temp_dir(tmp_path: Path) -> None:
+    private_tmp = tmp_path / "tmp"  # its own TMPDIR: other processes' sandboxes cannot blur the count
+    private_tmp.mkdir()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        before = sandbox_temp_dirs()
-        done = cli("sandbox", "serve", "--port", str(port), *SMALL, cwd=tmp_path)
+        done = cli(
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            *SMALL,
+            cwd=tmp_path,
+            env_extra={"TMPDIR": str(private_tmp)},
+        )
     assert done.returncode == 2
     assert f"port {port}" in done.stderr and "--port" in done.stderr
     assert "Traceback" not in done.stderr
-    assert sandbox_temp_dirs() - before == set()
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_sigterm_stops_serve_cleanly_and_removes_its_temp_dir(tmp_path: Path) -> None:
