@@ -4,7 +4,8 @@ Counter endpoints (``Sandbox.counters`` keys; every call is counted, refused or 
 
 - ``hubspot.deals.{list,get,create,update,archive,search,batch_read,batch_create,batch_update,
   batch_archive}`` and the same under ``hubspot.companies.``
-- ``hubspot.associations.batch_read``, ``hubspot.associations.labels``
+- ``hubspot.associations.{list,batch_read,labels}`` (v3 and v4, ``associations.py``)
+- ``hubspot.schemas.list`` (``GET /crm/v3/schemas``: the portal has no custom objects, ``{"results": []}``)
 - ``hubspot.pipelines.list``, ``hubspot.pipelines.get``
 - ``hubspot.properties.{list,get,create}``, ``hubspot.property_groups.{list,create}``
 - ``hubspot.oauth.token``, ``hubspot.oauth.token_info`` (``GET /oauth/v1/access-tokens/{token}``),
@@ -170,13 +171,9 @@ class HubSpotEmulation(Emulation):
                 ),
             ]
         deals, companies = _TYPE_ALIASES["deals"], _TYPE_ALIASES["companies"]
+        table += self.objects.associations.routes()
         table += [
-            (
-                "POST",
-                rf"/crm/v4/associations/{deals}/{companies}/batch/read/?",
-                lambda r, m: self.meta.batch_read(r),
-                "associations.batch_read",
-            ),
+            ("GET", r"/crm/v3/schemas/?", lambda r, m: Response.json({"results": []}), "schemas.list"),
             (
                 "GET",
                 rf"/crm/v4/associations/(?P<from>{deals}|{companies})/(?:{deals}|{companies})/labels/?",
