@@ -63,6 +63,12 @@ def test_schemas_of_a_portal_without_custom_objects_are_an_empty_list(http: http
     assert answer.json() == {"results": []}
 
 
+def test_owners_list_the_portals_one_user_and_no_archived_ones(http: httpx.Client) -> None:
+    (owner,) = http.get("/crm/v3/owners/").json()["results"]  # dlt asks with the trailing slash
+    assert owner["archived"] is False and owner["email"] and owner["id"].isdigit()
+    assert http.get("/crm/v3/owners", params={"archived": "true"}).json() == {"results": []}
+
+
 # -- top-level search filters ----------------------------------------------------------------------------
 def _airbyte_body(low: int, high: int, from_id: int, after: int = 0) -> dict[str, Any]:
     """The incremental search body of Airbyte source-hubspot 5.7's manifest (base_crm_search_incremental)."""

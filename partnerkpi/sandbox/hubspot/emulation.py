@@ -5,7 +5,8 @@ Counter endpoints (``Sandbox.counters`` keys; every call is counted, refused or 
 - ``hubspot.deals.{list,get,create,update,archive,search,batch_read,batch_create,batch_update,
   batch_archive}`` and the same under ``hubspot.companies.``
 - ``hubspot.associations.{list,batch_read,labels}`` (v3 and v4, ``associations.py``)
-- ``hubspot.schemas.list`` (``GET /crm/v3/schemas``: the portal has no custom objects, ``{"results": []}``)
+- ``hubspot.schemas.list`` (``GET /crm/v3/schemas``: the portal has no custom objects, ``{"results": []}``),
+  ``hubspot.owners.list`` (``GET /crm/v3/owners``: the one user who owns the portal)
 - ``hubspot.pipelines.list``, ``hubspot.pipelines.get``
 - ``hubspot.properties.{list,get,create}``, ``hubspot.property_groups.{list,create}``
 - ``hubspot.oauth.token``, ``hubspot.oauth.token_info`` (``GET /oauth/v1/access-tokens/{token}``),
@@ -174,6 +175,7 @@ class HubSpotEmulation(Emulation):
         table += self.objects.associations.routes()
         table += [
             ("GET", r"/crm/v3/schemas/?", lambda r, m: Response.json({"results": []}), "schemas.list"),
+            ("GET", r"/crm/v3/owners/?", lambda r, m: metadata.owners(r), "owners.list"),
             (
                 "GET",
                 rf"/crm/v4/associations/(?P<from>{deals}|{companies})/(?:{deals}|{companies})/labels/?",

@@ -47,6 +47,28 @@ def pipeline(request: Request, pipeline_id: str) -> Response:
     raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {pipeline_id}.")
 
 
+OWNER = {
+    "id": "71422915",
+    "email": "sandbox.admin@example.com",
+    "type": "PERSON",
+    "firstName": "Sandbox",
+    "lastName": "Admin",
+    "userId": 9241177,
+    "userIdIncludingInactive": 9241177,
+    "createdAt": PORTAL_CREATED,
+    "updatedAt": PORTAL_CREATED,
+    "archived": False,
+    "teams": [],
+}
+"""The portal's one owner, the user who created it (every HubSpot portal has at least that one)."""
+
+
+def owners(request: Request) -> Response:
+    """``GET /crm/v3/owners``: the owner list (``archived=true``: none were deactivated)."""
+    archived = (request.param("archived") or "false").lower() == "true"
+    return Response.json({"results": [] if archived else [OWNER]})
+
+
 class Metadata:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
