@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conformance import clients
+from tests.conformance.catalogs import select_singer_streams
 from tests.conformance.checks import assert_same_ids, ids_of, instant, live
 from tests.conformance.conftest import ConformanceFactory
-from tests.conformance.harness import select_singer_streams
 
 PROBE = """
 import json, socket, urllib.error, urllib.request
