@@ -315,19 +315,20 @@ def test_refresh_on_the_2026_03_token_path_gives_a_token_the_legacy_endpoints_ta
 
 
 @pytest.mark.parametrize(
-    ("override", "status"),
+    ("override", "status", "rfc6749"),
     [
-        ({"grant_type": "password"}, "BAD_GRANT_TYPE"),
-        ({"client_secret": "wrong"}, "BAD_CLIENT_SECRET"),
-        ({"refresh_token": "revoked"}, "BAD_REFRESH_TOKEN"),
+        ({"grant_type": "password"}, "BAD_GRANT_TYPE", "unsupported_grant_type"),
+        ({"client_secret": "wrong"}, "BAD_CLIENT_SECRET", "invalid_client"),
+        ({"refresh_token": "revoked"}, "BAD_REFRESH_TOKEN", "invalid_grant"),
     ],
 )
-def test_the_2026_03_token_path_refuses_as_the_v1_path_does(
-    http: httpx.Client, override: dict[str, str], status: str
+def test_both_token_paths_refuse_alike_with_hubspots_and_rfc6749s_fields(
+    http: httpx.Client, override: dict[str, str], status: str, rfc6749: str
 ) -> None:
     form = {**REFRESH_FORM, **override}
-    dated = http.post("/oauth/2026-03/token", data=form)
-    v1 = http.post("/oauth/v1/token", data=form)
-    assert dated.status_code == v1.status_code == 400
-    assert dated.json()["status"] == v1.json()["status"] == status
-    assert dated.json()["message"] == v1.json()["message"]
+    for path in ("/oauth/2026-03/token", "/oauth/v1/token"):
+        answer = http.post(path, data=form)
+        body = answer.json()
+        assert answer.status_code == 400, path
+        assert body["status"] == status and body["error"] == rfc6749, path
+        assert body["message"] and body["error_description"] == body["message"], path

@@ -62,9 +62,14 @@ from partnerkpi.sandbox.hubspot.writes import Writes
 MAX_URL_LENGTH = 8192
 Handler = Callable[[Request, "re.Match[str]"], Response]
 _TYPE_ALIASES = {"deals": r"(?:deals|deal|0-3)", "companies": r"(?:companies|company|0-2)"}
-_CONTACTS = ["crm.objects.contacts.read", "crm.schemas.contacts.read"]
-_SCOPES_FOR = {"contacts": _CONTACTS, "contact": _CONTACTS, "0-1": _CONTACTS}
-_SCOPES_FOR.update(dict.fromkeys(("tickets", "ticket", "0-5"), ["tickets"]))
+_SCOPES_FOR = {
+    alias: scopes
+    for aliases, scopes in (
+        (("contacts", "contact", "0-1"), ("crm.objects.contacts.read", "crm.schemas.contacts.read")),
+        (("tickets", "ticket", "0-5"), ("tickets",)),
+    )
+    for alias in aliases
+}
 """What reading another object's properties needs: the sandbox app is granted deals and companies only."""
 _AUTH_FREE = frozenset(
     {
@@ -221,7 +226,7 @@ class HubSpotEmulation(Emulation):
             (
                 "GET",
                 r"/crm/v3/properties/(?P<kind>contacts|contact|0-1|tickets|ticket|0-5)/?",
-                lambda r, m: missing_scopes(_SCOPES_FOR[m["kind"]]),
+                lambda r, m: missing_scopes(list(_SCOPES_FOR[m["kind"]])),
                 "scopes.missing",
             ),
             (
