@@ -125,14 +125,7 @@ class Legacy:
             value = legacy_value(prop, raw)
             stamp = created if name == "createdate" else modified
             source = "CALCULATED" if prop.calculated or prop.read_only_value else "CRM_UI"
-            version = {"name": name, "value": value, "timestamp": stamp, "source": source, "sourceVid": []}
-            out[name] = {
-                "value": value,
-                "timestamp": stamp,
-                "source": source,
-                "sourceId": None,
-                "versions": [version],
-            }
+            out[name] = versioned(name, value, stamp, source)
         return out
 
     def deal_json(self, record: Record, names: Iterable[str] | None, associations: bool) -> dict[str, Any]:
@@ -150,21 +143,9 @@ class Legacy:
             # "This will also automatically include the num_associated_contacts property" (the reference);
             # the sandbox has no contacts.
             stamp = epoch_ms(record.updated_at) or 0
-            properties["num_associated_contacts"] = {
-                "value": "0",
-                "timestamp": stamp,
-                "source": "CALCULATED",
-                "sourceId": None,
-                "versions": [
-                    {
-                        "name": "num_associated_contacts",
-                        "value": "0",
-                        "timestamp": stamp,
-                        "source": "CALCULATED",
-                        "sourceVid": [],
-                    }
-                ],
-            }
+            properties["num_associated_contacts"] = versioned(
+                "num_associated_contacts", "0", stamp, "CALCULATED"
+            )
         body["properties"] = properties
         body["stateChanges"] = []
         return body
@@ -274,6 +255,12 @@ class Legacy:
         if record is None or record.archived:
             raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Company {company_id} does not exist")
         return Response.json(self.company_json(record, None))
+
+
+def versioned(name: str, value: str, stamp: int, source: str) -> dict[str, Any]:
+    """One property in the legacy shape, its current value as its only version."""
+    version = {"name": name, "value": value, "timestamp": stamp, "source": source, "sourceVid": []}
+    return {"value": value, "timestamp": stamp, "source": source, "sourceId": None, "versions": [version]}
 
 
 def legacy_value(prop: PropertyDef, raw: str) -> str:
