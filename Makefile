@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := kpi_core connectors writeback partnerkpi
 
-.PHONY: demo test lint typecheck pytest bench clean chromium
+.PHONY: demo test lint typecheck pytest bench clean chromium conformance-clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); }
 
-pytest: $(STAMP) chromium
+# The conformance suite's third-party clients (tests/conformance/requirements/*.txt), each in a venv of its
+# own under ${PARTNERKPI_CONFORMANCE_CACHE:-~/.cache/partnerkpi/conformance}; built once, then reused.
+conformance-clients: $(STAMP)
+	$(BIN)/python -m tests.conformance.clients
+
+pytest: $(STAMP) chromium conformance-clients
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest

@@ -27,6 +27,18 @@ from urllib.parse import parse_qs, urlsplit
 import trustme
 
 ADMIN_PREFIX = "/__admin__"
+VENDOR_HOSTS = (
+    "login.salesforce.com",
+    "test.salesforce.com",
+    "*.salesforce.com",
+    "*.my.salesforce.com",
+    "*.sandbox.my.salesforce.com",
+    "api.hubapi.com",
+    "api.hubspot.com",
+    "app.hubspot.com",
+)
+"""Names the sandbox certificate also carries, so a third-party client whose host names are merely
+resolved to the sandbox (tests/conformance/wrapper) passes its own TLS checks against the sandbox CA."""
 
 
 @dataclass
@@ -177,10 +189,12 @@ class Sandbox:
         self.host = host
         self._port = port
         self.counters: Counter[str] = Counter()
+        self.unrouted: Counter[str] = Counter()
+        """404s for paths no route knows, per ``emulation:METHOD path`` (not in ``counters``)."""
         self._counter_lock = threading.Lock()
         self._rng = random.Random(seed)
         self._ca = trustme.CA()
-        self._cert = self._ca.issue_cert("127.0.0.1", "localhost")
+        self._cert = self._ca.issue_cert("127.0.0.1", "localhost", *VENDOR_HOSTS)
         self.state_dir = state_dir
         self._own_dir: Path | None = None
         self.ca_path: Path | None = None
@@ -263,6 +277,7 @@ class Sandbox:
     def reset_counters(self) -> None:
         with self._counter_lock:
             self.counters.clear()
+            self.unrouted.clear()
 
     # -- dispatch ------------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -290,8 +305,16 @@ class Sandbox:
             return response
         for emulation in self.emulations:
             if request.path.startswith(emulation.prefixes):
+                self._count_unrouted(emulation.name, request)
                 return emulation.not_found(request)
+        self._count_unrouted("", request)
         return Response.json({"message": f"no route for {request.method} {request.path}"}, 404)
+
+    def _count_unrouted(self, emulation: str, request: Request) -> None:
+        """Calls no route answers, kept apart from ``counters`` (which count the emulated API only): what
+        a third-party client asked for that the sandbox lacks (tests/conformance reads them)."""
+        with self._counter_lock:
+            self.unrouted[f"{emulation}:{request.method} {request.path}"] += 1
 
     def _broken_answer(self, emulation: Emulation, endpoint: str, response: Response) -> Response:
         """``response``, or the broken answer ``faults.answer_faults`` asks for on this call."""

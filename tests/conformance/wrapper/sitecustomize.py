@@ -1,0 +1,67 @@
+"""Loaded at start-up by every conformance client (this folder is first on its PYTHONPATH): it sends the
+CRM vendors' host names to the sandbox, as a hosts-file entry plus a port forward would, and nothing else.
+
+The client keeps its own URLs, headers, TLS checks (against the sandbox CA, given by REQUESTS_CA_BUNDLE /
+SSL_CERT_FILE, whose certificate carries these names) and logic; only name resolution changes.
+
+PARTNERKPI_SANDBOX_ADDRESS  ``127.0.0.1:PORT`` of the sandbox
+PARTNERKPI_SANDBOX_HOSTS    comma-separated host names; ``*.example.com`` covers every subdomain
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+_ADDRESS = os.environ.get("PARTNERKPI_SANDBOX_ADDRESS", "")
+_PATTERNS = [
+    p.strip().lower() for p in os.environ.get("PARTNERKPI_SANDBOX_HOSTS", "").split(",") if p.strip()
+]
+
+
+def _redirected(host: object) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    name = host.lower().rstrip(".")
+    for pattern in _PATTERNS:
+        if pattern.startswith("*."):
+            if name.endswith(pattern[1:]):
+                return True
+        elif name == pattern:
+            return True
+    return False
+
+
+if _ADDRESS and _PATTERNS:
+    _ip, _, _port = _ADDRESS.rpartition(":")
+    _real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
+        if _redirected(host):
+            return _real_getaddrinfo(_ip, int(_port), socket.AF_INET, type, proto, flags)
+        return _real_getaddrinfo(host, port, family, type, proto, flags)
+
+    socket.getaddrinfo = getaddrinfo
+
+
+def _write_peak() -> None:
+    """Measurement only: this process's peak RSS (VmHWM, kB) for the benchmark, in PARTNERKPI_PEAK_DIR."""
+    directory = os.environ.get("PARTNERKPI_PEAK_DIR")
+    if not directory:
+        return
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    with open(os.path.join(directory, str(os.getpid())), "w") as out:
+                        out.write(line.split()[1])
+    except OSError:
+        pass
+
+
+if os.environ.get("PARTNERKPI_PEAK_DIR"):
+    import atexit
+
+    atexit.register(_write_peak)
