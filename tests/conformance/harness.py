@@ -147,6 +147,8 @@ class Conformance:
         self.root.mkdir(parents=True, exist_ok=True)
         self.sandbox.start()
         self._runs = 0
+        self.timeout_s = DEFAULT_TIMEOUT_S
+        """Seconds a client run may take before it is killed (returncode -9), unless a call says."""
 
     def close(self) -> None:
         self.sandbox.stop()
@@ -213,6 +215,7 @@ class Conformance:
             "REQUESTS_CA_BUNDLE": ca,
             "SSL_CERT_FILE": ca,
             "CURL_CA_BUNDLE": ca,
+            "PARTNERKPI_SANDBOX_CA": ca,
             "NO_PROXY": "*",
             "PARTNERKPI_SANDBOX_ADDRESS": self.sandbox.instance,
             "PARTNERKPI_SANDBOX_HOSTS": ",".join(VENDOR_HOSTS),
@@ -232,7 +235,7 @@ class Conformance:
         client: str,
         args: Iterable[str | Path],
         files: Mapping[str, Any] | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float | None = None,
         extra_env: Mapping[str, str] | None = None,
     ) -> ClientRun:
         """Run ``client``'s CLI with ``args`` (after writing ``files`` into the work directory, where the
@@ -243,16 +246,24 @@ class Conformance:
         return self._spawn(client, argv, timeout_s, extra_env)
 
     def run_python(
-        self, client: str, source: str, timeout_s: float = DEFAULT_TIMEOUT_S, **extra_env: str
+        self, client: str, source: str, timeout_s: float | None = None, **extra_env: str
     ) -> ClientRun:
         """Run a Python program (e.g. a dlt pipeline) in ``client``'s venv, from the work directory."""
         self._runs += 1
         script = self.write(f"program-{self._runs}.py", source)
         return self._spawn(client, [CLIENTS[client].python(), str(script)], timeout_s, extra_env)
 
-    def _spawn(
-        self, client: str, argv: list[str], timeout_s: float, extra_env: Mapping[str, str] | None
+    def run_command(
+        self, label: str, argv: list[str], timeout_s: float | None = None, **extra_env: str
     ) -> ClientRun:
+        """Any program under the same measure (calls, wall time, VmHWM) and environment; e.g. our own
+        connectors' ``bench.sync_child`` in the benchmark, beside the clients."""
+        return self._spawn(label, argv, timeout_s, extra_env)
+
+    def _spawn(
+        self, client: str, argv: list[str], timeout_s: float | None, extra_env: Mapping[str, str] | None
+    ) -> ClientRun:
+        timeout_s = timeout_s or self.timeout_s
         self._runs += 1
         home = self.root / f"home-{client}"
         (home / ".peak").mkdir(parents=True, exist_ok=True)
