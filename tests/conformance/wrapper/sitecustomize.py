@@ -59,19 +59,6 @@ if _CA:
         certifi.where = lambda: _CA
 
 
-_CA = os.environ.get("REQUESTS_CA_BUNDLE", "")
-if _CA:
-    # The trust store of clients that send prepared requests themselves (the Airbyte CDK calls
-    # Session.send, which never reads REQUESTS_CA_BUNDLE, so requests verifies against certifi's bundle):
-    # certifi's bundle is the sandbox CA, as if it had been installed there. Verification stays on.
-    try:
-        import certifi
-
-        certifi.where = lambda: _CA
-    except ImportError:
-        pass
-
-
 def _write_peak() -> None:
     """Measurement only: this process's peak RSS (VmHWM, kB) for the benchmark, in PARTNERKPI_PEAK_DIR."""
     directory = os.environ.get("PARTNERKPI_PEAK_DIR")
