@@ -262,7 +262,8 @@ def bench_plan(plan: Plan, opportunities: int, partners: int, timeout_s: float) 
         try:
             context = plan.setup(run)
         except AssertionError as exc:  # discover failed: the row names it
-            out["setup_failure"] = str(exc).splitlines()[0][:400] + _unrouted_note(run)
+            out["setup_failure"] = str(exc).splitlines()[0][:300] + _unrouted_note(run)
+            print(f"  {plan.name} discover: FAILED: {out['setup_failure']}", flush=True)
             return out
         out["setup_seconds"] = round(time.monotonic() - started, 2)
         state: Any = None
@@ -326,11 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     for plan in chosen:
         print(f"{plan.name} ({plan.crm}, {args.opportunities} opportunities)", flush=True)
-        report["clients"][plan.name] = bench_plan(plan, args.opportunities, args.partners, args.timeout)
-    report["table"] = table(report)
+        try:
+            row = bench_plan(plan, args.opportunities, args.partners, args.timeout)
+        except Exception as exc:  # one client's surprise must not lose the others' figures
+            row = {"crm": plan.crm, "setup_failure": f"benchmark error: {exc!r}"[:300]}
+            print(f"  {plan.name}: {row['setup_failure']}", flush=True)
+        report["clients"][plan.name] = row
+        report["table"] = table(report)
+        if not args.only:
+            write_result("conformance", report)  # after each client: a long run keeps what it measured
     print(report["table"])
-    if not args.only:
-        write_result("conformance", report)
     return 0
 
 

@@ -215,6 +215,7 @@ class Conformance:
             "REQUESTS_CA_BUNDLE": ca,
             "SSL_CERT_FILE": ca,
             "CURL_CA_BUNDLE": ca,
+            "PARTNERKPI_SANDBOX_CA": ca,
             "NO_PROXY": "*",
             "PARTNERKPI_SANDBOX_ADDRESS": self.sandbox.instance,
             "PARTNERKPI_SANDBOX_HOSTS": ",".join(VENDOR_HOSTS),

@@ -21,6 +21,12 @@ for host in ("api.hubapi.com", "acme.my.salesforce.com", "localhost"):
 # The client's own TLS check passes against the sandbox CA for the vendor's name (no verify=False anywhere).
 with urllib.request.urlopen("https://login.salesforce.com/__admin__/counters", timeout=10) as answer:
     out["status"] = answer.status
+# A client that sends a prepared request itself (no environment merge) verifies against certifi's store.
+import requests
+session = requests.Session()
+session.trust_env = False
+answer = session.send(session.prepare_request(requests.Request("GET", "https://api.hubapi.com/__admin__/counters")))
+out["send_status"] = answer.status_code
 try:
     urllib.request.urlopen("https://api.hubapi.com/crm/v3/no-such-api", timeout=10)
 except urllib.error.HTTPError as exc:
@@ -40,6 +46,7 @@ def test_wrapper_resolves_vendor_hosts_to_the_sandbox_and_trusts_only_its_ca(
     assert probe["acme.my.salesforce.com"] == ["127.0.0.1", port]
     assert probe["localhost"][1] == 443, "names outside the vendor list resolve as usual"
     assert probe["status"] == 200
+    assert probe["send_status"] == 200
     assert probe["missing"] == 404
     assert result.unrouted == {"hubspot:GET /crm/v3/no-such-api": 1}, "calls the sandbox lacks are named"
 

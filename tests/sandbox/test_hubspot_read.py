@@ -9,6 +9,7 @@ from bisect import bisect_right
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -47,7 +48,10 @@ def test_pages_all_deals_with_associations_in_pages_of_100(portal: Portal) -> No
         if page.paging is None:
             break
         after = page.paging.next.after
-        assert page.paging.next.link.startswith(portal.sandbox.url + "/crm/v3/objects/deals?after=")
+        link = urlsplit(page.paging.next.link)
+        assert f"{link.scheme}://{link.netloc}{link.path}" == portal.sandbox.url + "/crm/v3/objects/deals"
+        assert parse_qs(link.query)["after"] == [after]  # the link alone fetches the next page
+        assert parse_qs(link.query)["associations"] == ["companies"]
     live = _live(portal.data)
     assert [s["id"] for s in seen] == [str(DEAL_BASE + k) for k in live]
     assert portal.counter("hubspot.deals.list") == math.ceil(len(live) / 100)

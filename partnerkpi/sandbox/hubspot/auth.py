@@ -1,5 +1,5 @@
 """Who may call the portal: private-app tokens (they do not expire) and OAuth access tokens minted from a
-refresh token at ``POST /oauth/v1/token`` (they expire after ``ttl`` seconds, HubSpot's 30 minutes by
+refresh token at ``POST /oauth/v1/token`` or ``POST /oauth/2026-03/token`` (they expire after ``ttl`` seconds, HubSpot's 30 minutes by
 default, or after ``Faults.session_expiry_after_calls`` calls)."""
 
 from __future__ import annotations
@@ -143,5 +143,24 @@ def bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+_RFC6749_ERRORS = {
+    "BAD_GRANT_TYPE": "unsupported_grant_type",
+    "BAD_CLIENT_ID": "invalid_client",
+    "BAD_CLIENT_SECRET": "invalid_client",
+    "BAD_REFRESH_TOKEN": "invalid_grant",
+}
+"""HubSpot's OAuth errors carry RFC 6749's ``error`` / ``error_description`` besides its own ``status`` /
+``message``, on the v1 and the newer token paths alike (changelog "New OAuth v3 API Endpoints and
+Standardized Error Responses", whose example pairs ``invalid_grant`` with ``BAD_REFRESH_TOKEN``; the other
+pairs are RFC 6749 section 5.2's codes for those cases)."""
+
+
 def _oauth_error(status: str, message: str) -> Response:
-    return Response.json({"status": status, "message": message, "correlationId": correlation_id()}, 400)
+    body = {
+        "error": _RFC6749_ERRORS[status],
+        "error_description": message,
+        "status": status,
+        "message": message,
+        "correlationId": correlation_id(),
+    }
+    return Response.json(body, 400)

@@ -4,11 +4,17 @@ Counter endpoints (``Sandbox.counters`` keys; every call is counted, refused or 
 
 - ``hubspot.deals.{list,get,create,update,archive,search,batch_read,batch_create,batch_update,
   batch_archive}`` and the same under ``hubspot.companies.``
-- ``hubspot.associations.batch_read``, ``hubspot.associations.labels``
+- ``hubspot.associations.{list,batch_read,labels}`` (v3 and v4, ``associations.py``)
+- ``hubspot.schemas.list`` (``GET /crm/v3/schemas``: the portal has no custom objects, ``{"results": []}``),
+  ``hubspot.owners.list`` (``GET /crm/v3/owners``: the one user who owns the portal)
 - ``hubspot.pipelines.list``, ``hubspot.pipelines.get``
 - ``hubspot.properties.{list,get,create}``, ``hubspot.property_groups.{list,create}``
 - ``hubspot.oauth.token``, ``hubspot.oauth.token_info`` (``GET /oauth/v1/access-tokens/{token}``),
   ``hubspot.oauth.private_app_token_info`` (``POST /oauth/v2/private-apps/get/access-token-info``)
+- ``hubspot.oauth.token_2026_03`` (``POST /oauth/2026-03/token``, the date-versioned path of HubSpot's current
+  OAuth reference and of tap-hubspot 4.5; same grants and errors as ``/oauth/v1/token``)
+- ``hubspot.legacy.*``: the legacy v1/v2 endpoints tap-hubspot reads (``legacy.py``, ``legacy_properties.py``)
+- ``hubspot.scopes.missing``: contacts and tickets, which the sandbox app has no scope for (403 MISSING_SCOPES)
 - ``hubspot.limits.daily`` (``GET /integrations/v1/limit/daily``), ``hubspot.account.details``
   (``GET /account-info/v3/details``: portal id, time zone, company currency USD)
 
@@ -35,8 +41,11 @@ from partnerkpi.sandbox.hubspot.errors import (
     HubSpotError,
     correlation_id,
     error,
+    missing_scopes,
     rate_limited,
 )
+from partnerkpi.sandbox.hubspot.legacy import Legacy
+from partnerkpi.sandbox.hubspot.legacy_properties import LegacyProperties
 from partnerkpi.sandbox.hubspot.limits import Limits
 from partnerkpi.sandbox.hubspot.metadata import Metadata
 from partnerkpi.sandbox.hubspot.objects import Objects
@@ -55,14 +64,36 @@ from partnerkpi.sandbox.hubspot.writes import Writes
 MAX_URL_LENGTH = 8192
 Handler = Callable[[Request, "re.Match[str]"], Response]
 _TYPE_ALIASES = {"deals": r"(?:deals|deal|0-3)", "companies": r"(?:companies|company|0-2)"}
+_SCOPES_FOR = {
+    alias: scopes
+    for aliases, scopes in (
+        (("contacts", "contact", "0-1"), ("crm.objects.contacts.read", "crm.schemas.contacts.read")),
+        (("tickets", "ticket", "0-5"), ("tickets",)),
+    )
+    for alias in aliases
+}
+"""What reading another object's properties needs: the sandbox app is granted deals and companies only."""
 _AUTH_FREE = frozenset(
-    {"hubspot.oauth.token", "hubspot.oauth.token_info", "hubspot.oauth.private_app_token_info"}
+    {
+        "hubspot.oauth.token",
+        "hubspot.oauth.token_2026_03",
+        "hubspot.oauth.token_info",
+        "hubspot.oauth.private_app_token_info",
+    }
 )
 
 
 class HubSpotEmulation(Emulation):
     name = "hubspot"
-    prefixes = ("/crm/", "/oauth/", "/integrations/", "/account-info/")
+    prefixes = (
+        "/crm/",
+        "/oauth/",
+        "/integrations/",
+        "/account-info/",
+        "/properties/",
+        "/deals/",
+        "/companies/",
+    )
 
     def __init__(
         self,
@@ -86,6 +117,8 @@ class HubSpotEmulation(Emulation):
         self.objects = Objects(self.portal)
         self.writes = Writes(self.objects, lambda: self.faults, self.rng.random)
         self.meta = Metadata(self.portal)
+        self.legacy = Legacy(self.portal)
+        self.legacy_properties = LegacyProperties(self.portal)
 
     @property
     def access_token(self) -> str:
@@ -170,13 +203,10 @@ class HubSpotEmulation(Emulation):
                 ),
             ]
         deals, companies = _TYPE_ALIASES["deals"], _TYPE_ALIASES["companies"]
+        table += self.objects.associations.routes()
         table += [
-            (
-                "POST",
-                rf"/crm/v4/associations/{deals}/{companies}/batch/read/?",
-                lambda r, m: self.meta.batch_read(r),
-                "associations.batch_read",
-            ),
+            ("GET", r"/crm/v3/schemas/?", lambda r, m: Response.json({"results": []}), "schemas.list"),
+            ("GET", r"/crm/v3/owners/?", lambda r, m: metadata.owners(r), "owners.list"),
             (
                 "GET",
                 rf"/crm/v4/associations/(?P<from>{deals}|{companies})/(?:{deals}|{companies})/labels/?",
@@ -191,6 +221,13 @@ class HubSpotEmulation(Emulation):
                 "pipelines.get",
             ),
             ("POST", r"/oauth/v1/token/?", lambda r, m: self.auth.token(r), "oauth.token"),
+            ("POST", r"/oauth/2026-03/token/?", lambda r, m: self.auth.token(r), "oauth.token_2026_03"),
+            (
+                "GET",
+                r"/crm/v3/properties/(?P<kind>contacts|contact|0-1|tickets|ticket|0-5)/?",
+                lambda r, m: missing_scopes(list(_SCOPES_FOR[m["kind"]])),
+                "scopes.missing",
+            ),
             (
                 "GET",
                 r"/oauth/v1/access-tokens/(?P<token>[^/]+)/?",
@@ -206,6 +243,7 @@ class HubSpotEmulation(Emulation):
             ("GET", r"/integrations/v1/limit/daily/?", self._daily_usage, "limits.daily"),
             ("GET", r"/account-info/v3/details/?", self._account, "account.details"),
         ]
+        table += self.legacy.routes() + self.legacy_properties.routes()
         return [
             Route(method, re.compile(pattern), self._locked(handler), f"hubspot.{name}")
             for method, pattern, handler, name in table

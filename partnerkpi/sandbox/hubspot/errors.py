@@ -146,3 +146,22 @@ def standard_error(
     if sub_category is not None:
         item["subCategory"] = sub_category
     return item
+
+
+def missing_scopes(required: list[str]) -> Response:
+    """403 for a call the app's scopes do not cover (the body quoted in HubSpot/hubspot-api-nodejs#268)."""
+    body = {
+        "status": "error",
+        "message": "This app hasn't been granted all required scopes to make this call. Read more about "
+        "required scopes here: https://developers.hubspot.com/scopes.",
+        "correlationId": correlation_id(),
+        "errors": [
+            {
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredScopes": required},
+            }
+        ],
+        "links": {"scopes": "https://developers.hubspot.com/scopes"},
+        "category": "MISSING_SCOPES",
+    }
+    return Response.json(body, 403)

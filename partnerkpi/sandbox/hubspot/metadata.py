@@ -1,5 +1,5 @@
-"""The portal's metadata endpoints: pipelines, properties and property groups, association labels, and the
-v4 association batch read (with HubSpot's 207 ``NO_ASSOCIATIONS_FOUND`` for objects that have none)."""
+"""The portal's metadata endpoints: pipelines, properties and property groups, association labels (the
+associations themselves are read in ``associations.py``)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,9 @@ from typing import Any
 
 from kpi_core.clock import utcnow
 from partnerkpi.sandbox.core import Request, Response
-from partnerkpi.sandbox.hubspot.errors import HubSpotError, standard_error
-from partnerkpi.sandbox.hubspot.portal import ASSOCIATION_LABELS, PIPELINES, Pipeline, Portal
+from partnerkpi.sandbox.hubspot.errors import HubSpotError
+from partnerkpi.sandbox.hubspot.portal import ASSOCIATION_LABELS, INVERSE_TYPES, PIPELINES, Pipeline, Portal
 from partnerkpi.sandbox.hubspot.schema import PORTAL_CREATED, PropertyGroup, iso_ms, validate_definition
-
-ASSOCIATION_BATCH_MAX = 1000
-ASSOCIATED_PAGE = 500
-INVERSE_LABELS = (
-    {"category": "HUBSPOT_DEFINED", "typeId": 342, "label": None},
-    {"category": "HUBSPOT_DEFINED", "typeId": 6, "label": "Primary"},
-    {"category": "USER_DEFINED", "typeId": 8, "label": "Partner"},
-)
 
 
 def pipeline_json(pipeline: Pipeline) -> dict[str, Any]:
@@ -53,6 +45,28 @@ def pipeline(request: Request, pipeline_id: str) -> Response:
         if p.id == pipeline_id:
             return Response.json(pipeline_json(p))
     raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {pipeline_id}.")
+
+
+OWNER = {
+    "id": "71422915",
+    "email": "sandbox.admin@example.com",
+    "type": "PERSON",
+    "firstName": "Sandbox",
+    "lastName": "Admin",
+    "userId": 9241177,
+    "userIdIncludingInactive": 9241177,
+    "createdAt": PORTAL_CREATED,
+    "updatedAt": PORTAL_CREATED,
+    "archived": False,
+    "teams": [],
+}
+"""The portal's one owner, the user who created it (every HubSpot portal has at least that one)."""
+
+
+def owners(request: Request) -> Response:
+    """``GET /crm/v3/owners``: the owner list (``archived=true``: none were deactivated)."""
+    archived = (request.param("archived") or "false").lower() == "true"
+    return Response.json({"results": [] if archived else [OWNER]})
 
 
 class Metadata:
@@ -102,52 +116,4 @@ class Metadata:
     def labels(from_kind: str) -> Response:
         if from_kind == "deals":
             return Response.json({"results": [t.to_json() for t in ASSOCIATION_LABELS]})
-        return Response.json({"results": list(INVERSE_LABELS)})
-
-    def batch_read(self, request: Request) -> Response:
-        started = iso_ms(utcnow())
-        body = request.json()
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list):
-            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: missing required field 'inputs'")
-        if len(inputs) > ASSOCIATION_BATCH_MAX:
-            raise HubSpotError(
-                400,
-                "VALIDATION_ERROR",
-                f"Batch input cannot exceed {ASSOCIATION_BATCH_MAX} inputs; got {len(inputs)}.",
-            )
-        results: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        for item in inputs:
-            deal_id = str((item or {}).get("id") or "")
-            after = int((item or {}).get("after") or 0)
-            key = self.portal.deal_key(deal_id)
-            associations = self.portal.deal_associations(key) if key is not None else []
-            if not associations:
-                errors.append(
-                    standard_error(
-                        "VALIDATION_ERROR",
-                        f"No company is associated with deal {deal_id}.",
-                        {"fromObjectId": [deal_id], "toObjectType": ["company"]},
-                        "crm.associations.NO_ASSOCIATIONS_FOUND",
-                    )
-                )
-                continue
-            window = associations[after : after + ASSOCIATED_PAGE]
-            result: dict[str, Any] = {
-                "from": {"id": deal_id},
-                "to": [
-                    {"toObjectId": int(a.company_id), "associationTypes": [t.to_json() for t in a.types]}
-                    for a in window
-                ],
-            }
-            if after + len(window) < len(associations):
-                result["paging"] = {"next": {"after": str(after + len(window))}}
-            results.append(result)
-        payload: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if errors:
-            payload["numErrors"] = len(errors)
-            payload["errors"] = errors
-        payload["startedAt"] = started
-        payload["completedAt"] = iso_ms(utcnow())
-        return Response.json(payload, 207 if errors else 200)
+        return Response.json({"results": [t.to_json() for t in INVERSE_TYPES.values()]})

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from kpi_core.clock import utcnow
 from partnerkpi.sandbox.core import Request, Response
 from partnerkpi.sandbox.hubspot import search
+from partnerkpi.sandbox.hubspot.associations import Associations
 from partnerkpi.sandbox.hubspot.errors import HubSpotError, standard_error
-from partnerkpi.sandbox.hubspot.portal import V3_TYPE_NAMES, Portal, Record
+from partnerkpi.sandbox.hubspot.portal import Portal, Record
 from partnerkpi.sandbox.hubspot.schema import iso_ms
 
 LIST_MAX = 100
@@ -73,6 +75,14 @@ def batch_answer(
     return Response.json(body, 207 if errors else ok)
 
 
+def _next_link(request: Request, host: str, after: str) -> str:
+    """The next page's URL: the request's own path and parameters with ``after`` moved on. dlt's verified
+    hubspot source follows ``paging.next.link`` alone, so the link must keep properties, associations and
+    limit, as HubSpot's links do."""
+    query = [(k, v) for k, values in request.query.items() if k != "after" for v in values]
+    return f"https://{host}{request.path}?" + urlencode([*query, ("after", after)])
+
+
 def missing_objects(kind: str, ids: list[str]) -> dict[str, Any]:
     """The 207 item for the ids of a batch that name no live object."""
     return standard_error(
@@ -87,6 +97,7 @@ class Objects:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
         self._search_cache: OrderedDict[tuple[object, ...], list[str]] = OrderedDict()
+        self.associations = Associations(portal)
 
     # -- rendering -----------------------------------------------------------------------------------
     def render(
@@ -95,6 +106,7 @@ class Objects:
         record: Record,
         properties: Iterable[str] | None,
         associations: list[str] | None = None,
+        host: str = "api.hubapi.com",
     ) -> dict[str, Any]:
         defs = self.portal.properties[kind]
         names = DEFAULT_PROPERTIES[kind] if properties is None else properties
@@ -108,19 +120,10 @@ class Objects:
         }
         if record.archived and record.archived_at:
             body["archivedAt"] = record.archived_at
-        if (
-            associations
-            and kind == "deals"
-            and any(a in ("companies", "company", "0-2") for a in associations)
-        ):
-            key = self.portal.deal_key(record.id)
-            entries = []
-            for assoc in self.portal.deal_associations(key) if key is not None else []:
-                for t in assoc.types:
-                    name = V3_TYPE_NAMES.get(t.type_id) or (t.label or "").lower().replace(" ", "_")
-                    entries.append({"id": assoc.company_id, "type": name})
-            if entries:
-                body["associations"] = {"companies": {"results": entries}}
+        if associations:
+            embedded = self.associations.embedded(kind, record.id, associations, host)
+            if embedded:
+                body["associations"] = embedded
         return body
 
     # -- lookup --------------------------------------------------------------------------------------
@@ -146,7 +149,8 @@ class Objects:
         archived = (request.param("archived") or "false").lower() == "true"
         after = request.param("after")
         properties = requested_properties(request)
-        associations = [a for raw in request.query.get("associations", []) for a in raw.split(",") if a]
+        associations = self.associations.requested(request)
+        host = request.header("Host") or "api.hubapi.com"
         page: list[Record] = []
         next_id: str | None = None
         for object_id, record_of in self._ordered(kind, after, archived):
@@ -154,12 +158,11 @@ class Objects:
                 next_id = object_id
                 break
             page.append(record_of())
-        body: dict[str, Any] = {"results": [self.render(kind, r, properties, associations) for r in page]}
+        body: dict[str, Any] = {
+            "results": [self.render(kind, r, properties, associations, host) for r in page]
+        }
         if next_id is not None:
-            query = f"?after={next_id}&limit={limit}" + ("&archived=true" if archived else "")
-            host = request.header("Host") or "api.hubapi.com"
-            link = f"https://{host}/crm/v3/objects/{kind}{query}"
-            body["paging"] = {"next": {"after": next_id, "link": link}}
+            body["paging"] = {"next": {"after": next_id, "link": _next_link(request, host, next_id)}}
         return Response.json(body)
 
     def _ordered(
@@ -182,8 +185,9 @@ class Objects:
         record = self.find(kind, object_id)
         if record is None or record.archived != archived:
             raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
-        associations = [a for raw in request.query.get("associations", []) for a in raw.split(",") if a]
-        return Response.json(self.render(kind, record, requested_properties(request), associations))
+        associations = self.associations.requested(request)
+        host = request.header("Host") or "api.hubapi.com"
+        return Response.json(self.render(kind, record, requested_properties(request), associations, host))
 
     # -- search --------------------------------------------------------------------------------------
     def search_page(self, kind: str, request: Request) -> Response:

@@ -128,7 +128,19 @@ UNLABELED = AssociationType("HUBSPOT_DEFINED", DEFAULT_TYPE_ID, None)
 PRIMARY = AssociationType("HUBSPOT_DEFINED", PRIMARY_TYPE_ID, "Primary")
 PARTNER = AssociationType("USER_DEFINED", PARTNER_LABEL_TYPE_ID, PARTNER_LABEL)
 ASSOCIATION_LABELS = (UNLABELED, PRIMARY, PARTNER)
-V3_TYPE_NAMES = {DEFAULT_TYPE_ID: "deal_to_company_unlabeled", PRIMARY_TYPE_ID: "deal_to_company"}
+INVERSE_TYPES = {
+    DEFAULT_TYPE_ID: AssociationType("HUBSPOT_DEFINED", 342, None),
+    PRIMARY_TYPE_ID: AssociationType("HUBSPOT_DEFINED", 6, "Primary"),
+    PARTNER_LABEL_TYPE_ID: AssociationType("USER_DEFINED", 8, PARTNER_LABEL),
+}
+"""Each deal-to-company type's company-to-deal side (HubSpot's association type ids: 341/342 unlabeled, 5/6
+primary; a user-defined label gets a pair of ids)."""
+V3_TYPE_NAMES = {
+    DEFAULT_TYPE_ID: "deal_to_company_unlabeled",
+    PRIMARY_TYPE_ID: "deal_to_company",
+    342: "company_to_deal_unlabeled",
+    6: "company_to_deal",
+}
 
 
 @dataclass

@@ -1,5 +1,12 @@
 """The CRM search: filterGroups (OR of ANDed filters), one sort, and HubSpot's limits on both.
 
+Filters given at the top level of the body (``filters``, outside ``filterGroups``) apply too, ANDed with every
+group (one group of their own when there is none): HubSpot's API takes them though hubspot-api-client's
+PublicObjectSearchRequest model has no such field (HubSpot/hubspot-api-nodejs#491: "all of them are treated
+with an 'AND' condition"); Airbyte's source-hubspot 5.x sends its incremental cursor that way. Not documented,
+so chosen here: they count towards the 18-filter total, and the six-per-group limit applies to each group as
+written (a top-level list longer than six is refused like a group).
+
 The limits are those of HubSpot's "Search the CRM" reference (its "Limits" section, as of 2026-03): at
 most five filterGroups, six filters in each, 18 filters in all (a request beyond them is a
 VALIDATION_ERROR), pages of at most 200, never past the 10,000th result, and a request body of at most
@@ -93,7 +100,6 @@ def parse_query(body: Any) -> Query:
     if len(groups_raw) > MAX_GROUPS:
         raise _bad(f"Too many filter groups: {len(groups_raw)}. The maximum is {MAX_GROUPS}.")
     groups: list[tuple[Filter, ...]] = []
-    total = 0
     for group in groups_raw:
         filters_raw = (group or {}).get("filters") or []
         if len(filters_raw) > MAX_FILTERS_PER_GROUP:
@@ -101,27 +107,15 @@ def parse_query(body: Any) -> Query:
                 f"Too many filters in a filter group: {len(filters_raw)}. "
                 f"The maximum is {MAX_FILTERS_PER_GROUP}."
             )
-        total += len(filters_raw)
-        filters = []
-        for f in filters_raw:
-            operator = str(f.get("operator") or "EQ")
-            if operator not in OPERATORS:
-                raise _bad(f"Invalid operator '{operator}'.")
-            if not f.get("propertyName"):
-                raise _bad("A filter is missing its propertyName.")
-            value = f.get("value")
-            filters.append(
-                Filter(
-                    str(f["propertyName"]),
-                    operator,
-                    None if value is None else _text(value),
-                    tuple(_text(v) for v in (f.get("values") or [])),
-                    None if f.get("highValue") is None else _text(f["highValue"]),
-                )
-            )
-        groups.append(tuple(filters))
+        groups.append(_filters(filters_raw))
+    top = _filters(body.get("filters") or [])
+    if len(top) > MAX_FILTERS_PER_GROUP:
+        raise _bad(f"Too many filters: {len(top)}. The maximum is {MAX_FILTERS_PER_GROUP} in a group.")
+    total = sum(len(g) for g in groups) + len(top)
     if total > MAX_FILTERS:
         raise _bad(f"Too many filters: {total}. The maximum is {MAX_FILTERS} across all filter groups.")
+    if top:
+        groups = [g + top for g in groups] if groups else [top]
     limit = int(body.get("limit") or DEFAULT_LIMIT)
     if limit > MAX_LIMIT or limit < 1:
         raise _bad(f"limit must be between 1 and {MAX_LIMIT}, got {limit}.")
@@ -150,6 +144,31 @@ def parse_query(body: Any) -> Query:
         limit,
         after,
     )
+
+
+def _filters(raw: Any) -> tuple[Filter, ...]:
+    if not isinstance(raw, list):
+        raise _bad("Invalid input JSON: filters must be a list.")
+    filters = []
+    for f in raw:
+        if not isinstance(f, dict):
+            raise _bad("Invalid input JSON: a filter must be an object.")
+        operator = str(f.get("operator") or "EQ")
+        if operator not in OPERATORS:
+            raise _bad(f"Invalid operator '{operator}'.")
+        if not f.get("propertyName"):
+            raise _bad("A filter is missing its propertyName.")
+        value = f.get("value")
+        filters.append(
+            Filter(
+                str(f["propertyName"]),
+                operator,
+                None if value is None else _text(value),
+                tuple(_text(v) for v in (f.get("values") or [])),
+                None if f.get("highValue") is None else _text(f["highValue"]),
+            )
+        )
+    return tuple(filters)
 
 
 def _text(value: Any) -> str:

@@ -2,10 +2,14 @@
 CRM vendors' host names to the sandbox, as a hosts-file entry plus a port forward would, and nothing else.
 
 The client keeps its own URLs, headers, TLS checks (against the sandbox CA, given by REQUESTS_CA_BUNDLE /
-SSL_CERT_FILE, whose certificate carries these names) and logic; only name resolution changes.
+SSL_CERT_FILE, whose certificate carries these names) and logic; only name resolution changes, and the
+trust store: ``certifi.where()`` names the sandbox CA, as installing the CA into the store would (requests
+reads REQUESTS_CA_BUNDLE only in ``Session.request``; a client calling ``Session.send`` itself, as the
+Airbyte CDK does, verifies against certifi's file).
 
 PARTNERKPI_SANDBOX_ADDRESS  ``127.0.0.1:PORT`` of the sandbox
 PARTNERKPI_SANDBOX_HOSTS    comma-separated host names; ``*.example.com`` covers every subdomain
+PARTNERKPI_SANDBOX_CA       the sandbox CA certificate (PEM)
 """
 
 from __future__ import annotations
@@ -44,6 +48,15 @@ if _ADDRESS and _PATTERNS:
         return _real_getaddrinfo(host, port, family, type, proto, flags)
 
     socket.getaddrinfo = getaddrinfo
+
+_CA = os.environ.get("PARTNERKPI_SANDBOX_CA", "")
+if _CA:
+    try:
+        import certifi
+    except ImportError:  # a client without certifi uses SSL_CERT_FILE / REQUESTS_CA_BUNDLE
+        certifi = None
+    if certifi is not None:
+        certifi.where = lambda: _CA
 
 
 def _write_peak() -> None:
