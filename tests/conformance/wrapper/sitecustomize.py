@@ -59,6 +59,19 @@ if _CA:
         certifi.where = lambda: _CA
 
 
+_CA = os.environ.get("REQUESTS_CA_BUNDLE")
+if _CA:
+    # The CA in the client's default trust store too, as installing it there would: requests reads
+    # REQUESTS_CA_BUNDLE only in Session.request, and code that calls Session.send itself (tap-hubspot's
+    # request()) verifies against certifi's bundle.
+    try:
+        import certifi
+
+        certifi.where = lambda: _CA
+    except ImportError:
+        pass
+
+
 def _write_peak() -> None:
     """Measurement only: this process's peak RSS (VmHWM, kB) for the benchmark, in PARTNERKPI_PEAK_DIR."""
     directory = os.environ.get("PARTNERKPI_PEAK_DIR")
