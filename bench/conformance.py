@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.harness import AS_OF, connector_name, machine, provision, write_config, write_result
+from bench.harness import AS_OF, RESULTS, connector_name, machine, provision, write_config, write_result
 from partnerkpi.config import load_config
 from partnerkpi.demo import sandbox_connectors
 from tests.conformance.catalogs import (
@@ -275,6 +275,11 @@ def bench_plan(plan: Plan, opportunities: int, partners: int, timeout_s: float) 
             result, state, records = plan.sync(run, context, state)
             out[label] = figures(result, records)
             print(f"  {plan.name} {label}: {_brief(out[label])}", flush=True)
+            if result.returncode == -9:  # killed at the timeout: a re-run would only repeat it
+                out["skipped"] = (
+                    f"re-runs not attempted: {label.replace('_', ' ')} killed after {timeout_s:.0f} s"
+                )
+                break
     return out
 
 
@@ -296,19 +301,34 @@ def table(report: dict[str, Any]) -> str:
     lines = [head, "|---|---|---|---|---|---|"]
     for name, row in report["clients"].items():
         if "setup_failure" in row:
-            lines.append(f"| {name} | {row['crm']} | – | – | – | discover failed: {row['setup_failure']} |")
+            lines.append(f"| {name} | {row['crm']} | – | – | – | discover: {_short(row['setup_failure'])} |")
             continue
         cells, problems = [], []
         for label in ("first_sync", "no_change_rerun", "one_percent_rerun"):
-            f = row[label]
+            f = row.get(label)
+            if f is None:
+                cells.append("not run")
+                continue
             cells.append(f"{f['calls']} / {f['seconds']} s / {f['peak_rss_mb']} MB / {f['records_total']}")
             if f["exit_code"] != 0:
-                problems.append(f"{label.replace('_', ' ')}: {f['failure']}")
+                problems.append((label.replace("_", " "), _short(f["failure"])))
             elif f["unrouted"]:
-                problems.append(f"{label.replace('_', ' ')}: {f['unrouted']} calls the sandbox lacks")
-        status = "; ".join(problems) or "ok"
+                problems.append((label.replace("_", " "), f"{f['unrouted']} calls the sandbox lacks"))
+        if len(problems) == 3 and len({text for _, text in problems}) == 1:
+            problems = [("every run", problems[0][1])]
+        notes = [f"{where}: {text}" for where, text in problems] + (
+            [row["skipped"]] if "skipped" in row else []
+        )
+        status = "; ".join(notes) or "ok"
         lines.append(f"| {name} | {row['crm']} | {' | '.join(cells)} | {status.replace('|', '/')} |")
     return "\n".join(lines)
+
+
+def _short(text: str) -> str:
+    """A failure as a table cell: no command line, no pipe characters, at most ~110 characters."""
+    text = re.sub(r"exited (-?\d+): \S+ .*?(?= \(no route|$)", r"exited \1", text)
+    text = text.replace("In processing pipe ", "").replace("|", "/")
+    return text if len(text) <= 110 else text[:107] + "..."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,7 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partners", type=int, default=50)
     parser.add_argument("--only", action="append", help="run only this client (repeatable); no result file")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per client run")
+    parser.add_argument("--table", action="store_true", help="print the table of the last results and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads((RESULTS / "conformance.json").read_text())))
+        return 0
     chosen = [p for p in plans() if not args.only or p.name in args.only]
     report: dict[str, Any] = {
         "opportunities": args.opportunities,

@@ -11,8 +11,10 @@ CRM user would; ``checks.py`` compares what came out with the sandbox's own data
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -275,12 +277,15 @@ class Conformance:
         stdout = self.root / f"run-{self._runs}.stdout"
         started = time.monotonic()
         with stdout.open("wb") as out, tempfile.TemporaryFile() as err:
-            process = subprocess.Popen(argv, cwd=self.root, env=env, stdout=out, stderr=err)
+            process = subprocess.Popen(
+                argv, cwd=self.root, env=env, stdout=out, stderr=err, start_new_session=True
+            )
             peak = _PeakWatcher(process.pid)
             try:
                 returncode = process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                process.kill()
+                with contextlib.suppress(ProcessLookupError):  # the client and any worker it started
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 returncode = -9
                 err.write(f"\n[harness] killed after {timeout_s:.0f} s\n".encode())
