@@ -102,12 +102,12 @@ def dlt_loads(result: ClientRun) -> list[str]:
 
 def dlt_sources_dir() -> Path:
     """dlt's verified sources (``sources/hubspot``, ``sources/salesforce`` of dlt-hub/verified-sources,
-    unmodified): ``PARTNERKPI_DLT_SOURCES``, else ``tests/conformance/vendored/dlt-verified-sources``,
-    else the copy in the conformance cache. Fails clearly when none is there (never skips)."""
+    unmodified): ``PARTNERKPI_DLT_SOURCES``, else the copy in the conformance cache. They are not on
+    PyPI and the project commits no third-party code, so they are not in the repository (docs/sandbox.md).
+    Fails clearly when none is there (never skips)."""
     from tests.conformance.clients import cache_dir
 
     candidates = [Path(p) for p in [os.environ.get("PARTNERKPI_DLT_SOURCES", "")] if p]
-    candidates.append(Path(__file__).resolve().parent / "vendored" / "dlt-verified-sources" / "sources")
     candidates.extend(sorted(cache_dir().glob("dlt-verified-sources-*/sources")))
     for candidate in candidates:
         if (candidate / "hubspot" / "__init__.py").exists() and (candidate / "salesforce").is_dir():
