@@ -10,8 +10,6 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,6 @@ import pytest
 from rich.console import Console
 
 from connectors.base import PullBatch
-from kpi_core.schema import Opportunity, Status
 from partnerkpi.logs import setup_logging
 from partnerkpi.pipeline import pull_into_store
 from partnerkpi.progress import ProgressReporter
@@ -27,6 +24,7 @@ from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.state import StateStore
 from tests.connectors.test_hubspot_sandbox import portal
 from tests.connectors.test_salesforce_fixtures import connector
+from tests.partnerkpi.test_state_store import opp
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SandboxFactory = Callable[..., Sandbox]
@@ -121,8 +119,8 @@ def test_the_pull_hands_the_sources_count_to_the_progress_stage(tmp_path: Path) 
             return None
 
         def pull(self, watermark: str | None) -> Iterator[PullBatch]:
-            yield PullBatch(opportunities=[_opportunity("a")], expected=3)
-            yield PullBatch(opportunities=[_opportunity("b"), _opportunity("c")], watermark="w1")
+            yield PullBatch(opportunities=[opp("a")], expected=3)
+            yield PullBatch(opportunities=[opp("b"), opp("c")], watermark="w1")
 
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     run_id = store.start_run("crm", "pull")
@@ -153,22 +151,3 @@ def test_hubspot_tells_its_live_deal_count_on_the_first_pulls_first_batch() -> N
     assert with_deals[0].expected == sum(len(b.opportunities) for b in batches) > 0
     assert all(b.expected is None for b in batches if b is not with_deals[0])
     assert all(b.expected is None for b in rerun)  # a search's total is not a promise of what comes
-
-
-def _opportunity(opp_id: str) -> Opportunity:
-    day = date(2026, 1, 5)
-    return Opportunity(
-        id=opp_id,
-        partner_id="p1",
-        amount=Decimal("100"),
-        amount_original=Decimal("100"),
-        currency="USD",
-        status=Status.WON,
-        created_on=day,
-        closed_on=day,
-        expected_close_on=None,
-        probability=None,
-        channel=None,
-        modified_at=datetime(2026, 1, 5, tzinfo=timezone.utc),
-        stage="Closed Won",
-    )
