@@ -21,7 +21,8 @@ from kpi_core.result import GroupKind, KpiResult
 from partnerkpi import run_events as events
 from partnerkpi.alerts import run_alert, score_drop_alerts, send_alerts
 from partnerkpi.config import AppConfig
-from partnerkpi.exit_codes import ExitCode
+from partnerkpi.errors import UsageError
+from partnerkpi.exit_codes import ExitCode, exit_code_of
 from partnerkpi.exit_codes import worst as worst  # the precedence over several runs lives there
 from partnerkpi.logs import json_logs, log_context
 from partnerkpi.pipeline import (
@@ -317,7 +318,7 @@ def run_report(
     store = open_store(cfg)
     unknown = [p for p in periods if p not in cfg.kpi.periods]
     if unknown:
-        raise KeyError(f"--period {unknown[0]!r} is not in kpi.periods ({', '.join(cfg.kpi.periods)})")
+        raise UsageError(f"--period {unknown[0]!r} is not in kpi.periods ({', '.join(cfg.kpi.periods)})")
     docs = []
     results = []
     for name in names:
@@ -409,7 +410,7 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
                 style = {"ok": "green", "warn": "yellow", "fail": "red"}[line.status.value]
                 out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {redact(line.message)}")
                 if line.status is CheckStatus.FAIL:
-                    code = worst([code, line.exit_code or ExitCode.FAILED])
+                    code = worst([code, exit_code_of(line.error) if line.error else ExitCode.FAILED])
     return code
 
 
@@ -443,7 +444,7 @@ def show_run(cfg: AppConfig, out: Console, run_id: int) -> int:
     store = open_store(cfg)
     r = store.run(run_id)
     if r is None:
-        raise KeyError(f"no run with id {run_id}")
+        raise UsageError(f"no run with id {run_id}")
     out.print(f"run {r.id} · {r.connector} · {r.command} · {r.status}")
     out.print(f"started {r.started_at.isoformat()} · ended {r.ended_at.isoformat() if r.ended_at else '–'}")
     if r.message:

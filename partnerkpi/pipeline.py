@@ -23,6 +23,7 @@ from kpi_core.compute import accumulator, gc_paused, kpis
 from kpi_core.result import GroupKey, KpiResult
 from partnerkpi import run_events as events
 from partnerkpi.config import AppConfig, ConfigError
+from partnerkpi.errors import UsageError
 from partnerkpi.exit_codes import UNEXPECTED, exit_code_of
 from partnerkpi.exit_codes import ExitCode as ExitCode  # re-exported: callers import it from here too
 from partnerkpi.logs import log_context
@@ -66,7 +67,7 @@ def connector_config(app: AppConfig, name: str) -> ConnectorConfig:
         if c.name == name:
             return c
     known = ", ".join(c.name for c in app.connectors) or "none"
-    raise KeyError(f"no connector named {name!r} in the config (connectors: {known})")
+    raise UsageError(f"no connector named {name!r} in the config (connectors: {known})")
 
 
 def provision_connector(app: AppConfig, name: str) -> list[ProvisionResult]:
