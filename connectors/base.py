@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
+from connectors.errors import ConnectorError
 from kpi_core.schema import Opportunity, Partner
 
 FieldValue = Decimal | float | int | str | datetime | None
@@ -134,9 +135,10 @@ class CheckResult:
     name: str
     status: CheckStatus
     message: str
-    exit_code: int | None = None
-    """For a failure: the exit code it means for ``partnerkpi check`` (connectors/exit_codes.py); None is
-    1 (something to fix). Credentials refused or the CRM unreachable set 3, as ``sync`` would exit."""
+    error: ConnectorError | None = None
+    """For a failure an error caused (credentials refused, the CRM unreachable): the error, so that
+    ``partnerkpi check`` exits with the code ``sync`` would (partnerkpi/exit_codes.py); None is 1
+    (something to fix)."""
 
 
 class ProvisionAction(str, enum.Enum):

@@ -1,34 +1,52 @@
-"""Errors a connector raises. Each class names its exit code from the one table (``connectors.exit_codes``);
-messages never carry secrets."""
+"""Errors a connector raises: what went wrong, in types. ``str(err)`` is one line an ops engineer can act
+on and never carries a secret.
+
+The tree (as httpx's ``_exceptions.py``); ``retryable`` says whether trying again later, with nothing
+changed, can cure it::
+
+    ConnectorError              the base: a run failed for a reason the connector knows
+    ├── AuthError               credentials refused: a bad or expired token or password, a missing scope
+    │                           (not retryable: a human fixes the credentials)
+    ├── ConnectionFailed        the CRM could not be reached, after retries: DNS, TLS, connection refused,
+    │   │                       timeouts, 5xx (retryable: outages end)
+    │   └── UnexpectedAnswer    the CRM answered, but not as its API documents (retryable: a proxy, an
+    │                           outage page, a broken gateway)
+    ├── BudgetExhausted         the API budget guard stopped the run (not retryable now: the budget
+    │                           window has to pass)
+    └── ProvisionError          a field has an incompatible type, or could not be created (not retryable)
+
+What an error means for the process (its exit code) is not decided here: the application's edge maps
+error types to exit codes in one table (``partnerkpi/exit_codes.py``).
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from connectors.exit_codes import ExitCode
-
 
 class ConnectorError(Exception):
     """Base class. ``str(err)`` is a one-line message an ops engineer can act on."""
 
-    exit_code: ClassVar[int] = ExitCode.FAILED
+    retryable: ClassVar[bool] = False
+    """Whether the same call, tried again later with nothing changed, can succeed."""
 
 
 class AuthError(ConnectorError):
-    """Credentials refused, or the CRM cannot be reached at all (TLS, DNS, connection refused)."""
-
-    exit_code = ExitCode.CONNECTION
+    """The CRM refused the credentials (or they lack a permission the call needs)."""
 
 
-class ConnectionFailed(AuthError):
-    """The CRM could not be reached (after retries)."""
+class ConnectionFailed(ConnectorError):
+    """The CRM could not be reached, or kept failing on its side (after retries). Not an AuthError: a
+    DNS failure is not a refused password."""
+
+    retryable = True
 
 
 class UnexpectedAnswer(ConnectionFailed):
     """The CRM answered, but not as its API documents: JSON missing the fields the call returns, an HTML
     page, a body that is not JSON. Nothing of the answer is believed: the batch it belongs to is not stored
-    and the watermark does not move. Connection-class (exit 3): a proxy, an outage page or a broken
-    gateway says this, not the operator's config. ``call`` names the API call (``GET /query``)."""
+    and the watermark does not move. Connection-class: a proxy, an outage page or a broken gateway says
+    this, not the operator's config. ``call`` names the API call (``GET /query``)."""
 
     def __init__(self, call: str, problem: str) -> None:
         self.call = call
@@ -39,10 +57,6 @@ class UnexpectedAnswer(ConnectionFailed):
 class BudgetExhausted(ConnectorError):
     """The run stopped before using more than the configured share of the CRM's API budget."""
 
-    exit_code = ExitCode.FAILED
-
 
 class ProvisionError(ConnectorError):
     """A field exists with an incompatible type, or could not be created."""
-
-    exit_code = ExitCode.FAILED

@@ -7,14 +7,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from connectors.exit_codes import ExitCode
 from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy, parse_retry_after
 from kpi_core.result import GroupKind, KpiResult
+
+if TYPE_CHECKING:  # partnerkpi.exit_codes imports the config, which imports this module
+    from partnerkpi.exit_codes import ExitCode
 
 log = logging.getLogger("partnerkpi.alerts")
 

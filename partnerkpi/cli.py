@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from partnerkpi import __version__
+from partnerkpi.errors import UsageError
 from partnerkpi.exit_codes import ExitCode, classified, exit_code_of, help_text
 from partnerkpi.logs import redact, setup_logging
 
@@ -127,8 +128,8 @@ def _guard(fn: Callable[[], T]) -> T:
         return fn()
     except typer.Exit:
         raise
-    except KeyError as exc:  # a name the user typed that does not exist: the message is its argument
-        fail(str(exc.args[0]) if exc.args else str(exc), exit_code_of(exc))
+    except UsageError as exc:  # a name the user typed that does not exist, options that do not go together
+        fail(str(exc), exit_code_of(exc))
     except KeyboardInterrupt as exc:
         fail("interrupted", exit_code_of(exc))
     except BrokenPipeError:

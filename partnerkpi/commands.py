@@ -6,7 +6,6 @@ import dataclasses
 import json
 import logging
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from connectors.base import CheckStatus, ProvisionAction
+from connectors.base import CheckStatus, ConnectorConfig, ProvisionAction
 from kpi_core import clock
 from kpi_core.result import GroupKind, KpiResult
 from partnerkpi import run_events as events
 from partnerkpi.alerts import run_alert, score_drop_alerts, send_alerts
 from partnerkpi.config import AppConfig
-from partnerkpi.exit_codes import ExitCode
+from partnerkpi.errors import UsageError
+from partnerkpi.exit_codes import ExitCode, exit_code_of
 from partnerkpi.exit_codes import worst as worst  # the precedence over several runs lives there
-from partnerkpi.logs import json_logs, log_context
+from partnerkpi.logs import json_logs
 from partnerkpi.pipeline import (
     ALLOW_MASS_CHANGE,
     ConnectorRun,
@@ -42,6 +42,7 @@ from partnerkpi.reports.history import partner_history, print_history, report_hi
 from partnerkpi.reports.html import render_html
 from partnerkpi.reports.serialize import connector_report, json_default, report_document
 from partnerkpi.reports.table import print_scorecard
+from partnerkpi.run_lifecycle import RunStatus, connector_run
 from partnerkpi.run_results import TimedRun, results_document, write_results
 from partnerkpi.state import StateStore
 from writeback import Plan, mass_change
@@ -74,14 +75,20 @@ def _counts(run: ConnectorRun) -> str:
     return ", ".join(parts)
 
 
-_STYLE = {"ok": "green", "partial": "yellow", "locked": "yellow", "failed": "red", "interrupted": "red"}
+_STYLE = {
+    RunStatus.OK: "green",
+    RunStatus.PARTIAL: "yellow",
+    RunStatus.LOCKED: "yellow",
+    RunStatus.FAILED: "red",
+    RunStatus.INTERRUPTED: "red",
+}
 
 
 def _outcome(run: ConnectorRun) -> str:
     """What happened to the connector, in a word or two: "ok", "skipped (locked)", "failed (exit 3)"."""
-    if run.status == "locked":
+    if run.status is RunStatus.LOCKED:
         return "skipped (locked)"
-    if run.status == "ok":
+    if run.status is RunStatus.OK:
         return "ok"
     return f"{run.status} (exit {int(run.exit_code)})"
 
@@ -91,9 +98,9 @@ def _summary(run: ConnectorRun, dry_run: bool = False) -> str:
     label = f"run {run.run_id} · {run.connector}" if run.run_id else run.connector
     head = f"[{_STYLE.get(run.status, 'red')}]{_outcome(run)}[/] {escape(label)}: "
     message = escape(run.message.removeprefix(f"{run.connector}: "))  # the label names it already
-    if run.status == "locked":
+    if run.status is RunStatus.LOCKED:
         return head + message + "; this run did nothing, the running one does the work"
-    if run.status in ("ok", "partial"):
+    if run.status in (RunStatus.OK, RunStatus.PARTIAL):
         text = head + _counts(run) + (" (dry run)" if dry_run else "")
         return text + (f"; {message}" if message else "")
     return head + message
@@ -181,43 +188,34 @@ def _alert(cfg: AppConfig, store: StateStore, run: ConnectorRun) -> None:
 
 
 def run_pull(cfg: AppConfig, names: list[str], progress: ProgressReporter, out: Console) -> int:
+    """Pull each connector into the mirror, under the run lifecycle ``sync`` has (the lock before the
+    history row, one summary event); the first run that fails or finds its lock held stops the command
+    with its error (exit 4 for the lock, and no history row, as for sync)."""
     store = open_store(cfg)
     for name in names:
-        run_id = store.start_run(name, "pull")
-        status, message, counts = "failed", "", {}
-        started = time.monotonic()
-        try:
-            with (
-                log_context(connector=name, run_id=run_id),
-                store.lock(name, run_id),
-                open_connector(connector_config(cfg, name)) as connector,
-            ):
-                counts = pull_into_store(store, connector, run_id, progress)
-                counts["api_calls"] = connector.stats.api_calls
-                status = "ok"
-        except Exception as exc:
-            message = redact(str(exc))
-            raise
-        finally:
-            store.finish_run(run_id, status, counts, {}, [], message)
-            events.connector_run_finished(
-                connector=name,
-                command="pull",
-                run_id=run_id,
-                status=status,
-                exit_code=ExitCode.OK if status == "ok" else ExitCode.FAILED,
-                message=message,
-                counts=counts,
-                data_quality={},
-                duration_s=time.monotonic() - started,
-            )
+        config = connector_config(cfg, name)
+        with connector_run(store, name, "pull") as run:
+            if not run.skipped:
+                _pull(store, config, run, progress)
+        if run.error is not None:
+            raise run.error
         if json_logs():
             continue
+        c = run.counts
         out.print(
-            f"[green]ok[/] run {run_id} · {name}: pulled {counts['pulled']:,}, new {counts['inserted']:,}, "
-            f"changed {counts['changed']:,}, deleted {counts['deleted']:,}"
+            f"[green]ok[/] run {run.run_id} · {name}: pulled {c['pulled']:,}, new {c['inserted']:,}, "
+            f"changed {c['changed']:,}, deleted {c['deleted']:,}"
         )
     return ExitCode.OK
+
+
+def _pull(store: StateStore, config: ConnectorConfig, run: ConnectorRun, progress: ProgressReporter) -> None:
+    assert run.run_id is not None
+    with open_connector(config) as connector:
+        try:
+            run.counts.update(pull_into_store(store, connector, run.run_id, progress))
+        finally:
+            run.counts["api_calls"] = connector.stats.api_calls
 
 
 def print_plan(out: Console, plan: Plan, limit: int = 50) -> None:
@@ -317,7 +315,7 @@ def run_report(
     store = open_store(cfg)
     unknown = [p for p in periods if p not in cfg.kpi.periods]
     if unknown:
-        raise KeyError(f"--period {unknown[0]!r} is not in kpi.periods ({', '.join(cfg.kpi.periods)})")
+        raise UsageError(f"--period {unknown[0]!r} is not in kpi.periods ({', '.join(cfg.kpi.periods)})")
     docs = []
     results = []
     for name in names:
@@ -409,7 +407,7 @@ def run_check(cfg: AppConfig, names: list[str], out: Console) -> int:
                 style = {"ok": "green", "warn": "yellow", "fail": "red"}[line.status.value]
                 out.print(f"[{style}]{line.status.value}[/] {name} · {line.name}: {redact(line.message)}")
                 if line.status is CheckStatus.FAIL:
-                    code = worst([code, line.exit_code or ExitCode.FAILED])
+                    code = worst([code, exit_code_of(line.error) if line.error else ExitCode.FAILED])
     return code
 
 
@@ -443,7 +441,7 @@ def show_run(cfg: AppConfig, out: Console, run_id: int) -> int:
     store = open_store(cfg)
     r = store.run(run_id)
     if r is None:
-        raise KeyError(f"no run with id {run_id}")
+        raise UsageError(f"no run with id {run_id}")
     out.print(f"run {r.id} · {r.connector} · {r.command} · {r.status}")
     out.print(f"started {r.started_at.isoformat()} · ended {r.ended_at.isoformat() if r.ended_at else '–'}")
     if r.message:

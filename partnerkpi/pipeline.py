@@ -6,30 +6,25 @@ only thing shared between stages, so a crashed run leaves nothing the next one c
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
 from connectors import registry
 from connectors.base import Connector, ConnectorConfig, ProvisionResult
-from connectors.errors import ConnectorError
 from kpi_core import clock
 from kpi_core.accumulate import Accumulator
 from kpi_core.compute import accumulator, gc_paused, kpis
 from kpi_core.result import GroupKey, KpiResult
-from partnerkpi import run_events as events
-from partnerkpi.config import AppConfig, ConfigError
-from partnerkpi.exit_codes import UNEXPECTED, exit_code_of
+from partnerkpi.config import AppConfig
+from partnerkpi.errors import UsageError
 from partnerkpi.exit_codes import ExitCode as ExitCode  # re-exported: callers import it from here too
-from partnerkpi.logs import log_context
 from partnerkpi.progress import ProgressReporter
-from partnerkpi.redaction import redact
 from partnerkpi.reports.serialize import group_dict
-from partnerkpi.state import LockHeld, MirrorChanges, SnapshotRow, StateError, StateStore
+from partnerkpi.run_lifecycle import ConnectorRun as ConnectorRun  # re-exported, as ExitCode
+from partnerkpi.run_lifecycle import RunStatus, connector_run
+from partnerkpi.state import MirrorChanges, SnapshotRow, StateStore
 from writeback import ConnectorWriteback, Plan, apply_plan, desired_values, make_plan, mass_change
 from writeback.values import canonical
 
@@ -37,24 +32,6 @@ log = logging.getLogger("partnerkpi.pipeline")
 
 ALLOW_MASS_CHANGE = "--allow-mass-change"
 """The ``sync`` flag that confirms a plan the mass-change guard stopped (writeback.guard)."""
-
-
-@dataclass
-class ConnectorRun:
-    """What one connector's run did: the run history's row, in memory."""
-
-    connector: str
-    command: str
-    run_id: int | None = None
-    status: str = "ok"
-    """ok | partial | failed | locked (skipped: another run holds the lock) | interrupted"""
-    message: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
-    data_quality: dict[str, int] = field(default_factory=dict)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    result: KpiResult | None = None
-    plan: Plan | None = None
-    exit_code: ExitCode = ExitCode.OK
 
 
 def open_connector(config: ConnectorConfig) -> Connector[Any]:
@@ -66,7 +43,7 @@ def connector_config(app: AppConfig, name: str) -> ConnectorConfig:
         if c.name == name:
             return c
     known = ", ".join(c.name for c in app.connectors) or "none"
-    raise KeyError(f"no connector named {name!r} in the config (connectors: {known})")
+    raise UsageError(f"no connector named {name!r} in the config (connectors: {known})")
 
 
 def provision_connector(app: AppConfig, name: str) -> list[ProvisionResult]:
@@ -221,76 +198,30 @@ def sync_connector(
     connectors still run and the failure is alerted. Only KeyboardInterrupt and SystemExit go on (they
     stop the process), after the run is marked interrupted.
 
-    The lock is taken before the run is recorded, so a run that finds the lock held leaves no history row
-    and exits 4 at once (the scheduler's overlapping start, not a failure).
+    The run's lifecycle is ``partnerkpi.run_lifecycle.connector_run``: the lock before the history row, so
+    a run that finds the lock held leaves no row and exits 4 at once; every line logged during the run
+    carries the connector and run id, and the run ends with one summary event.
 
     A plan the mass-change guard stops (writeback.guard) fails the run, exit 1, with nothing written,
     the dry run's too (so a config change can be tried with ``--dry-run``); ``allow_mass_change``
-    confirms it. ``rewrite_all``: every mapped value is written, whatever the ledger says.
-
-    Every line logged during the run carries the connector and run id; the run ends with one summary
-    event (partnerkpi.run_events), also when it was locked, failed or interrupted."""
-    run = ConnectorRun(connector=name, command=command)
+    confirms it. ``rewrite_all``: every mapped value is written, whatever the ledger says."""
     config = connector_config(app, name)
-    started = time.monotonic()
-    with contextlib.ExitStack() as held:
-        held.callback(lambda: _log_finished(run, time.monotonic() - started))
-        held.enter_context(log_context(connector=name))
-        try:
-            held.enter_context(store.lock(name))
-        except LockHeld as exc:
-            run.status, run.exit_code, run.message = "locked", exit_code_of(exc), str(exc)
+    with connector_run(store, name, command) as run:
+        if run.skipped:
             return run
-        run_id = store.start_run(name, command)
-        run.run_id = run_id
-        held.enter_context(log_context(run_id=run_id))
-        try:
-            with open_connector(config) as connector:
-                _sync_stages(
-                    app,
-                    store,
-                    connector,
-                    run,
-                    progress,
-                    dry_run=dry_run,
-                    as_of=as_of,
-                    allow_mass_change=allow_mass_change,
-                    rewrite_all=rewrite_all,
-                )
-        except (ConnectorError, StateError, ConfigError) as exc:  # classified: written for the operator
-            run.status, run.exit_code, run.message = "failed", exit_code_of(exc), redact(str(exc))
-        except Exception as exc:  # unexpected: recorded and alerted like any failure, never a traceback
-            log.debug("%s: unexpected error", name, exc_info=True)
-            run.status, run.exit_code, run.message = "failed", UNEXPECTED, unexpected_message(name, exc)
-        except BaseException as exc:  # Ctrl-C, SystemExit: stop, but leave the history row marked
-            run.status, run.exit_code = "interrupted", exit_code_of(exc)
-            run.message = f"interrupted ({type(exc).__name__}); the next run carries on"
-            raise
-        finally:
-            run.message = redact(run.message)  # an error may echo a secret; the history keeps no secret
-            run.failures = [{**f, "message": redact(str(f["message"]))} for f in run.failures]
-            store.finish_run(run_id, run.status, run.counts, run.data_quality, run.failures, run.message)
+        with open_connector(config) as connector:
+            _sync_stages(
+                app,
+                store,
+                connector,
+                run,
+                progress,
+                dry_run=dry_run,
+                as_of=as_of,
+                allow_mass_change=allow_mass_change,
+                rewrite_all=rewrite_all,
+            )
     return run
-
-
-def _log_finished(run: ConnectorRun, seconds: float) -> None:
-    events.connector_run_finished(
-        connector=run.connector,
-        command=run.command,
-        run_id=run.run_id,
-        status=run.status,
-        exit_code=run.exit_code,
-        message=run.message,
-        counts=run.counts,
-        data_quality=run.data_quality,
-        duration_s=seconds,
-    )
-
-
-def unexpected_message(name: str, exc: BaseException) -> str:
-    """One line naming the connector and the error's type and text, secrets redacted."""
-    text = " ".join(str(exc).split())
-    return redact(f"{name}: unexpected error {type(exc).__name__}: {text or '(no message)'}")
 
 
 def _stopped_as_mass_change(
@@ -304,7 +235,7 @@ def _stopped_as_mass_change(
     if allowed:
         log.warning("%s: %s; confirmed with %s", run.connector, found.describe(), ALLOW_MASS_CHANGE)
         return False
-    run.status, run.exit_code = "failed", ExitCode.FAILED
+    run.status, run.exit_code = RunStatus.FAILED, ExitCode.FAILED
     run.message = (
         f"{run.connector}: mass change stopped, nothing written: {found.describe()}. A config mistake "
         f"looks like this: check it with `partnerkpi plan`; if the change is meant, run sync again "
@@ -365,7 +296,7 @@ def _sync_stages(
             for f in outcome.failures
         ]
         if outcome.failures:
-            run.status, run.exit_code = "partial", ExitCode.PARTIAL
+            run.status, run.exit_code = RunStatus.PARTIAL, ExitCode.PARTIAL
             run.message = f"{run.counts['failed_records']} partner record(s) were not written; the next run retries them"
     finally:
         run.counts["api_calls"] = connector.stats.api_calls

@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from partnerkpi.config import AppConfig
+from partnerkpi.errors import UsageError
 from partnerkpi.pipeline import ExitCode
 from partnerkpi.state import StateError, StateStore
 from partnerkpi.state.engine import sqlite_path
@@ -32,10 +33,12 @@ def run_state_reset(
     configured = any(c.name == name for c in cfg.connectors)
     if not configured and not store.holds(name):
         known = ", ".join(c.name for c in cfg.connectors) or "none"
-        raise KeyError(f"no connector named {name!r} in the config ({known}) nor in the state {store.where}")
+        raise UsageError(
+            f"no connector named {name!r} in the config ({known}) nor in the state {store.where}"
+        )
     if not yes:
         if not interactive:
-            raise KeyError(
+            raise UsageError(
                 f"state reset of {name!r} forgets its data in {store.where}: pass --yes to confirm "
                 "(it is asked on a terminal only)"
             )

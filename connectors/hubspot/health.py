@@ -37,7 +37,7 @@ def run_checks(
     try:
         results = [_token(client, config)]
     except ConnectorError as exc:
-        return [CheckResult("hubspot.credentials", CheckStatus.FAIL, str(exc), exc.exit_code)]
+        return [CheckResult("hubspot.credentials", CheckStatus.FAIL, str(exc), exc)]
     results.append(_pipelines(puller))
     results.append(_partners(puller, config))
     if specs:

@@ -36,7 +36,7 @@ def run_checks(
     try:
         instance = client.instance
     except ConnectorError as exc:
-        return [CheckResult("salesforce.credentials", CheckStatus.FAIL, str(exc), exc.exit_code)]
+        return [CheckResult("salesforce.credentials", CheckStatus.FAIL, str(exc), exc)]
     results = [_ok("salesforce.credentials", f"{who(config)} accepted by {instance}")]
     results.append(_opportunity_access(puller))
     results.append(_stages(puller))

@@ -37,9 +37,8 @@ class LockHeld(StateError):
 class InstanceMismatch(StateError, ConnectorError):
     """The connector name's mirror came from another CRM instance than the one this run reaches: pulling
     would mix two sources in one mirror (and write one CRM's scores into the other). A usage error (exit
-    2), raised before anything is pulled; the run history records it like any connector failure."""
-
-    exit_code = 2
+    2, as a StateError: partnerkpi/exit_codes.py), raised before anything is pulled; the run history records
+    it like any connector failure."""
 
     def __init__(self, connector: str, recorded: str, found: str, where: str) -> None:
         self.connector = connector

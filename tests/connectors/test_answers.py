@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from connectors import ConnectionFailed, UnexpectedAnswer
 from connectors.answers import parse_answer, parse_json_answer
+from partnerkpi.exit_codes import exit_code_of
 
 
 class Page(BaseModel):
@@ -35,7 +36,7 @@ def test_an_empty_object_names_the_call_and_every_missing_field() -> None:
 
 def test_an_unexpected_answer_is_connection_class_exit_3() -> None:
     assert issubclass(UnexpectedAnswer, ConnectionFailed)
-    assert UnexpectedAnswer(CALL, "x").exit_code == 3
+    assert exit_code_of(UnexpectedAnswer(CALL, "x")) == 3
 
 
 def test_the_message_never_repeats_a_value_of_the_answer() -> None:

@@ -27,6 +27,7 @@ from connectors.hubspot.read import read_daily_limit
 from connectors.hubspot.watermark import Watermark
 from connectors.retry import RetryPolicy
 from kpi_core import clock
+from partnerkpi.exit_codes import exit_code_of
 from partnerkpi.sandbox.hubspot.portal import PORTAL_ID
 from tests.connectors.test_hubspot_sandbox import T0, UNPACED, Portal, portal
 
@@ -39,7 +40,7 @@ STAGE = {"id": "closedwon", "label": "Closed Won", "metadata": {"isClosed": "tru
 def problem(model: type[BaseModel], payload: Any, call: str = "CALL") -> str:
     with pytest.raises(UnexpectedAnswer) as caught:
         parse_answer(model, payload, call)
-    assert caught.value.call == call and caught.value.exit_code == 3
+    assert caught.value.call == call and exit_code_of(caught.value) == 3
     return caught.value.problem
 
 
@@ -188,7 +189,7 @@ def test_an_unexpected_answer_is_not_retried() -> None:
 def test_persistent_5xx_and_dropped_bodies_are_connection_class_naming_the_call() -> None:
     call = "POST /crm/v3/objects/deals/search"
     failing = translate(FakeApiException(502, '{"message": "bad gateway"}'), HOST, call)
-    assert isinstance(failing, ConnectionFailed) and failing.exit_code == 3
+    assert isinstance(failing, ConnectionFailed) and exit_code_of(failing) == 3
     assert "502" in str(failing) and call in str(failing)
     cut = translate(ProtocolError("Connection broken", IncompleteRead(1, 2)), HOST, call)
     assert isinstance(cut, ConnectionFailed) and call in str(cut)

@@ -23,6 +23,7 @@ from connectors.salesforce.answers import Describe, StageRow
 from connectors.salesforce.client import SalesforceApiError, translate
 from connectors.salesforce.pull import parse_watermark
 from connectors.salesforce.transport import ApiBudget, SalesforceSession, classifier
+from partnerkpi.exit_codes import exit_code_of
 from partnerkpi.sandbox.core import Sandbox
 from tests.connectors.test_salesforce_fixtures import FAST_RETRIES, connector, emulation
 from tests.connectors.test_salesforce_lookahead import lookahead_threads
@@ -202,12 +203,12 @@ def connector_session() -> SalesforceSession:
 def test_a_5xx_that_persists_is_connection_class_like_at_login() -> None:
     body = json.dumps([{"errorCode": "SERVER_UNAVAILABLE", "message": "down"}]).encode()
     persistent = translate(SalesforceGeneralError("u", 503, "query", body), "reading X", 6)
-    assert isinstance(persistent, ConnectionFailed) and persistent.exit_code == 3
+    assert isinstance(persistent, ConnectionFailed) and exit_code_of(persistent) == 3
     assert (
         str(persistent) == "Salesforce answered HTTP 503 SERVER_UNAVAILABLE to reading X: down (6 attempts)"
     )
     refused = translate(SalesforceMalformedRequest("u", 400, "query", b"[]"), "reading X", 6)
-    assert isinstance(refused, SalesforceApiError) and refused.exit_code == 1
+    assert isinstance(refused, SalesforceApiError) and exit_code_of(refused) == 1
 
 
 # -- through the client against the sandbox ------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_an_html_200_is_an_unexpected_answer_naming_the_call_and_is_not_retried(
         "unexpected answer to GET /services/data/v59.0/query on Opportunity (counting changed Opportunities): "
         "the body is not JSON (an HTML page)"
     )
-    assert sandbox.counters["salesforce.query"] == 1 and caught.value.exit_code == 3
+    assert sandbox.counters["salesforce.query"] == 1 and exit_code_of(caught.value) == 3
 
 
 def test_a_body_cut_off_once_is_read_again_and_always_is_connection_failed(
@@ -298,7 +299,7 @@ def test_a_5xx_that_never_clears_on_a_data_call_is_exit_3(sandbox_factory: Sandb
         emulation(sandbox).faults.update({"error_rate": 1.0})
         with pytest.raises(ConnectionFailed) as caught:
             list(conn.pull(None))
-    assert caught.value.exit_code == 3
+    assert exit_code_of(caught.value) == 3
     assert str(caught.value).startswith(
         "Salesforce answered HTTP 500 UNKNOWN_EXCEPTION to describing Opportunity"
     )

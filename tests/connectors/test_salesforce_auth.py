@@ -69,7 +69,7 @@ def test_answer_without_a_token_is_an_unexpected_answer_naming_the_call() -> Non
     respx.post(TOKEN_URL).mock(return_value=httpx.Response(200, json={"instance_url": "https://x"}))
     with pytest.raises(UnexpectedAnswer, match="POST /services/oauth2/token: access_token: field required"):
         exchange_refresh_token(TOKEN_URL, AUTH, ca_bundle=None, timeout=5)
-    assert issubclass(UnexpectedAnswer, AuthError)  # exit 3, as before
+    assert issubclass(UnexpectedAnswer, ConnectionFailed) and not issubclass(UnexpectedAnswer, AuthError)
 
 
 @respx.mock

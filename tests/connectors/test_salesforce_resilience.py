@@ -14,6 +14,7 @@ from requests.adapters import HTTPAdapter
 from connectors.base import CheckStatus
 from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed
 from connectors.retry import RetryPolicy
+from partnerkpi.exit_codes import exit_code_of
 from partnerkpi.sandbox.core import Sandbox
 from tests.connectors.test_salesforce_fixtures import (
     SPEC_MAP,
@@ -110,7 +111,7 @@ def test_wrong_password_is_an_auth_error_without_the_secret(sandbox_factory: San
     message = str(caught.value)
     assert "INVALID_LOGIN" in message and "partner-ops@example.com" in message
     assert "hunter2-wrong" not in message and "TOKENX" not in message
-    assert caught.value.exit_code == 3
+    assert exit_code_of(caught.value) == 3
 
 
 def test_invalid_refresh_token_is_an_auth_error(sandbox_factory: SandboxFactory) -> None:
@@ -244,7 +245,7 @@ def test_budget_guard_stops_the_run_before_the_share_is_used(sandbox_factory: Sa
         list(conn.pull(None))
     assert org.api_usage == 80_000
     assert "80,000 of the org's 100,000 daily API calls" in str(caught.value)
-    assert "80%" in str(caught.value) and caught.value.exit_code == 1
+    assert "80%" in str(caught.value) and exit_code_of(caught.value) == 1
 
 
 def test_the_orgs_own_limit_is_a_budget_error(sandbox_factory: SandboxFactory) -> None:

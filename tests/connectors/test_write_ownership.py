@@ -18,6 +18,7 @@ from connectors.base import FieldKind, FieldSpec, FieldUpdate
 from connectors.errors import ProvisionError, UnexpectedAnswer
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.demo import demo_config, sandbox_connectors
+from partnerkpi.exit_codes import exit_code_of
 from partnerkpi.pipeline import ConnectorRun, provision_connector, sync_connector
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import Sandbox
@@ -156,7 +157,7 @@ def test_a_malformed_hubspot_batch_answer_is_unexpected_answer_naming_the_call(h
         hub.emulation.answer_fault_calls.clear()
         with pytest.raises(UnexpectedAnswer, match=r"POST /crm/v3/objects/companies/batch/update") as raised:
             conn.write_fields(_updates(ids), {s.name: s for s in HS_SPECS})
-        assert raised.value.exit_code == 3
+        assert exit_code_of(raised.value) == 3
 
 
 # -- a broken write answer through the sync: exit 3, nothing recorded, the next run writes again --------

@@ -354,13 +354,13 @@ def test_worst_is_the_first_code_by_the_precedence(codes: list[int], expected: i
     assert isinstance(worst(codes), ExitCode)
 
 
-def test_the_connectors_errors_name_their_codes_from_the_table() -> None:
-    assert ConnectorError.exit_code is ExitCode.FAILED
-    assert AuthError.exit_code is ExitCode.CONNECTION
-    assert ConnectionFailed.exit_code is ExitCode.CONNECTION
-    assert UnexpectedAnswer.exit_code is ExitCode.CONNECTION
-    assert BudgetExhausted.exit_code is ExitCode.FAILED
-    assert ProvisionError.exit_code is ExitCode.FAILED
+def test_the_connectors_errors_get_their_codes_from_the_one_table() -> None:
+    assert exit_code_of(ConnectorError("x")) is ExitCode.FAILED
+    assert exit_code_of(AuthError("x")) is ExitCode.CONNECTION
+    assert exit_code_of(ConnectionFailed("x")) is ExitCode.CONNECTION
+    assert exit_code_of(UnexpectedAnswer("GET /x", "y")) is ExitCode.CONNECTION
+    assert exit_code_of(BudgetExhausted("x")) is ExitCode.FAILED
+    assert exit_code_of(ProvisionError("x")) is ExitCode.FAILED
 
 
 def test_every_error_maps_to_its_code_through_the_one_table() -> None:
