@@ -315,6 +315,9 @@ def test_job_batch_and_result_ids_are_never_reused_nor_shared_with_bulk_2_jobs(s
             data=json.dumps({"operation": "query", "query": "SELECT Id FROM Account"}),
         )
         seen.append(bulk2["id"])
+        for _ in range(10):  # only a finished job may be deleted (Bulk 2.0 "Delete a Query Job")
+            if sf.restful(f"jobs/query/{bulk2['id']}")["state"] == "JobComplete":
+                break
         sf.restful(f"jobs/query/{bulk2['id']}", method="DELETE")
     assert len(seen) == len(set(seen)) == 12
 
