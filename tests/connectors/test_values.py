@@ -31,7 +31,9 @@ def test_an_offset_is_converted_to_utc(raw: str) -> None:
 
 
 def test_salesforce_rest_offset_without_colon_parses() -> None:
-    assert utc_datetime("2020-10-22T21:03:23.000+0000") == datetime(2020, 10, 22, 21, 3, 23, tzinfo=timezone.utc)
+    assert utc_datetime("2020-10-22T21:03:23.000+0000") == datetime(
+        2020, 10, 22, 21, 3, 23, tzinfo=timezone.utc
+    )
 
 
 @pytest.mark.parametrize("raw", ["yesterday", "2024-13-01T00:00:00Z", "", "2024-05-01T12:00:00+25:00"])
