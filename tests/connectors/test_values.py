@@ -7,7 +7,15 @@ from decimal import Decimal, InvalidOperation
 
 import pytest
 
+from connectors.base import FieldKind, FieldSpec
+from connectors.file.writer import format_value as file_format
+from connectors.file.writer import parse_value as file_parse
+from connectors.hubspot.normalize import parse_datetime as hubspot_datetime
+from connectors.hubspot.write import format_value as hubspot_format
+from connectors.salesforce.normalize import parse_datetime as salesforce_datetime
+from connectors.salesforce.pull import parse_watermark
 from connectors.values import iso_datetime, plain_number, to_decimal, utc_datetime
+from writeback.values import canonical
 
 NOON_UTC = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -86,3 +94,27 @@ def test_numbers_are_written_positionally_never_in_exponent_form() -> None:
     assert plain_number(Decimal("1E+3")) == "1000"
     assert plain_number(Decimal("-1.5E-3")) == "-0.0015"
     assert plain_number(Decimal("-12.30")) == "-12.30"
+
+
+# -- the call sites keep the rules -------------------------------------------------------------------
+
+
+def test_every_writer_writes_a_negative_zero_without_its_sign() -> None:
+    assert hubspot_format(Decimal("-0"), FieldSpec("x", "X", FieldKind.NUMBER)) == "0"
+    assert hubspot_format(-0.0, FieldSpec("x", "X", FieldKind.NUMBER)) == "0.0"
+    assert canonical(Decimal("-0.00")) == canonical(Decimal("0")) == "0"
+
+
+def test_connectors_never_round_a_value_writeback_rounded_they_only_pad_it_exactly() -> None:
+    field = FieldSpec("x", "X", FieldKind.NUMBER, scale=2)
+    assert file_format(Decimal("63.1"), field) == "63.10"  # padded: the same value
+    assert file_format(Decimal("63.157"), field) == "63.157"  # more decimals: written as given
+    assert hubspot_format(Decimal("63.157"), field) == "63.157"
+
+
+def test_every_reader_parses_timestamps_by_the_same_rules() -> None:
+    raw = "2024-05-01T14:00:00+02:00"
+    assert hubspot_datetime(raw) == salesforce_datetime(raw) == parse_watermark(raw) == NOON_UTC
+    assert hubspot_datetime("2024-05-01T12:00:00") == salesforce_datetime("2024-05-01T12:00:00") == NOON_UTC
+    assert hubspot_datetime("soon") is None and salesforce_datetime("soon") is None
+    assert file_parse("2024-05-01T12:00:00Z") == NOON_UTC
