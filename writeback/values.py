@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue
+from connectors.values import plain_number, to_decimal
 from kpi_core.registry import KpiFigure
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
 from kpi_core.schema import Segment
@@ -36,9 +37,7 @@ def exact_value(raw: object, mapping: FieldMapping) -> FieldValue:
     if kind is FieldKind.DATETIME:
         return raw if isinstance(raw, datetime) else None
     try:
-        number = (
-            raw if isinstance(raw, Decimal) else Decimal(repr(raw) if isinstance(raw, float) else str(raw))
-        )
+        number = to_decimal(raw if isinstance(raw, (Decimal, float)) else str(raw))
         return number * 100 if kind is FieldKind.PERCENT else number
     except InvalidOperation:
         return None  # not a number we can represent: never written as garbage
@@ -52,11 +51,7 @@ def to_scale(value: FieldValue, mapping: FieldMapping) -> FieldValue:
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
         return None
     try:
-        number = (
-            value
-            if isinstance(value, Decimal)
-            else Decimal(repr(value) if isinstance(value, float) else value)
-        )
+        number = to_decimal(value)
         rounded = number.quantize(Decimal(1).scaleb(-mapping.field_scale), rounding=ROUND_HALF_UP)
     except InvalidOperation:
         return None
@@ -78,8 +73,7 @@ def canonical(value: FieldValue) -> str | None:
         return value.astimezone(timezone.utc).isoformat(timespec="seconds")
     if isinstance(value, (Decimal, int, float)):
         number = value if isinstance(value, Decimal) else Decimal(str(value))
-        text = format(number.normalize(), "f")
-        return "0" if text in ("-0", "0") else text
+        return plain_number(number.normalize())
     return str(value)
 
 

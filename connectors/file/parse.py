@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Final
 
 from connectors.file.config import ISO
+from connectors.values import iso_datetime
 from kpi_core.money import to_money
 
 
@@ -78,9 +79,7 @@ def parse_probability(value: object, percent: bool) -> float | Malformed | None:
 def _iso(raw: str) -> date | datetime:
     if len(raw) == 10:
         return date.fromisoformat(raw)
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
-    return datetime.fromisoformat(raw)
+    return iso_datetime(raw)
 
 
 class DateReader:

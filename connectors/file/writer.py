@@ -23,6 +23,7 @@ from pathlib import Path
 
 from connectors.base import FieldKind, FieldSpec, FieldValue
 from connectors.spreadsheet import CsvWriter, guard_cell, unguard_cell
+from connectors.values import iso_datetime, to_decimal
 
 KEY = "partner_id"
 NEW_FILE_MODE = 0o644
@@ -132,11 +133,7 @@ def format_value(value: FieldValue, spec: FieldSpec) -> str:
         if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
             raise ValueRejected(f"{spec.name} is a {spec.kind.value} field; got {type(value).__name__}")
         try:
-            number = (
-                value
-                if isinstance(value, Decimal)
-                else Decimal(repr(value) if isinstance(value, float) else value)
-            )
+            number = to_decimal(value)
             if not number.is_finite():
                 raise ValueRejected(f"{spec.name}: {value} is not a finite number")
             exponent = number.as_tuple().exponent
@@ -165,7 +162,7 @@ def parse_value(cell: str | None) -> FieldValue:
         return Decimal(raw)
     if len(raw) >= 20 and raw[4] == "-" and "T" in raw:
         with contextlib.suppress(ValueError):
-            moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
+            moment = iso_datetime(raw)
             if moment.tzinfo is not None:
                 return moment
     return unguard_cell(cell)

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.values import utc_datetime
 from kpi_core.money import to_money
 from kpi_core.schema import Opportunity, Partner, Status
 
@@ -84,15 +85,10 @@ def parse_datetime(value: Any) -> datetime | None:
             return datetime.fromtimestamp(int(raw) / 1000.0, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(raw)
+        return utc_datetime(raw)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def parse_float(value: Any) -> float | None:

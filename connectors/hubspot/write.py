@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from connectors.answers import parse_json_answer
 from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError, WriteResult
 from connectors.hubspot.client import HubSpotApiError, HubSpotClient
+from connectors.values import plain_number, to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +83,10 @@ def format_value(value: FieldValue, spec: FieldSpec | None) -> str:
         except ArithmeticError:
             raise UnwritableValue(f"expected a number, got {value!r}") from None
     else:
-        number = (
-            value
-            if isinstance(value, Decimal)
-            else Decimal(repr(value) if isinstance(value, float) else value)
-        )
+        number = to_decimal(value)
     if not number.is_finite():
         raise UnwritableValue(f"expected a finite number, got {number}")
-    text = format(number, "f")
-    return "0" if text in ("-0", "0", "-0.0") else text
+    return plain_number(number)
 
 
 class CompanyWriter:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from connectors.values import utc_datetime
 from kpi_core.money import RateTable, to_money
 from kpi_core.schema import Opportunity, Partner, Status
 
@@ -41,31 +42,12 @@ class OpportunityShape:
 
 def parse_datetime(value: Any) -> datetime | None:
     """``2020-10-22T21:03:23.000+0000`` (REST) or ``2020-10-22T21:03:23.000Z`` (Bulk) as aware UTC."""
-    try:  # Python 3.11+ reads both forms as they come: one C call for nearly every value
-        parsed: datetime | None = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        parsed = None
-    if parsed is not None and parsed.tzinfo is timezone.utc:
-        return parsed
-    return _parse_datetime_slowly(value)
-
-
-def _parse_datetime_slowly(value: Any) -> datetime | None:
-    """Any other form (surrounding spaces, another offset, no offset, Python 3.10)."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    elif len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
-        text = text[:-2] + ":" + text[-2:]
     try:
-        parsed = datetime.fromisoformat(text)
+        return utc_datetime(value.strip())
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def parse_date(value: Any) -> date | None:

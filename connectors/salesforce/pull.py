@@ -41,6 +41,7 @@ from connectors.salesforce.client import sobject as client_sobject
 from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.normalize import OpportunityShape, StageMeta
 from connectors.salesforce.reader import Reader, Record
+from connectors.values import utc_datetime
 from kpi_core import clock
 from kpi_core.schema import Opportunity, Partner
 
@@ -55,10 +56,9 @@ def parse_watermark(value: str | None) -> datetime | None:
     if value is None or not value.strip():
         return None
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return utc_datetime(value.strip())
     except ValueError:
         raise ConnectorError(f"stored Salesforce watermark {value!r} is not an ISO timestamp") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def format_watermark(moment: datetime) -> str:

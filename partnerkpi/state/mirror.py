@@ -3,6 +3,7 @@ deleted, and read back as a stream."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -21,22 +22,12 @@ IN_CHUNK = 500
 
 T = TypeVar("T")
 
-_OPP_FIELDS = (
-    "partner_id",
-    "amount",
-    "amount_original",
-    "currency",
-    "status",
-    "stage",
-    "created_on",
-    "closed_on",
-    "expected_close_on",
-    "probability",
-    "channel",
-    "modified_at",
-    "deleted",
-)
-_PARTNER_FIELDS = ("name", "deleted")
+_KEY = "id"
+"""The one field of Opportunity and Partner that is not a stored value: with the connector, the row's key."""
+_OPP_FIELDS = tuple(f.name for f in dataclasses.fields(Opportunity) if f.name != _KEY)
+"""The stored values of an opportunity: every field of the dataclass, in its order, so that a new field
+cannot be left out of the mirror (the table needs its column; tests check both)."""
+_PARTNER_FIELDS = tuple(f.name for f in dataclasses.fields(Partner) if f.name != _KEY)
 
 
 def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
@@ -45,21 +36,14 @@ def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
 
 
 def opportunity_values(opp: Opportunity) -> dict[str, Any]:
-    return {
-        "partner_id": opp.partner_id,
-        "amount": opp.amount,
-        "amount_original": opp.amount_original,
-        "currency": opp.currency,
-        "status": opp.status.value if opp.status is not None else None,
-        "stage": opp.stage,
-        "created_on": opp.created_on,
-        "closed_on": opp.closed_on,
-        "expected_close_on": opp.expected_close_on,
-        "probability": opp.probability,
-        "channel": opp.channel,
-        "modified_at": opp.modified_at,
-        "deleted": opp.deleted,
-    }
+    """The row's values: the dataclass's fields, the status by its stored name."""
+    values = {name: getattr(opp, name) for name in _OPP_FIELDS}
+    values["status"] = opp.status.value if opp.status is not None else None
+    return values
+
+
+def partner_values(partner: Partner) -> dict[str, Any]:
+    return {name: getattr(partner, name) for name in _PARTNER_FIELDS}
 
 
 def opportunity_from_row(row: Row[Any]) -> Opportunity:
@@ -67,22 +51,11 @@ def opportunity_from_row(row: Row[Any]) -> Opportunity:
 
 
 def opportunity_from_values(record_id: str, m: Mapping[Any, Any]) -> Opportunity:
-    return Opportunity(
-        id=record_id,
-        partner_id=m["partner_id"],
-        amount=m["amount"],
-        amount_original=m["amount_original"],
-        currency=m["currency"],
-        status=Status(m["status"]) if m["status"] is not None else None,
-        created_on=m["created_on"],
-        closed_on=m["closed_on"],
-        expected_close_on=m["expected_close_on"],
-        probability=m["probability"],
-        channel=m["channel"],
-        modified_at=m["modified_at"],
-        deleted=bool(m["deleted"]),
-        stage=m["stage"],
-    )
+    """An opportunity from a typed row (or ``opportunity_values``' dict): the columns by field name."""
+    values = {name: m[name] for name in _OPP_FIELDS}
+    values["status"] = Status(m["status"]) if m["status"] is not None else None
+    values["deleted"] = bool(m["deleted"])
+    return Opportunity(id=record_id, **values)
 
 
 def _existing(
@@ -202,7 +175,7 @@ def apply_batch(
     inserted, changed, unchanged = _upsert(
         conn, opportunities, connector, run_id, opps, _OPP_FIELDS, heard if changes is not None else None
     )
-    prts = {p.id: {"name": p.name, "deleted": p.deleted} for p in batch.partners}
+    prts = {p.id: partner_values(p) for p in batch.partners}
     p_inserted, p_changed, _ = _upsert(conn, partners, connector, run_id, prts, _PARTNER_FIELDS)
     deleted = 0
     for chunk in _chunks(list(dict.fromkeys(batch.deleted_opportunity_ids))):
@@ -253,7 +226,8 @@ def sweep_unseen(conn: Connection, connector: str, run_id: int, changes: MirrorC
     return count
 
 
-_READ_COLUMNS = ("id", *_OPP_FIELDS)
+_READ_COLUMNS = (_KEY, *_OPP_FIELDS)
+"""The stream's columns: the dataclass's fields in order, so a row builds an Opportunity positionally."""
 _STATUS = {s.value: s for s in Status}
 
 
@@ -282,25 +256,26 @@ def _money(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
+def _status(value: Any) -> Status | None:
+    return _STATUS[value] if value is not None else None
+
+
+_RAW_READERS: Mapping[str, Callable[[Any], Any]] = {
+    "amount": _money,
+    "amount_original": _money,
+    "status": _status,
+    "created_on": _day,
+    "closed_on": _day,
+    "expected_close_on": _day,
+    "modified_at": _moment,
+    "deleted": bool,
+}
+"""How a raw column becomes its field's value; a column not named here is used as the driver gives it."""
+_READERS = tuple(_RAW_READERS.get(name) for name in _READ_COLUMNS)
+
+
 def _opportunity_from_raw(row: Sequence[Any]) -> Opportunity:
-    (oid, partner_id, amount, original, currency, status, stage, created, closed, expected, probability,
-     channel, modified, deleted) = row  # fmt: skip
-    return Opportunity(
-        id=oid,
-        partner_id=partner_id,
-        amount=_money(amount),
-        amount_original=_money(original),
-        currency=currency,
-        status=_STATUS[status] if status is not None else None,
-        created_on=_day(created),
-        closed_on=_day(closed),
-        expected_close_on=_day(expected),
-        probability=probability,
-        channel=channel,
-        modified_at=_moment(modified),
-        deleted=bool(deleted),
-        stage=stage,
-    )
+    return Opportunity(*[v if read is None else read(v) for read, v in zip(_READERS, row, strict=True)])
 
 
 def iter_opportunities(

@@ -3,6 +3,7 @@ the ledger, the run history and locks."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -30,7 +31,7 @@ from partnerkpi.state import (
     mirror,
 )
 from partnerkpi.state.migrations import MIGRATIONS, migrate, stored_version
-from partnerkpi.state.tables import SCHEMA_VERSION, locks, metadata, schema_version
+from partnerkpi.state.tables import SCHEMA_VERSION, locks, metadata, opportunities, partners, schema_version
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -291,6 +292,32 @@ def test_money_round_trips_exactly(store: StateStore) -> None:
             "text",
             "12345678901234.5678",
         )
+
+
+STORED_ELSEWHERE = {"id"}
+"""The one Opportunity field the mirror does not store as a value: it is the row's key (with the connector)."""
+
+
+def test_the_mirror_stores_every_opportunity_field_in_the_dataclass_order() -> None:
+    fields = [f.name for f in dataclasses.fields(Opportunity) if f.name not in STORED_ELSEWHERE]
+    assert list(mirror.opportunity_values(opp("A"))) == fields
+    assert [c for c in fields if c not in opportunities.c] == []  # a new field needs its column (a migration)
+    partner_fields = [f.name for f in dataclasses.fields(Partner) if f.name not in STORED_ELSEWHERE]
+    assert list(mirror.partner_values(Partner("P1", "Acme"))) == partner_fields
+    assert [c for c in partner_fields if c not in partners.c] == []
+
+
+def test_an_opportunity_with_every_field_set_comes_back_whole_by_both_read_paths(store: StateStore) -> None:
+    full = opp("A", status=Status.WON, closed_on=date(2026, 11, 2), amount_original=Decimal("90.5"),
+               currency="EUR", deleted=False)  # fmt: skip
+    assert all(getattr(full, f.name) not in (None, f.default) for f in dataclasses.fields(Opportunity)
+               if f.name != "deleted")  # fmt: skip
+    store.apply_pull_batch("crm", PullBatch(opportunities=[full]), 1)
+    assert all_opps(store) == [full]  # the stream's raw rows
+    changes = MirrorChanges(base_version=store.mirror_version("crm"))
+    store.apply_pull_batch("crm", PullBatch(deleted_opportunity_ids=["A"]), 2, changes)
+    assert changes.removed == [full]  # the typed rows
+    assert all_opps(store, include_deleted=True) == [replace(full, deleted=True)]
 
 
 def test_datetimes_come_back_aware_in_utc_and_naive_ones_are_refused(store: StateStore) -> None:
