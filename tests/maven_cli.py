@@ -1,14 +1,14 @@
 """What the CLI tests on the Maven sample share: its file-connector config (each sales agent a partner)
-written into a folder, and the real CLI run there in a subprocess."""
+written into a folder, and the CLI run there (in this process: these tests are about what the commands
+do; the process boundary has its own tests, e.g. test_closed_pipe and test_cli)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from tests.cli_in_process import run_partnerkpi
 
 REPO = Path(__file__).resolve().parents[1]
 MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
@@ -46,10 +46,8 @@ def write_config(
     return path
 
 
-def cli(cwd: Path, *args: str, **options: Any) -> subprocess.CompletedProcess[str]:
-    """``partnerkpi ARGS`` in ``cwd``, this checkout first on the path; ``options`` go to subprocess.run."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), **options.pop("env", {})}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=300, **options,
-    )  # fmt: skip
+def cli(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``partnerkpi ARGS`` in ``cwd``, off a terminal (stdin is never one here); ``env`` adds variables."""
+    return run_partnerkpi(args, cwd=cwd, env=env, input=input)

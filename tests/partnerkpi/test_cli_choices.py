@@ -3,21 +3,16 @@ naming the option, before anything runs."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli_in_process import run_partnerkpi
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", *args], capture_output=True, text=True, env=env, check=False
-    )
+    """The CLI in this process (the options' parsing is what is tested)."""
+    return run_partnerkpi(args, env={"COLUMNS": "120", "NO_COLOR": "1"})
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,7 @@ not resolve are each one line with the YAML path and its line, exit 2, in every 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from connectors.salesforce.field_names import is_custom_field, writeback_field_p
 from partnerkpi.config import AppConfig, ConfigError, load_config
 from partnerkpi.demo import demo_config, file_connector, sandbox_connector_name
 from partnerkpi.sandbox.hubspot.schema import builtin_company_properties
+from tests.cli_in_process import run_partnerkpi
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "partnerkpi" / "data" / "sample"
@@ -76,16 +75,8 @@ def problems(tmp_path: Path, writeback: str, head: str = CONNECTORS) -> list[str
 
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **ENV, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "partnerkpi", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """The CLI in ``tmp_path`` (in this process: these tests are about the config's rules)."""
+    return run_partnerkpi(args, cwd=tmp_path, env=ENV)
 
 
 def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:

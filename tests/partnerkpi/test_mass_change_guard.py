@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -17,11 +15,11 @@ import pytest
 
 from connectors.base import FieldValue
 from partnerkpi.state import StateStore
+from tests.cli_in_process import run_partnerkpi
 from writeback import ConnectorWriteback, FieldMapping, MassChangeGuard, Plan, make_plan, mass_change
 from writeback.guard import moved_by_factor
 from writeback.plan import Ledger
 
-REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 FIELDS = ("a", "b", "c", "d")
 
@@ -211,15 +209,8 @@ class Cli:
         (self.root / "partnerkpi.yaml").write_text(text)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "partnerkpi", "--config", str(self.root / "partnerkpi.yaml"), *args],
-            cwd=self.root,
-            env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        """The CLI (in this process: the guard is what is tested, not the process)."""
+        return run_partnerkpi(["--config", str(self.root / "partnerkpi.yaml"), *args], cwd=self.root)
 
     @property
     def output(self) -> Path:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from partnerkpi.pipeline import (
 )
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.state import StateStore
+from tests.cli_in_process import run_partnerkpi
 
 REPO = Path(__file__).resolve().parents[2]
 MAVEN = REPO / "tests" / "data" / "maven-crm" / "sales_pipeline.csv"
@@ -141,18 +140,9 @@ def test_sync_twice_writes_nothing_the_second_time(app: AppConfig, tmp_path: Pat
 
 
 def test_cli_sync_report_json_and_runs(app: AppConfig, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
-
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "partnerkpi", "--config", str(tmp_path / "partnerkpi.yaml"), *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        """In this process: what the commands do is tested here, the process in test_cli."""
+        return run_partnerkpi(["--config", str(tmp_path / "partnerkpi.yaml"), *args], cwd=tmp_path)
 
     sync = cli("sync", "--as-of", "2017-12-31")
     assert sync.returncode == 0, sync.stderr

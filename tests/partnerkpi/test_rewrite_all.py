@@ -17,8 +17,8 @@ FIELDS = ("quality_score", "won_revenue", "win_rate")
 
 
 def cli(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Off a terminal (no stdin), as a scheduler runs it."""
-    return run(work, *args, "--as-of", "2017-12-31", "--results", "results.json", stdin=subprocess.DEVNULL)
+    """Off a terminal (an empty stdin), as a scheduler runs it."""
+    return run(work, *args, "--as-of", "2017-12-31", "--results", "results.json", input="")
 
 
 def planned(work: Path) -> int:

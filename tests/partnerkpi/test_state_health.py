@@ -14,7 +14,6 @@ How the environment is made (tests may run as root, where chmod does not stop wr
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -35,6 +34,7 @@ from partnerkpi.progress import ProgressReporter
 from partnerkpi.state import SnapshotRow, StateStore
 from partnerkpi.state import engine as state_engine
 from partnerkpi.state.tables import kpi_snapshots
+from tests.cli_in_process import run_partnerkpi
 from tests.reliability.harness import REPO, cli_env, run_cli
 
 CONFIG = """
@@ -291,19 +291,8 @@ def read_only(target: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def cli_in_process(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in this process (so that a monkeypatched engine applies), as a CompletedProcess."""
-    from typer.testing import CliRunner
-
-    from partnerkpi.cli import app
-
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        result = CliRunner().invoke(app, ["--config", str(config), *args])
-    finally:  # the CLI's log handler wrote to the runner's stream, closed now
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+    """The CLI in this process (so that a monkeypatched engine applies)."""
+    return run_partnerkpi(["--config", str(config), *args])
 
 
 @pytest.mark.parametrize("what", ["file", "directory"])

@@ -24,7 +24,7 @@ from partnerkpi.state.engine import open_engines
 from partnerkpi.state.identity import Instance
 from partnerkpi.state.migrations import MIGRATIONS, migrate
 from partnerkpi.state.tables import runs, watermarks
-from tests.reliability.harness import connector_doc, prepared, run_cli, write_config
+from tests.reliability.harness import connector_doc, prepared, run_cli_in_process, write_config
 
 SF = "salesforce-sandbox"
 HS = "hubspot-sandbox"
@@ -53,7 +53,7 @@ def store_of(config: Path) -> StateStore:
 
 def test_the_first_pull_records_each_connectors_crm_instance(tmp_path: Path, sandbox: Sandbox) -> None:
     config = write_config(tmp_path, sandbox, ("salesforce", "hubspot"))
-    proc = run_cli(config, "pull")
+    proc = run_cli_in_process(config, "pull")
     assert proc.returncode == 0, proc.stderr
     store = store_of(config)
     assert store.instance(SF) == Instance("salesforce", org_id(sandbox))
@@ -99,7 +99,7 @@ def test_a_pull_from_another_salesforce_org_under_the_same_name_stops_before_pul
 ) -> None:
     prepared(tmp_path, sandbox, "salesforce")  # config written, KPI fields provisioned
     config = tmp_path / "partnerkpi.yaml"
-    first_sync = run_cli(config, "sync")
+    first_sync = run_cli_in_process(config, "sync")
     assert first_sync.returncode == 0, first_sync.stdout + first_sync.stderr
     first = org_id(sandbox)
     store = store_of(config)
@@ -108,7 +108,7 @@ def test_a_pull_from_another_salesforce_org_under_the_same_name_stops_before_pul
     move_to_another_org(sandbox, "00D000000000099AAA")
     sandbox.reset_counters()
 
-    proc = run_cli(config, "sync")
+    proc = run_cli_in_process(config, "sync")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     text = " ".join((proc.stdout + proc.stderr).split())
     assert f"Salesforce org {first}" in text and "Salesforce org 00D000000000099" in text
@@ -126,14 +126,14 @@ def test_a_hubspot_connector_under_a_salesforce_connectors_name_is_refused(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     config = write_config(tmp_path, sandbox)
-    assert run_cli(config, "pull").returncode == 0
+    assert run_cli_in_process(config, "pull").returncode == 0
     doc = yaml.safe_load(config.read_text())
     hubspot = {**connector_doc(sandbox, "hubspot"), "name": SF}
     doc["connectors"] = [hubspot]
     doc["writeback"] = {}
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
 
-    proc = run_cli(config, "pull")
+    proc = run_cli_in_process(config, "pull")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     text = " ".join(proc.stderr.split())
     assert f"Salesforce org {org_id(sandbox)}" in text and "HubSpot portal" in text
@@ -165,10 +165,10 @@ def file_config(tmp_path: Path, export: Path) -> Path:
 
 def test_a_file_connector_pointed_at_another_file_is_refused(tmp_path: Path) -> None:
     config = file_config(tmp_path, tmp_path / "a.csv")
-    assert run_cli(config, "pull").returncode == 0
+    assert run_cli_in_process(config, "pull").returncode == 0
     assert store_of(config).instance("export") == Instance("file", str((tmp_path / "a.csv").resolve()))
     config = file_config(tmp_path, tmp_path / "b.csv")
-    proc = run_cli(config, "sync")
+    proc = run_cli_in_process(config, "sync")
     assert proc.returncode == 2
     text = " ".join(proc.stdout.split() + proc.stderr.split())
     assert f"the file {tmp_path / 'a.csv'}" in text and f"the file {tmp_path / 'b.csv'}" in text
@@ -183,7 +183,7 @@ def test_a_state_from_before_upgrades_in_place_and_records_the_instance_at_its_n
     _, write = open_engines(url)
     assert migrate(write, MIGRATIONS[:2]) == 2  # a state written before the instances table existed
     write.dispose()
-    proc = run_cli(config, "sync")
+    proc = run_cli_in_process(config, "sync")
     assert proc.returncode == 0, proc.stderr
     store = StateStore.open(url)
     assert store.schema_version == len(MIGRATIONS) == 3
@@ -198,7 +198,7 @@ def test_an_account_details_answer_without_a_portal_id_is_an_unexpected_answer_b
     emulation.faults.answer_faults = {"hubspot.account.details": {"kind": "json", "body": {}}}
     emulation.answer_fault_calls.clear()
     sandbox.reset_counters()
-    proc = run_cli(config, "pull")
+    proc = run_cli_in_process(config, "pull")
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "unexpected answer to GET /account-info/v3/details: portalId" in " ".join(proc.stderr.split())
     answered = {k for k, n in sandbox.counters.items() if n and k.startswith("hubspot.")}

@@ -21,7 +21,7 @@ from partnerkpi.state import StateStore
 from partnerkpi.state.identity import Instance
 from partnerkpi.state.tables import kpi_snapshots, ledger, opportunities, runs
 from partnerkpi.state_commands import run_state_reset
-from tests.reliability.harness import cli_command, cli_env, run_cli
+from tests.reliability.harness import cli_command, cli_env, run_cli, run_cli_in_process
 
 CONFIG = """
 version: 1
@@ -72,7 +72,7 @@ def counts(store: StateStore, name: str) -> dict[str, int]:
 
 def synced(tmp_path: Path) -> tuple[Path, StateStore]:
     config = setup(tmp_path)
-    proc = run_cli(config, "sync", "--as-of", "2026-11-01")
+    proc = run_cli_in_process(config, "sync", "--as-of", "2026-11-01")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     store = StateStore.open(load_config(config).state.url)
     assert counts(store, "export")["opportunities"] == 2 and counts(store, "export")["ledger"] > 0
@@ -82,7 +82,7 @@ def synced(tmp_path: Path) -> tuple[Path, StateStore]:
 def test_reset_forgets_the_connectors_data_and_keeps_its_run_history(tmp_path: Path) -> None:
     config, store = synced(tmp_path)
     other_before = counts(store, "other")
-    proc = run_cli(config, "state", "reset", "--connector", "export", "--yes")
+    proc = run_cli_in_process(config, "state", "reset", "--connector", "export", "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "forgot 2 opportunities" in proc.stdout and "the next sync pulls everything" in proc.stdout
     after = counts(store, "export")
@@ -94,7 +94,7 @@ def test_reset_forgets_the_connectors_data_and_keeps_its_run_history(tmp_path: P
     assert [r.command for r in store.runs(connector="export")] == ["state reset", "sync"]
     assert counts(store, "other") == other_before  # another connector keeps everything
 
-    proc = run_cli(config, "sync", "--as-of", "2026-11-01", "--connector", "export")
+    proc = run_cli_in_process(config, "sync", "--as-of", "2026-11-01", "--connector", "export")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     newest = store.runs(limit=1, connector="export")[0]
     assert newest.counts["inserted"] == 2  # a full pull
@@ -104,16 +104,16 @@ def test_reset_forgets_the_connectors_data_and_keeps_its_run_history(tmp_path: P
 def test_reset_lets_a_name_move_to_another_instance(tmp_path: Path) -> None:
     config, store = synced(tmp_path)
     config.write_text(CONFIG.format(path=tmp_path / "b.csv", other=tmp_path / "o.csv"))
-    assert run_cli(config, "sync", "--connector", "export").returncode == 2
-    assert run_cli(config, "state", "reset", "--connector", "export", "--yes").returncode == 0
-    assert run_cli(config, "sync", "--connector", "export").returncode == 0
+    assert run_cli_in_process(config, "sync", "--connector", "export").returncode == 2
+    assert run_cli_in_process(config, "state", "reset", "--connector", "export", "--yes").returncode == 0
+    assert run_cli_in_process(config, "sync", "--connector", "export").returncode == 0
     assert store.instance("export") == Instance("file", str((tmp_path / "b.csv").resolve()))
 
 
 def test_reset_off_a_terminal_without_yes_is_a_usage_error_that_forgets_nothing(tmp_path: Path) -> None:
     config, store = synced(tmp_path)
     before = counts(store, "export")
-    proc = run_cli(config, "state", "reset", "--connector", "export")
+    proc = run_cli_in_process(config, "state", "reset", "--connector", "export")
     assert proc.returncode == 2
     assert "pass --yes to confirm" in proc.stderr and "Traceback" not in proc.stderr
     assert counts(store, "export") == before
@@ -176,7 +176,7 @@ def test_reset_while_a_run_holds_the_lock_is_refused_with_exit_4(tmp_path: Path)
     config, store = synced(tmp_path)
     before = counts(store, "export")
     with store.lock("export"):  # this live process holds it
-        proc = run_cli(config, "state", "reset", "--connector", "export", "--yes")
+        proc = run_cli(config, "state", "reset", "--connector", "export", "--yes")  # another process
     assert proc.returncode == 4 and "locked" in proc.stderr
     assert counts(store, "export") == before
 
@@ -184,12 +184,12 @@ def test_reset_while_a_run_holds_the_lock_is_refused_with_exit_4(tmp_path: Path)
 @pytest.mark.parametrize("name", ["nope", "Export"])
 def test_reset_of_a_name_neither_configured_nor_stored_is_a_usage_error(tmp_path: Path, name: str) -> None:
     config = setup(tmp_path)
-    proc = run_cli(config, "state", "reset", "--connector", name, "--yes")
+    proc = run_cli_in_process(config, "state", "reset", "--connector", name, "--yes")
     assert proc.returncode == 2 and f"no connector named {name!r}" in proc.stderr
 
 
 def test_reset_help_says_exactly_what_it_forgets(tmp_path: Path) -> None:
-    proc = run_cli(setup(tmp_path), "state", "reset", "--help")
+    proc = run_cli_in_process(setup(tmp_path), "state", "reset", "--help")
     text = " ".join(proc.stdout.split())
     for part in (
         "mirror (opportunities and partners)",

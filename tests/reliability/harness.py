@@ -1,6 +1,6 @@
 """What the reliability tests share: a sandbox-backed config for one CRM, the CRM's field values as the
 sandbox holds them (the ground truth, read past the API), a tally of the faults the sandbox injected,
-the real CLI in a subprocess; a webhook receiver for the alerts it sends."""
+the real CLI in a subprocess (or in this process); a webhook receiver for the alerts it sends."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from partnerkpi.pipeline import (
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import DropConnection, Request, Response, Sandbox
 from partnerkpi.state import StateStore
+from tests.cli_in_process import run_partnerkpi
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 10, 31)
@@ -235,6 +236,11 @@ def run_cli(config: Path, *args: str, **env: str) -> subprocess.CompletedProcess
         timeout=300,
         check=False,
     )
+
+
+def run_cli_in_process(config: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``run_cli`` in this process, for a test about what the command does, not about the process."""
+    return run_partnerkpi(["--config", str(config), *args], env=env)
 
 
 # -- alerts --------------------------------------------------------------------------------------------

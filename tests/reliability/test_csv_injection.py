@@ -20,7 +20,7 @@ from partnerkpi.config import load_config
 from partnerkpi.pipeline import sync_connector
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.state import StateStore
-from tests.reliability.harness import run_cli
+from tests.reliability.harness import run_cli_in_process
 
 WHITESPACE_STARTS = "\t\r\n"
 """The file reader strips these from ids and names; the writer tests give them directly."""
@@ -94,9 +94,9 @@ def test_guard_and_unguard_are_inverse_and_leave_plain_text_alone() -> None:
 
 
 def test_report_csv_guards_partner_ids_and_names_but_keeps_numbers(config: Path, tmp_path: Path) -> None:
-    done = run_cli(config, "pull")
+    done = run_cli_in_process(config, "pull")
     assert done.returncode == 0, done.stderr
-    done = run_cli(config, "report", "--format", "csv", "--as-of", "2026-10-31")
+    done = run_cli_in_process(config, "report", "--format", "csv", "--as-of", "2026-10-31")
     assert done.returncode == 0, done.stderr
     rows = _read(done.stdout)
     partner_rows = [r for r in rows if r["group_kind"] == "partner"]
