@@ -39,9 +39,11 @@ def open_connector(config: ConnectorConfig) -> Connector[Any]:
 
 
 def connector_config(app: AppConfig, name: str) -> ConnectorConfig:
-    for c in app.connectors:
-        if c.name == name:
-            return c
+    """The named connector's config (looked up by ``AppConfig.connector``), or a usage error naming the
+    connectors there are."""
+    found = app.connector(name)
+    if found is not None:
+        return found
     known = ", ".join(c.name for c in app.connectors) or "none"
     raise UsageError(f"no connector named {name!r} in the config (connectors: {known})")
 

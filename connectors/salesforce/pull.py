@@ -81,7 +81,6 @@ class PullState:
     previous: datetime | None = None
     """The stored watermark the pull started from: a page's checkpoint never goes back past it."""
     partner_ids: set[str] = field(default_factory=set)
-    account_currency: dict[str, str] = field(default_factory=dict)
 
 
 class Puller:
@@ -162,7 +161,6 @@ class Puller:
             state.partner_ids.add(found.id)
             code = normalize.text(row.get("CurrencyIsoCode"))
             if code:
-                state.account_currency[found.id] = code.upper()
                 self.account_currency[found.id] = code.upper()
             out.append(found)
         return out

@@ -138,4 +138,6 @@ class AppConfig(BaseModel):
         return self
 
     def connector(self, name: str) -> ConnectorConfig | None:
+        """The connector of that name, or None (the one lookup by name; the CLI's error is
+        ``pipeline.connector_config``)."""
         return next((c for c in self.connectors if c.name == name), None)

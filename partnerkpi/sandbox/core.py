@@ -1,6 +1,7 @@
 """The sandbox's HTTPS server: routing, TLS with a throwaway CA, call counters, latency, injected 5xx and
 dropped connections, and the admin API. What each CRM says (auth, limits, error bodies) lives in its
-emulation module (``salesforce.py``, ``hubspot.py``); this module knows no CRM.
+emulation package (``salesforce/``, ``hubspot/``, each routed by its ``emulation.py``); this module knows no
+CRM.
 """
 
 from __future__ import annotations

@@ -36,23 +36,6 @@ def save(conn: Connection, connector: str, run_id: int, as_of: date, rows: Itera
     return len(values)
 
 
-def open_amount(
-    conn: Connection, connector: str, group_kind: str, partner_id: str | None, day: date
-) -> Decimal | None:
-    """The open pipeline the latest run recorded for the group as of ``day``; None when none did."""
-    t = kpi_snapshots.c
-    partner = t.partner_id.is_(None) if partner_id is None else t.partner_id == partner_id
-    query = (
-        select(t.open_amount)
-        .where(t.connector == connector, t.group_kind == group_kind, partner, t.last_day == day)
-        .where(t.open_amount.is_not(None))
-        .order_by(t.run_id.desc(), t.id.desc())
-        .limit(1)
-    )
-    value: Decimal | None = conn.execute(query).scalar_one_or_none()
-    return value
-
-
 def open_amounts_on(conn: Connection, connector: str, day: date) -> dict[tuple[str, str | None], Decimal]:
     """Every group's open pipeline the latest run recorded as of ``day``, in one query."""
     t = kpi_snapshots.c

@@ -236,10 +236,6 @@ class StateStore:
             ).scalar_one_or_none()
             return value
 
-    def set_watermark(self, connector: str, value: str, stream: str = DEFAULT_STREAM) -> None:
-        with self._write.begin() as conn:
-            self._set_watermark(conn, connector, stream, value)
-
     @staticmethod
     def _set_watermark(conn: Any, connector: str, stream: str, value: str) -> None:
         row = {"connector": connector, "stream": stream, "value": value, "updated_at": clock.utcnow()}
@@ -259,16 +255,9 @@ class StateStore:
                     log.debug("%s: pruned %d KPI snapshot row(s) past the retention", connector, pruned)
             return stored
 
-    def snapshot_open_amount(
-        self, connector: str, group_kind: str, partner_id: str | None, day: date
-    ) -> Decimal | None:
-        """The open pipeline a stored snapshot measured for the group on ``day`` (the latest run's)."""
-        with self._engine.connect() as conn:
-            return snapshots.open_amount(conn, connector, group_kind, partner_id, day)
-
     def snapshot_open_amounts(self, connector: str, day: date) -> dict[tuple[str, str | None], Decimal]:
-        """(group kind, partner id) -> the open pipeline stored snapshots measured on ``day`` (latest run's):
-        what snapshot_open_amount answers, for every group in one query."""
+        """(group kind, partner id) -> the open pipeline stored snapshots measured on ``day`` (the latest
+        run's), for every group in one query."""
         with self._engine.connect() as conn:
             return snapshots.open_amounts_on(conn, connector, day)
 

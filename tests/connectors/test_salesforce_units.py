@@ -1,5 +1,6 @@
 """Unit tests of the Salesforce connector's pure parts: config, SOQL, normalization, transport rules,
-write and provision shapes. The HTTP behaviour is tested against the sandbox (test_salesforce_sandbox.py)."""
+write and provision shapes. The HTTP behaviour is tested against the sandbox (test_salesforce_pull.py,
+test_salesforce_write.py, test_salesforce_resilience.py)."""
 
 from __future__ import annotations
 

@@ -175,8 +175,8 @@ def test_snapshots_past_the_retention_are_pruned_when_a_run_stores_its_own(tmp_p
         ).scalar_one()
     assert a_days == [last - timedelta(days=k) for k in range(5, -1, -1)]
     assert b_count == 12
-    assert store.snapshot_open_amount("a", "partner", "P1", last - timedelta(days=5)) == Decimal(6)
-    assert store.snapshot_open_amount("a", "partner", "P1", last - timedelta(days=6)) is None
+    assert store.snapshot_open_amounts("a", last - timedelta(days=5)).get(("partner", "P1")) == Decimal(6)
+    assert store.snapshot_open_amounts("a", last - timedelta(days=6)).get(("partner", "P1")) is None
 
 
 def test_a_run_day_after_today_prunes_from_today(tmp_path: Path) -> None:

@@ -435,13 +435,13 @@ def test_snapshot_lookup_takes_the_latest_runs_figure_for_the_group_and_day(stor
         day,
         [snap("partner", "P1", day, "12345678901234.5678"), snap("partner", "P1", other_day, "7")],
     )
-    assert store.snapshot_open_amount("crm", "partner", "P1", day) == Decimal("12345678901234.5678")
-    assert store.snapshot_open_amount("crm", "partner", "P1", other_day) == Decimal("7")
-    assert store.snapshot_open_amount("crm", "overall", None, day) == Decimal("900")
-    assert store.snapshot_open_amount("crm", "partners", None, day) is None
-    assert store.snapshot_open_amount("crm", "partner", "P2", day) is None  # recorded no figure
-    assert store.snapshot_open_amount("crm", "partner", "P1", date(2026, 8, 31)) is None
-    assert store.snapshot_open_amount("other", "partner", "P1", day) is None
+    assert store.snapshot_open_amounts("crm", day).get(("partner", "P1")) == Decimal("12345678901234.5678")
+    assert store.snapshot_open_amounts("crm", other_day).get(("partner", "P1")) == Decimal("7")
+    assert store.snapshot_open_amounts("crm", day).get(("overall", None)) == Decimal("900")
+    assert store.snapshot_open_amounts("crm", day).get(("partners", None)) is None
+    assert store.snapshot_open_amounts("crm", day).get(("partner", "P2")) is None  # recorded no figure
+    assert store.snapshot_open_amounts("crm", date(2026, 8, 31)).get(("partner", "P1")) is None
+    assert store.snapshot_open_amounts("other", day).get(("partner", "P1")) is None
 
 
 def test_snapshot_row_from_a_computed_group() -> None:

@@ -3,8 +3,7 @@ KeyError is no longer read as one: from inside a command it is a bug, reported a
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
+from pathlib import Path
 
 import pytest
 import typer
@@ -13,6 +12,7 @@ from partnerkpi import cli
 from partnerkpi.errors import UsageError
 from partnerkpi.exit_codes import ExitCode, classified, exit_code_of
 from partnerkpi.pipeline import connector_config
+from tests.partnerkpi.test_multi_connector import file_config
 
 
 def _exit_of(fn: object) -> int:
@@ -52,7 +52,7 @@ def test_the_cli_guard_reports_a_stray_key_error_as_unexpected_exit_1(
     assert "internal error: KeyError" in capsys.readouterr().err
 
 
-def test_an_unknown_connector_name_is_a_usage_error_naming_the_known_ones() -> None:
-    app: Any = SimpleNamespace(connectors=[SimpleNamespace(name="crm")])  # all the lookup reads
+def test_an_unknown_connector_name_is_a_usage_error_naming_the_known_ones(tmp_path: Path) -> None:
+    app = file_config(tmp_path, ("crm",))  # a real AppConfig: the lookup is AppConfig.connector
     with pytest.raises(UsageError, match=r"^no connector named 'nope' in the config \(connectors: crm\)$"):
         connector_config(app, "nope")
