@@ -83,20 +83,8 @@ def _singer(client: str, config: Callable[[Conformance], dict[str, Any]], stream
         run.write("catalog.json", select_singer_streams(found.ok().json(), streams, **meta))
         return None
 
-    def sync(run: Conformance, context: Any, state: Any) -> tuple[ClientRun, Any, dict[str, int]]:
-        args = ["--config", "{dir}/config.json", flag, "{dir}/catalog.json"]
-        files = {}
-        if state is not None:
-            args += ["--state", "{dir}/state.json"]
-            files["state.json"] = state
-        result = run.run(client, args, files)
-        try:
-            following = result.singer_state()
-        except AssertionError:
-            following = state
-        return result, following, dict(result.streams())
-
-    return setup, sync
+    args = ["--config", "{dir}/config.json", flag, "{dir}/catalog.json"]
+    return setup, _stateful_sync(client, args, ClientRun.singer_state)
 
 
 # -- Airbyte sources -------------------------------------------------------------------------------------
@@ -123,20 +111,25 @@ def _airbyte(client: str, config: Callable[[Conformance], dict[str, Any]], strea
         run.write("catalog.json", airbyte_configured_catalog(found.ok().catalog(), streams))
         return None
 
+    args = ["read", "--config", "{dir}/config.json", "--catalog", "{dir}/catalog.json"]
+    return setup, _stateful_sync(client, args, ClientRun.airbyte_state)
+
+
+def _stateful_sync(client: str, args: list[str], state_of: Callable[[ClientRun], Any]):  # type: ignore[no-untyped-def]
+    """A Singer tap's or Airbyte source's run: the state the previous run left goes in with ``--state``,
+    the state it emits comes out (the previous one when it emitted none)."""
+
     def sync(run: Conformance, context: Any, state: Any) -> tuple[ClientRun, Any, dict[str, int]]:
-        args = ["read", "--config", "{dir}/config.json", "--catalog", "{dir}/catalog.json"]
-        files = {}
-        if state is not None:
-            args += ["--state", "{dir}/state.json"]
-            files["state.json"] = state
-        result = run.run(client, args, files)
+        files = {} if state is None else {"state.json": state}
+        extra = [] if state is None else ["--state", "{dir}/state.json"]
+        result = run.run(client, [*args, *extra], files)
         try:
-            following = result.airbyte_state()
+            following = state_of(result)
         except AssertionError:
             following = state
         return result, following, dict(result.streams())
 
-    return setup, sync
+    return sync
 
 
 # -- dlt -------------------------------------------------------------------------------------------------
@@ -348,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per client run")
     parser.add_argument("--table", action="store_true", help="print the table of the last results and stop")
     args = parser.parse_args(argv)
+    args.dry = False
     if args.table:
         print(table(json.loads((RESULTS / "conformance.json").read_text())))
         return 0
@@ -361,8 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = RESULTS / "conformance.json"
     if args.only and previous.exists():  # the other clients' rows stay as they were measured
         kept = json.loads(previous.read_text())
-        if (kept.get("opportunities"), kept.get("partners")) == (args.opportunities, args.partners):
-            report["clients"] = kept.get("clients", {})
+        if (kept.get("opportunities"), kept.get("partners")) != (args.opportunities, args.partners):
+            print("the result file holds another size: this run's rows are printed, not written", flush=True)
+            args.dry = True
+        report["clients"] = kept.get("clients", {}) if not args.dry else {}
     for plan in chosen:
         print(f"{plan.name} ({plan.crm}, {args.opportunities} opportunities)", flush=True)
         try:
@@ -373,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         row["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         report["clients"][plan.name] = row
         report["table"] = table(report)
-        write_result("conformance", report)  # after each client: a long run keeps what it measured
+        if not args.dry:
+            write_result("conformance", report)  # after each client: a long run keeps what it measured
     print(report["table"])
     return 0
 
