@@ -21,6 +21,7 @@ from partnerkpi.sandbox.app import build_sandbox
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.sandbox.salesforce import SalesforceCredentials, SalesforceEmulation
 from partnerkpi.sandbox.salesforce.bulk1_state import EMPTY_CSV
+from partnerkpi.sandbox.salesforce.ids import make_id
 from partnerkpi.sandbox.testing import salesforce_session
 
 CREDS = SalesforceCredentials()
@@ -224,7 +225,8 @@ def test_a_wrong_session_id_is_400_invalid_session_id_in_xml_or_json(wire: Wire)
 
 
 def test_an_unknown_job_is_invalid_job_in_the_json_body_tap_salesforce_reads(wire: Wire) -> None:
-    answer = wire.call("GET", "job/750Kj0000000009IAA")
+    never_made = make_id("750", 62**8)  # a well-formed job id no counter of this sandbox reaches
+    answer = wire.call("GET", f"job/{never_made}")
     assert answer.status_code == 400 and answer.headers["Content-Type"] == "application/json"
     assert answer.json()["exceptionCode"] == "InvalidJob"
 

@@ -11,9 +11,9 @@ Through a Bulk Query Sample"), simple-salesforce 1.12 ``simple_salesforce/bulk.p
   so tap-salesforce (20 s sleep between polls) and simple-salesforce (5 s) never sleep.
 - A SOQL the engine refuses fails the batch: ``stateMessage`` "InvalidBatch : Failed to process query:
   CODE: message", the guide's form for a query that cannot run.
-- Ids: jobs ``750``, batches ``751``, results ``752`` (the guide's samples), from counters that only
-  grow for the sandbox's life. Chosen: job numbers start at 62**7, so a Bulk 1.0 job id never equals a
-  Bulk 2.0 one (both are ``750`` jobs in a real org).
+- Ids: jobs ``750``, batches ``751``, results ``752`` (the guide's samples), from the org's IdMinter:
+  counters that only grow for the sandbox's life, the ``750`` one shared with Bulk 2.0 jobs (both are
+  ``750`` jobs in a real org), so no id is ever handed out twice.
 - Only query and queryAll are emulated; DML jobs answer InvalidJob naming that limit.
 """
 
@@ -30,7 +30,6 @@ from partnerkpi.sandbox.salesforce.bulk1_state import (
     CONTENT_TYPES,
     DAILY_BATCHES,
     EMPTY_CSV,
-    JOB_NUMBER_BASE,
     PK_CHUNK_OBJECTS,
     Batch,
     Job,
@@ -48,7 +47,7 @@ from partnerkpi.sandbox.salesforce.bulk1_wire import (
     wants_json,
     xml_records,
 )
-from partnerkpi.sandbox.salesforce.ids import make_id
+from partnerkpi.sandbox.salesforce.ids import PREFIXES
 from partnerkpi.sandbox.salesforce.org import Org
 from partnerkpi.sandbox.salesforce.query import Result, execute, render, render_csv
 from partnerkpi.sandbox.salesforce.soql import SoqlError, parse
@@ -66,11 +65,6 @@ class Bulk1:
         self.batches_today = 0
         self.result_file_rows = 1_000_000
         """Chosen: rows per result file (Salesforce splits results at 1 GB); tests lower it."""
-        self._seq = {"750": JOB_NUMBER_BASE, "751": 0, "752": 0}
-
-    def _next_id(self, prefix: str) -> str:
-        self._seq[prefix] += 1
-        return make_id(prefix, self._seq[prefix])
 
     def routes(self) -> list[tuple[str, str, Handler, str]]:
         job = r"/services/async/(?P<ver>\d+\.\d+)/job"
@@ -130,7 +124,7 @@ class Bulk1:
             raise Bulk1Error("InvalidJob", f"Invalid concurrencyMode '{concurrency}'")
         chunk_size, start_row = pk_chunking(request.header("Sforce-Enable-PKChunking"))
         job = Job(
-            self._next_id("750"),
+            self.org.ids.next(PREFIXES["Job"]),
             operation,
             table.name,
             content_type,
@@ -175,7 +169,7 @@ class Bulk1:
         if self.batches_today >= DAILY_BATCHES:
             raise Bulk1Error("ExceededQuota", f"Exceeded the {DAILY_BATCHES:,} batches allowed per 24 hours")
         self.batches_today += 1
-        batch = Batch(self._next_id("751"), job.id, utcnow(), soql)
+        batch = Batch(self.org.ids.next(PREFIXES["Batch"]), job.id, utcnow(), soql)
         job.batches[batch.id] = batch
         return batch
 
@@ -275,7 +269,7 @@ class Bulk1:
             raise Bulk1Error("InvalidBatch", "Batch not completed")
         if not batch.result_ids:
             files = max(1, -(-len(batch.rows) // self.result_file_rows))
-            batch.result_ids = [self._next_id("752") for _ in range(files)]
+            batch.result_ids = [self.org.ids.next(PREFIXES["BatchResult"]) for _ in range(files)]
         return job, batch
 
     def _result_list(self, request: Request, m: re.Match[str]) -> Response:

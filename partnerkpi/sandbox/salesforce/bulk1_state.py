@@ -13,7 +13,6 @@ from partnerkpi.sandbox.salesforce.query import Result
 
 DAILY_BATCHES = 15_000
 """DailyBulkApiBatches: 15,000 batches per rolling 24 hours (Bulk API limits)."""
-JOB_NUMBER_BASE = 62**7
 DEFAULT_CHUNK, MAX_CHUNK = 100_000, 250_000
 """PK chunking: default chunkSize 100,000, at most 250,000 (the guide's PK Chunking Header page)."""
 PK_CHUNK_OBJECTS = frozenset(

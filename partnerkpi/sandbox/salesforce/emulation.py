@@ -85,11 +85,8 @@ class SalesforceEmulation(Emulation):
         self.bulk_query_jobs = 0
         self._recent: deque[float] = deque()
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
-        self._cursor_seq = 0
         self._jobs: dict[str, bulk.Job] = {}
         self.bulk1 = Bulk1(self.org)
-        self._job_seq = 0
-        """Bulk job numbers only grow: a deleted job's id is never handed out again (it answers 404)."""
         self._failure_attempts: Counter[str] = Counter()
         self.monotonic: Callable[[], float] = time.monotonic
         """The clock of the per-second rate limit (tests pin it)."""
@@ -306,8 +303,7 @@ class SalesforceEmulation(Emulation):
             return sf_error(400, exc.code, exc.render(soql))
         if parsed.count:
             return Response.json({"totalSize": len(result.rows), "done": True, "records": []})
-        self._cursor_seq += 1
-        cursor_id = make_id("01g", self._cursor_seq)
+        cursor_id = self.org.ids.next(PREFIXES["QueryLocator"])
         self._cursors[cursor_id] = _Cursor(result, self._batch_size(request), path, tooling)
         while len(self._cursors) > MAX_OPEN_CURSORS:
             self._cursors.popitem(last=False)
@@ -565,9 +561,8 @@ class SalesforceEmulation(Emulation):
 
     # -- Bulk API 2.0 ------------------------------------------------------------------------------------
     def _new_job(self, operation: str, obj: str, version: str, body: dict[str, Any]) -> bulk.Job:
-        self._job_seq += 1
         job = bulk.Job(
-            id=make_id(PREFIXES["Job"], self._job_seq),
+            id=self.org.ids.next(PREFIXES["Job"]),  # never reused: a deleted job's id answers 404
             operation=operation,
             object=obj,
             created=utcnow(),

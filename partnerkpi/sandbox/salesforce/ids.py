@@ -4,6 +4,8 @@ case-insensitive checksum suffix that makes the 18-character form the API return
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from functools import lru_cache
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -27,6 +29,8 @@ PREFIXES: dict[str, str] = {
     "PermissionSetAssignment": "0Pa",
     "QueryLocator": "01g",
     "Job": "750",
+    "Batch": "751",
+    "BatchResult": "752",
 }
 
 
@@ -72,3 +76,20 @@ def normalize(record_id: str) -> str | None:
     if checksum(record_id[:15]) != record_id[15:]:
         return None
     return record_id
+
+
+class IdMinter:
+    """The org's ids that are no table row (jobs, batches, result files, query cursors): one counter per
+    key prefix that only grows, under a lock (handlers run on the server's threads). An id is never
+    handed out twice, also after the thing it named was deleted; Bulk API 1.0 and 2.0 jobs share the
+    ``750`` prefix and so one counter, as on a real org."""
+
+    def __init__(self) -> None:
+        self._last: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def next(self, prefix: str) -> str:
+        with self._lock:
+            self._last[prefix] += 1
+            number = self._last[prefix]
+        return make_id(prefix, number)

@@ -5,14 +5,14 @@ record with the checks Salesforce makes."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from kpi_core.clock import utcnow
 from partnerkpi.sandbox.generator import CURRENCIES, STAGES, SeedData, generate
-from partnerkpi.sandbox.salesforce.ids import PREFIXES, make_id
+from partnerkpi.sandbox.salesforce.ids import PREFIXES, IdMinter, make_id
 from partnerkpi.sandbox.salesforce.schema import (
     CUSTOM_TYPES,
     FieldDef,
@@ -54,6 +54,8 @@ class Org:
     user_id: str
     profile_permission_set_id: str
     enforce_field_security: bool = True
+    ids: IdMinter = field(default_factory=IdMinter)
+    """Ids of what is no table row: Bulk jobs of both APIs, batches, result files, query cursors."""
 
     def table(self, name: str, tooling: bool = False) -> Table | None:
         lowered = name.lower()
