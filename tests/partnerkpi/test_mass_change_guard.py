@@ -16,6 +16,7 @@ import pytest
 from connectors.base import FieldValue
 from partnerkpi.state import StateStore
 from tests.cli_in_process import run_partnerkpi
+from tests.maven_cli import connector_yaml, write_config
 from writeback import ConnectorWriteback, FieldMapping, MassChangeGuard, Plan, make_plan, mass_change
 from writeback.guard import moved_by_factor
 from writeback.plan import Ledger
@@ -151,29 +152,7 @@ def test_undoing_edits_people_made_in_the_crm_is_not_a_mass_change() -> None:
 
 # --- end to end: the file connector through the real CLI -------------------------------------------------
 
-CONFIG = """
-version: 1
-state:
-  url: sqlite:///state.sqlite
-kpi:
-  reporting_currency: USD
-  periods: [last_365_days, last_30_days]
-connectors:
-  - name: files
-    type: file
-    path: {path}
-    columns:
-      id: opportunity_id
-      partner: sales_agent
-      amount: close_value
-      stage: deal_stage
-      created: engage_date
-      closed: close_date
-    stages:
-      Won: won
-      Lost: lost
-    output_path: out/partner_kpis.csv
-writeback:
+WRITEBACK = """writeback:
   files:
     fields:
       - {{field: win_rate, kpi: win_rate, period: {period}}}
@@ -205,8 +184,11 @@ class Cli:
         self.configure("last_365_days")
 
     def configure(self, period: str) -> None:
-        text = CONFIG.format(path=self.root / "export.csv", period=period)
-        (self.root / "partnerkpi.yaml").write_text(text)
+        connector = connector_yaml(
+            "files", self.root / "export.csv", "    output_path: out/partner_kpis.csv\n"
+        )
+        periods = ("last_365_days", "last_30_days")
+        write_config(self.root, connector, periods, extra=WRITEBACK.format(period=period))
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         """The CLI (in this process: the guard is what is tested, not the process)."""
