@@ -7,6 +7,8 @@
 - ``salesforce_session(sandbox)``: a requests.Session that trusts the sandbox's CA (and not the
   environment's CA variables) and sends ``https://*.salesforce.com`` to the sandbox, so the SDK's own
   login flows, which always build ``https://{domain}.salesforce.com/...``, reach it.
+- ``salesforce_client(sandbox)``: simple-salesforce logged in (SOAP username-password flow) over that
+  session, as the sandbox's API user.
 """
 
 from __future__ import annotations
@@ -46,6 +48,22 @@ def salesforce_session(sandbox: Sandbox) -> requests.Session:
     session.verify = str(sandbox.ca_path)
     session.mount("https://", _SalesforceHostAdapter(sandbox.instance))
     return session
+
+
+def salesforce_client(sandbox: Sandbox, session: requests.Session | None = None) -> Any:
+    """simple-salesforce logged in as the sandbox's API user, over ``session`` (default: a new
+    ``salesforce_session``)."""
+    from simple_salesforce.api import Salesforce
+
+    from partnerkpi.sandbox.salesforce.auth import SalesforceCredentials
+
+    creds = SalesforceCredentials()
+    return Salesforce(
+        username=creds.username,
+        password=creds.password,
+        security_token=creds.security_token,
+        session=session or salesforce_session(sandbox),
+    )
 
 
 def reset_faults(sandbox: Sandbox) -> None:

@@ -14,17 +14,15 @@ from typing import Any
 
 import pytest
 import requests
-from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError
 
 from partnerkpi.sandbox.app import build_sandbox
 from partnerkpi.sandbox.core import Sandbox
-from partnerkpi.sandbox.salesforce import SalesforceCredentials, SalesforceEmulation
+from partnerkpi.sandbox.salesforce import SalesforceEmulation
 from partnerkpi.sandbox.salesforce.bulk1_state import EMPTY_CSV
 from partnerkpi.sandbox.salesforce.ids import make_id
-from partnerkpi.sandbox.testing import salesforce_session
+from partnerkpi.sandbox.testing import salesforce_client
 
-CREDS = SalesforceCredentials()
 NS = "{http://www.force.com/2009/06/asyncapi/dataload}"
 OPPORTUNITIES = 2_000
 
@@ -39,12 +37,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def sf(sandbox: Sandbox) -> Any:
-    return Salesforce(
-        username=CREDS.username,
-        password=CREDS.password,
-        security_token=CREDS.security_token,
-        session=salesforce_session(sandbox),
-    )
+    return salesforce_client(sandbox)
 
 
 @pytest.fixture

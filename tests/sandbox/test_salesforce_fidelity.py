@@ -10,17 +10,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from partnerkpi.sandbox.core import Sandbox
-from partnerkpi.sandbox.salesforce import SalesforceCredentials, SalesforceEmulation
+from partnerkpi.sandbox.salesforce import SalesforceEmulation
 from partnerkpi.sandbox.salesforce.describe import FIELD_RESULT, FULL_SOBJECT_RESULT, SOBJECT_RESULT
 from partnerkpi.sandbox.salesforce.ids import normalize
 from partnerkpi.sandbox.salesforce.soql import SoqlError, parse
-from partnerkpi.sandbox.testing import salesforce_session
+from partnerkpi.sandbox.testing import salesforce_client, salesforce_session
 
-CREDS = SalesforceCredentials()
 JOBS = "jobs/query"
 
 
@@ -30,9 +28,7 @@ def org(sandbox_factory: Callable[..., Sandbox]) -> Iterator[tuple[SalesforceEmu
     emulation = sandbox.emulation("salesforce")
     assert isinstance(emulation, SalesforceEmulation)
     session = salesforce_session(sandbox)
-    sf = Salesforce(
-        username=CREDS.username, password=CREDS.password, security_token=CREDS.security_token, session=session
-    )
+    sf = salesforce_client(sandbox, session)
     yield emulation, sf
     session.close()
 

@@ -10,15 +10,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from partnerkpi.sandbox.app import build_sandbox
 from partnerkpi.sandbox.core import Sandbox
-from partnerkpi.sandbox.salesforce import SalesforceCredentials, SalesforceEmulation
-from partnerkpi.sandbox.testing import salesforce_session
-
-CREDS = SalesforceCredentials()
+from partnerkpi.sandbox.salesforce import SalesforceEmulation
+from partnerkpi.sandbox.testing import salesforce_client
 
 
 def _content(error: Any) -> Any:
@@ -36,12 +33,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def sf(sandbox: Sandbox) -> Any:
-    return Salesforce(
-        username=CREDS.username,
-        password=CREDS.password,
-        security_token=CREDS.security_token,
-        session=salesforce_session(sandbox),
-    )
+    return salesforce_client(sandbox)
 
 
 @pytest.fixture

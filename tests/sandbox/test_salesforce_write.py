@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import requests
-from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceGeneralError,
     SalesforceMalformedRequest,
@@ -19,7 +18,7 @@ from simple_salesforce.exceptions import (
 
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.sandbox.salesforce import SalesforceCredentials, SalesforceEmulation
-from partnerkpi.sandbox.testing import salesforce_session
+from partnerkpi.sandbox.testing import salesforce_client, salesforce_session
 
 CREDS = SalesforceCredentials()
 
@@ -44,9 +43,7 @@ def org(sandbox_factory: Callable[..., Sandbox]) -> Iterator[tuple[Sandbox, Sale
     emulation = sandbox.emulation("salesforce")
     assert isinstance(emulation, SalesforceEmulation)
     session = salesforce_session(sandbox)
-    sf = Salesforce(
-        username=CREDS.username, password=CREDS.password, security_token=CREDS.security_token, session=session
-    )
+    sf = salesforce_client(sandbox, session)
     yield sandbox, emulation, sf
     session.close()
 
