@@ -7,8 +7,10 @@ model and five abilities: check, pull, read fields, write fields, provision fiel
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -97,6 +99,14 @@ class PullBatch:
     """How many opportunities the whole pull will hand over, when the source knows it before reading
     them (Salesforce's COUNT(), HubSpot's live-deal count on a first pull; on the first page's batch); the progress bar's total. A hint, never a
     check."""
+
+
+def with_expected(batches: Generator[PullBatch, None, None], expected: int | None) -> Iterator[PullBatch]:
+    """``batches`` with ``expected`` (the pull's total, when the source knows it) on the first one; the
+    pages behind ``batches`` are closed when the pull is (``yield from`` passes the close on)."""
+    with closing(batches):
+        for number, batch in enumerate(batches):
+            yield dataclasses.replace(batch, expected=expected) if number == 0 else batch
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,11 @@ leaves the stored watermark as it was.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 
-from connectors.base import ConnectorStats, PullBatch
+from connectors.base import ConnectorStats, PullBatch, with_expected
 from connectors.hubspot.answers import PIPELINES, Pipelines
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig
@@ -87,9 +86,7 @@ class DealPuller:
         live = self.deletions.count()
         # A first pull hands over every live deal: the count is its total (for the progress bar).
         expected = live if previous is None else None
-        with closing(self._batches(pages)) as batches:
-            for number, batch in enumerate(batches):
-                yield dataclasses.replace(batch, expected=expected) if number == 0 else batch
+        yield from with_expected(self._batches(pages), expected)
         deleted, listed = self.deletions.reconcile(live)
         self.counters.publish(self.stats)
         for ids in chunks(deleted, DELETED_BATCH):

@@ -23,7 +23,6 @@ answer raises before its batch, so its watermark never reaches the store.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
@@ -32,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.answers import parse_answer
-from connectors.base import PullBatch
+from connectors.base import PullBatch, with_expected
 from connectors.errors import ConnectorError
 from connectors.salesforce import currency, normalize, soql
 from connectors.salesforce.answers import Describe, StageRow
@@ -253,9 +252,7 @@ class Puller:
         if changed > 0:
             bulk = changed > self.config.bulk_threshold
             pages = self._bulk(meta, since, state) if bulk else self._rest(meta, since, state)
-            with closing(pages):
-                for number, batch in enumerate(pages):  # the first page tells the progress bar the count
-                    yield dataclasses.replace(batch, expected=changed) if number == 0 else batch
+            yield from with_expected(pages, changed)  # the first page tells the progress bar the count
         yield PullBatch(watermark=format_watermark(state.run_start))
 
     def _rest(
