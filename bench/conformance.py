@@ -76,8 +76,8 @@ def _singer(client: str, config: Callable[[Conformance], dict[str, Any]], stream
 
     def setup(run: Conformance) -> Any:
         if client == "tap-hubspot":  # its conformance test's config (OAuth) and catalog (with associations)
-            run.write("config.json", tap_hubspot._config(run))
-            run.write("catalog.json", tap_hubspot._catalog(run))
+            run.write("config.json", tap_hubspot.client_config(run))
+            run.write("catalog.json", tap_hubspot.selected_catalog(run))
             return None
         found = run.run(client, ["--config", "{dir}/config.json", "--discover"], {"config.json": config(run)})
         run.write("catalog.json", select_singer_streams(found.ok().json(), streams, **meta))
@@ -94,18 +94,13 @@ def _airbyte_salesforce_config(run: Conformance) -> dict[str, Any]:
     return {"auth_type": "Client", "is_sandbox": False, "start_date": START, **{k: oauth[k] for k in keys}}
 
 
-def _airbyte_hubspot_config(run: Conformance) -> dict[str, Any]:
-    credentials = {"credentials_title": "Private App Credentials", "access_token": run.hubspot_token}
-    return {"credentials": credentials, "start_date": START}
-
-
 def _airbyte(client: str, config: Callable[[Conformance], dict[str, Any]], streams: list[str]):  # type: ignore[no-untyped-def]
     def setup(run: Conformance) -> Any:
         if client == "airbyte-source-hubspot":
             # Its discover reads the legacy property lists of every object type, contacts first, which the
             # sandbox app's scopes refuse: the catalog a user selects, as its conformance test does.
             run.write("config.json", config(run))
-            run.write("catalog.json", airbyte_hubspot._catalog())
+            run.write("catalog.json", airbyte_hubspot.selected_catalog())
             return None
         found = run.run(client, ["discover", "--config", "{dir}/config.json"], {"config.json": config(run)})
         run.write("catalog.json", airbyte_configured_catalog(found.ok().catalog(), streams))
@@ -201,7 +196,7 @@ def plans() -> list[Plan]:
                 replication_key="SystemModstamp",
             ),
         ),
-        ("tap-hubspot", "hubspot", _singer("tap-hubspot", tap_hubspot._config, ["deals", "companies"])),
+        ("tap-hubspot", "hubspot", _singer("tap-hubspot", tap_hubspot.client_config, ["deals", "companies"])),
         (
             "airbyte-source-salesforce",
             "salesforce",
@@ -210,7 +205,7 @@ def plans() -> list[Plan]:
         (
             "airbyte-source-hubspot",
             "hubspot",
-            _airbyte("airbyte-source-hubspot", _airbyte_hubspot_config, ["deals", "companies"]),
+            _airbyte("airbyte-source-hubspot", airbyte_hubspot.client_config, ["deals", "companies"]),
         ),
         ("dlt-salesforce", "salesforce", _dlt("salesforce", ["opportunity", "account"])),
         ("dlt-hubspot", "hubspot", _dlt("hubspot", ["companies", "deals"])),

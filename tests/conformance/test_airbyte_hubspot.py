@@ -23,14 +23,14 @@ CLIENT = "airbyte-source-hubspot"
 STREAMS = ("deals", "companies")
 
 
-def _config(run: Conformance) -> dict[str, Any]:
+def client_config(run: Conformance) -> dict[str, Any]:
     return {
         "credentials": {"credentials_title": "Private App Credentials", "access_token": run.hubspot_token},
         "start_date": "2020-01-01T00:00:00Z",
     }
 
 
-def _catalog() -> dict[str, Any]:
+def selected_catalog() -> dict[str, Any]:
     return {
         "streams": [
             {
@@ -51,7 +51,7 @@ def _catalog() -> dict[str, Any]:
 
 
 def _read(run: Conformance, state: list[dict[str, Any]] | None = None) -> ClientRun:
-    files: dict[str, Any] = {"config.json": _config(run), "catalog.json": _catalog()}
+    files: dict[str, Any] = {"config.json": client_config(run), "catalog.json": selected_catalog()}
     args = ["read", "--config", "{dir}/config.json", "--catalog", "{dir}/catalog.json"]
     if state is not None:
         files["state.json"] = state

@@ -42,7 +42,7 @@ EXPECTED_ENDPOINTS = {
 }
 
 
-def _config(run: Conformance) -> dict[str, Any]:
+def client_config(run: Conformance) -> dict[str, Any]:
     return {
         "start_date": "2020-01-01T00:00:00Z",
         "redirect_uri": "https://localhost/callback",
@@ -50,10 +50,10 @@ def _config(run: Conformance) -> dict[str, Any]:
     }
 
 
-def _catalog(run: Conformance) -> dict[str, Any]:
+def selected_catalog(run: Conformance) -> dict[str, Any]:
     """discover, then deals and companies ticked as a user would, with the deals' associations field."""
     discovered = run.run(
-        CLIENT, ["--config", "{dir}/config.json", "--discover"], files={"config.json": _config(run)}
+        CLIENT, ["--config", "{dir}/config.json", "--discover"], files={"config.json": client_config(run)}
     )
     catalog = select_singer_streams(discovered.ok().json(), ["deals", "companies"])
     deals = next(s for s in catalog["streams"] if s["tap_stream_id"] == "deals")
@@ -88,7 +88,7 @@ def test_tap_hubspot_syncs_every_deal_and_company_then_only_the_changed_ones(
     conformance: ConformanceFactory,
 ) -> None:
     run = conformance(opportunities=600)
-    catalog = _catalog(run)
+    catalog = selected_catalog(run)
 
     first = _sync(run, catalog)
     deals, companies = first.records("deals"), first.records("companies")
