@@ -101,22 +101,18 @@ def dlt_loads(result: ClientRun) -> list[str]:
 
 
 def dlt_sources_dir() -> Path:
-    """dlt's verified sources (``sources/hubspot``, ``sources/salesforce`` of dlt-hub/verified-sources,
-    unmodified): ``PARTNERKPI_DLT_SOURCES``, else the copy in the conformance cache. They are not on
-    PyPI and the project commits no third-party code, so they are not in the repository (docs/sandbox.md).
-    Fails clearly when none is there (never skips)."""
-    from tests.conformance.clients import cache_dir
+    """dlt's verified sources (``sources/hubspot``, ``sources/salesforce`` of dlt-hub/verified-sources):
+    ``PARTNERKPI_DLT_SOURCES`` when set (another checkout), else the copy vendored unmodified in
+    ``tests/conformance/vendor/dlt-verified-sources`` (Apache-2.0, its LICENSE.txt beside it). They are not
+    on PyPI, and ``dlt init`` copies them from GitHub, which a test may not reach (docs/sandbox.md)."""
+    chosen = os.environ.get("PARTNERKPI_DLT_SOURCES", "")
+    candidate = Path(chosen) if chosen else VENDORED_DLT_SOURCES
+    if not ((candidate / "hubspot" / "__init__.py").exists() and (candidate / "salesforce").is_dir()):
+        raise AssertionError(f"dlt's verified sources are not in {candidate} (PARTNERKPI_DLT_SOURCES)")
+    return candidate
 
-    candidates = [Path(p) for p in [os.environ.get("PARTNERKPI_DLT_SOURCES", "")] if p]
-    candidates.extend(sorted(cache_dir().glob("dlt-verified-sources-*/sources")))
-    for candidate in candidates:
-        if (candidate / "hubspot" / "__init__.py").exists() and (candidate / "salesforce").is_dir():
-            return candidate
-    raise AssertionError(
-        "dlt's verified sources are not here (looked in: "
-        + ", ".join(str(c) for c in candidates)
-        + "): set PARTNERKPI_DLT_SOURCES to the sources/ folder of a dlt-hub/verified-sources checkout"
-    )
+
+VENDORED_DLT_SOURCES = Path(__file__).resolve().parent / "vendor" / "dlt-verified-sources" / "sources"
 
 
 def read_jsonl(directory: Path, table: str, load_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
