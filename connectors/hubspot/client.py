@@ -21,8 +21,6 @@ updated under a lock.
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -34,15 +32,14 @@ import hubspot
 import urllib3
 from hubspot.discovery.discovery_base import DiscoveryBase
 from pydantic import BaseModel
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import MaxRetryError, SSLError
 
 from connectors.answers import parse_json_answer
 from connectors.base import ConnectorStats
-from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError
+from connectors.calls import Caller
+from connectors.hubspot import failures
 from connectors.hubspot.auth import TokenSource
 from connectors.hubspot.pacing import Pacer
-from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy, parse_retry_after
+from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -61,116 +58,6 @@ NO_SDK_RETRY = urllib3.Retry(
     raise_on_redirect=False,
 )
 """The SDK's urllib3 retries off: a failure surfaces at once and our policy decides."""
-
-
-class HubSpotApiError(ConnectorError):
-    """HubSpot answered with an error that retrying does not cure (a 4xx other than 401/429)."""
-
-    def __init__(self, message: str, status: int, category: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.category = category
-
-
-def http_status(exc: BaseException) -> int | None:
-    """The HTTP status of an SDK ApiException (each SDK sub-package has its own class)."""
-    status = getattr(exc, "status", None)
-    if isinstance(status, int) and hasattr(exc, "body") and hasattr(exc, "headers"):
-        return status
-    return None
-
-
-def error_body(exc: BaseException) -> dict[str, Any]:
-    body = getattr(exc, "body", None)
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if isinstance(body, str):
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            return {"message": body[:200]}
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
-
-
-def header(exc: BaseException, name: str) -> str | None:
-    headers = getattr(exc, "headers", None)
-    if headers is None:
-        return None
-    value = headers.get(name)
-    return str(value) if value is not None else None
-
-
-def is_daily_limit(exc: BaseException) -> bool:
-    return http_status(exc) == 429 and str(error_body(exc).get("policyName", "")).upper() == "DAILY"
-
-
-DROPPED = (Urllib3Error, http.client.HTTPException, ConnectionError, TimeoutError)
-"""A connection that failed or dropped, before or during the answer: urllib3's errors (ProtocolError and
-IncompleteRead for a body cut off or reset half way), http.client's, a reset socket, a timeout."""
-
-
-def classify(exc: BaseException) -> RetryHint | None:
-    """429 (but not the daily limit), 5xx and dropped connections (a body cut off or reset half way
-    among them) are retried, honouring Retry-After; a TLS failure (untrusted certificate) and other
-    answers are not."""
-    status = http_status(exc)
-    if status is not None:
-        if status == 429 and not is_daily_limit(exc):
-            return RetryHint(after=parse_retry_after(header(exc, "Retry-After")), reason="HTTP 429")
-        if status >= 500:
-            return RetryHint(after=parse_retry_after(header(exc, "Retry-After")), reason=f"HTTP {status}")
-        return None
-    if isinstance(exc, MaxRetryError):
-        if isinstance(exc.reason, SSLError):
-            return None
-        return RetryHint(reason=f"connection problem ({type(exc.reason).__name__})")
-    if isinstance(exc, SSLError):
-        return None
-    if isinstance(exc, DROPPED):
-        return RetryHint(reason=f"connection problem ({type(exc).__name__})")
-    return None
-
-
-def translate(exc: BaseException, host: str, call: str | None = None) -> BaseException:
-    """An exception the connector raises instead: a one-line message naming ``call`` (the request that
-    failed) when known, no secrets, no raw bodies. What is still failing after the retries (5xx, dropped
-    connections) is connection-class, on data calls as on the first call of a run."""
-    if isinstance(exc, ConnectorError):
-        return exc
-    status = http_status(exc)
-    if status is not None:
-        body = error_body(exc)
-        category = str(body.get("category") or body.get("errorType") or "")
-        message = str(body.get("message") or "")[:300]
-        where = (
-            f"HubSpot answered {status}{' ' + category if category else ''}{' to ' + call if call else ''}"
-        )
-        if status == 401:
-            return AuthError(f"{where}: the access token was refused ({message or 'unauthorized'})")
-        if status == 403:
-            return AuthError(f"{where}: the token lacks a scope for this call ({message or 'forbidden'})")
-        if is_daily_limit(exc):
-            return BudgetExhausted(
-                f"{where}: the portal's daily API allowance is used up; try after midnight"
-            )
-        if status == 0:
-            return ConnectionFailed(f"cannot reach HubSpot at {host}: TLS failure (check ca_bundle)")
-        if status >= 500:
-            return ConnectionFailed(f"{where}, after retries: HubSpot is failing; try again later")
-        return HubSpotApiError(f"{where}: {message}", status, category)
-    if (isinstance(exc, MaxRetryError) and isinstance(exc.reason, SSLError)) or isinstance(exc, SSLError):
-        return ConnectionFailed(
-            f"cannot reach HubSpot at {host}: its TLS certificate is not trusted (set ca_bundle to the CA "
-            "that signed it)"
-        )
-    if isinstance(exc, DROPPED):
-        reason = exc.reason if isinstance(exc, MaxRetryError) else exc
-        during = f" during {call}" if call else ""
-        return ConnectionFailed(
-            f"cannot reach HubSpot at {host}{during} ({type(reason).__name__}), after retries"
-        )
-    return exc
 
 
 class _LastRequest(threading.local):
@@ -201,7 +88,17 @@ class HubSpotApis:
     access_tokens: Any
 
 
-class HubSpotClient:
+@dataclass
+class HubSpotCall:
+    """One call, as :class:`~connectors.calls.Caller`'s hooks see it."""
+
+    name: str | None
+    """What messages call it; None: the method and path of the request that failed."""
+    renewed: bool = False
+    """The OAuth token was renewed once for this call already."""
+
+
+class HubSpotClient(Caller[HubSpotCall]):
     """Kept SDK objects, the current token pushed to each, pacing and the retry policy around calls."""
 
     def __init__(
@@ -215,16 +112,14 @@ class HubSpotClient:
         stats: ConnectorStats,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
+        super().__init__(stats, policy)
         self.host = host
         self.tokens = tokens
         self.pacer = pacer
-        self.policy = policy
-        self.stats = stats
         self.timeout = timeout
         self._configurations: list[Any] = []
         self._rest_clients: list[Any] = []
         self._token: str | None = None
-        self._counting = threading.Lock()
         self._where = _LastRequest()
         sdk = hubspot.HubSpot(
             host=host,
@@ -263,8 +158,7 @@ class HubSpotClient:
             self.pacer.before(is_search=method == "POST" and path.endswith("/search"))
             if kwargs.get("_request_timeout") is None:
                 kwargs["_request_timeout"] = self.timeout
-            with self._counting:
-                self.stats.api_calls += 1
+            self.count_call()
             try:
                 response = send(method, url, *args, **kwargs)
             except Exception as exc:
@@ -291,10 +185,6 @@ class HubSpotClient:
             for configuration in self._configurations:
                 configuration.access_token = token
             self._token = token
-
-    def _on_retry(self, hint: RetryHint) -> None:
-        with self._counting:
-            self.stats.retries += 1
 
     def read(self, model: type[M], call: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> M:
         """An SDK call whose answer is read as raw JSON and checked as ``model`` (``call`` names it in
@@ -333,17 +223,19 @@ class HubSpotClient:
             self._sync_token()
             return fn()
 
-        renewed = False
-        while True:
-            try:
-                return self.policy.call(attempt, classify, self._on_retry)
-            except Exception as exc:
-                if http_status(exc) == 401 and self.tokens.can_refresh and not renewed:
-                    log.info("HubSpot answered 401: renewing the OAuth access token")
-                    self.tokens.refresh()
-                    renewed = True
-                    continue
-                translated = translate(exc, self.host, name or self._where.call)
-                if translated is exc:
-                    raise
-                raise translated from None
+        return self.guarded(attempt, HubSpotCall(name))
+
+    # -- Caller's hooks -------------------------------------------------------------------------------
+    def classify(self, exc: BaseException) -> RetryHint | None:
+        return failures.classify(exc)
+
+    def renew(self, exc: BaseException, call: HubSpotCall) -> bool:
+        if failures.http_status(exc) != 401 or not self.tokens.can_refresh or call.renewed:
+            return False
+        log.info("HubSpot answered 401: renewing the OAuth access token")
+        self.tokens.refresh()
+        call.renewed = True
+        return True
+
+    def translate(self, exc: BaseException, call: HubSpotCall) -> BaseException:
+        return failures.translate(exc, self.host, call.name or self._where.call)

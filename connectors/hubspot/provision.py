@@ -14,8 +14,9 @@ from typing import Any
 
 from connectors.base import FieldKind, FieldSpec, ProvisionAction, ProvisionResult
 from connectors.errors import ProvisionError
-from connectors.hubspot.client import HubSpotApiError, HubSpotClient
+from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import PROPERTY_NAME, PropertyGroup
+from connectors.hubspot.failures import HubSpotApiError
 from connectors.hubspot.standard_properties import is_default_company_property
 
 log = logging.getLogger(__name__)

@@ -1,66 +1,61 @@
-"""One logged-in Salesforce client and the way every call is made: under the retry policy, with one
-session renewal when Salesforce says the session expired, and with simple-salesforce's errors turned into
-the connector's (a message an ops engineer can act on, no secrets).
+"""One logged-in Salesforce client and the way every call is made: under the retry policy
+(:class:`connectors.calls.Caller`), with one session renewal when Salesforce says the session expired, and
+with simple-salesforce's errors turned into the connector's (:mod:`connectors.salesforce.failures`).
 
 Calls may come from two threads at once (the reader fetches the next page on a worker thread while the
 pull works on the current one). The requests session and its connection pool are shared; what is not
-safe to share is guarded here: the counters, and logging in. simple-salesforce would log in again by
-itself on a 401, from whichever thread saw it, rewriting the shared client's session id under the other
-thread's feet; so the client runs on the session id of a login (``auth.login`` hands back such a
+safe to share is guarded: the counters (by ``Caller``), and logging in. simple-salesforce would log in
+again by itself on a 401, from whichever thread saw it, rewriting the shared client's session id under the
+other thread's feet; so the client runs on the session id of a login (``auth.login`` hands back such a
 client) and renewing is done here, once per expired session, under a lock: a thread whose session was
 already replaced by another thread's renewal just takes the new one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-import requests
 from simple_salesforce.api import Salesforce, SFType
 from simple_salesforce.bulk2 import SFBulk2Type
-from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession, SalesforceOperationError
+from simple_salesforce.exceptions import SalesforceExpiredSession
 
-from connectors.answers import looks_like
 from connectors.base import ConnectorStats
-from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed, ConnectorError, UnexpectedAnswer
+from connectors.calls import Caller
+from connectors.errors import AuthError
 from connectors.retry import DEFAULT_POLICY, RetryHint, RetryPolicy
 from connectors.salesforce.auth import LoginUnavailable, login, renewable, who
 from connectors.salesforce.config import SalesforceConfig
-from connectors.salesforce.transport import (
-    CUT_OFF,
-    ApiBudget,
-    SalesforceSession,
-    TransportEvents,
-    classifier,
-    error_code,
-    error_message,
-    is_request_limit,
-)
+from connectors.salesforce.failures import failure
+from connectors.salesforce.transport import ApiBudget, SalesforceSession, TransportEvents, classifier
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class SalesforceApiError(ConnectorError):
-    """Salesforce answered an error that retrying does not cure."""
+@dataclass
+class SalesforceCall:
+    """One call, as :class:`~connectors.calls.Caller`'s hooks see it."""
 
-    def __init__(self, message: str, status: int, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+    what: str
+    """What the call is for, in messages (``counting changed Opportunities``)."""
+    subject: str | None = None
+    """The SOQL object it reads, in messages; never the query's values."""
+    used: Salesforce | None = None
+    """The logged-in client the last attempt ran on."""
+    renewed_to: Salesforce | None = None
+    """The client this call's own renewal logged in (refused again: the login is no good)."""
 
 
-class SalesforceClient:
+class SalesforceClient(Caller[SalesforceCall]):
     def __init__(
         self, config: SalesforceConfig, stats: ConnectorStats, policy: RetryPolicy = DEFAULT_POLICY
     ) -> None:
+        super().__init__(stats, policy)
         self.config = config
-        self.stats = stats
-        self.policy = policy
         self.budget = ApiBudget(config.budget_share)
         self.session = SalesforceSession(
             ca_bundle=config.ca_bundle,
@@ -68,21 +63,12 @@ class SalesforceClient:
             budget=self.budget,
             login_url=config.login_url,
             proxies=config.proxies,
-            events=TransportEvents(on_call=self._count_call),
+            events=TransportEvents(on_call=self.count_call),
         )
         self._classify = classifier(self.session)
         self._sf: Salesforce | None = None
         self.renewals = 0
         self._login_lock = threading.Lock()
-        self._count_lock = threading.Lock()
-
-    def _count_call(self) -> None:
-        with self._count_lock:
-            self.stats.api_calls += 1
-
-    def _count_retry(self, hint: RetryHint) -> None:
-        with self._count_lock:
-            self.stats.retries += 1
 
     @property
     def sf(self) -> Salesforce:
@@ -96,7 +82,7 @@ class SalesforceClient:
 
     def _login(self) -> Salesforce:
         return self.policy.call(
-            lambda: login(self.config, self.session), self._login_classify, self._count_retry
+            lambda: login(self.config, self.session), self._login_classify, self.count_retry
         )
 
     def _login_classify(self, exc: BaseException) -> RetryHint | None:
@@ -104,7 +90,7 @@ class SalesforceClient:
             return RetryHint(reason="login unavailable")
         return self._classify(exc)
 
-    def renew(self, expired: Salesforce | None = None) -> None:
+    def renew_session(self, expired: Salesforce | None = None) -> None:
         """Log in again (a new access token for the refresh-token flow). ``expired``: the client whose
         session Salesforce refused; when another thread has replaced it already, its login is taken."""
         if not renewable(self.config):
@@ -143,76 +129,36 @@ class SalesforceClient:
         return self.call(what, lambda sf: check(fn(sf), self.call_name(what, subject)), subject)
 
     def call(self, what: str, fn: Callable[[Salesforce], T], subject: str | None = None) -> T:
-        """``fn(sf)`` under the retry policy; an expired session is renewed once and the call repeated.
-
-        Failures that retrying did not cure are connection-class (ConnectionFailed, exit 3), as at login:
-        a 5xx that persists, a connection dropped or an answer cut off half way every time, say the CRM
-        cannot be reached just as a login that keeps failing does; nothing the operator's config could
-        fix, and the next scheduled run may well succeed. A body that is not JSON (an HTML page, JSON cut
-        short) is UnexpectedAnswer naming the call. 4xx answers stay SalesforceApiError (exit 1)."""
-        renewed_to: Salesforce | None = None
-        used: Salesforce | None = None
+        """``fn(sf)`` under the retry policy; an expired session is renewed once and the call repeated
+        (the errors: connectors/salesforce/failures.py)."""
+        call = SalesforceCall(what, subject)
 
         def attempt() -> T:
-            nonlocal used
-            used = self.sf
-            return fn(used)
+            call.used = self.sf
+            return fn(call.used)
 
-        while True:
-            try:
-                return self.policy.call(attempt, self._classify, self._count_retry)
-            except SalesforceExpiredSession:
-                if used is not None and used is renewed_to:
-                    raise AuthError(
-                        f"Salesforce refused the session again right after a new {who(self.config)} ({what})"
-                    ) from None
-                self.renew(expired=used)
-                renewed_to = self._sf
-            except (BudgetExhausted, ConnectorError):
-                raise
-            except SalesforceError as exc:
-                raise translate(exc, what, self.policy.attempts) from None
-            except SalesforceOperationError as exc:  # a Bulk API 2.0 job that failed or was aborted
-                raise ConnectorError(f"Salesforce Bulk API job failed ({what}): {str(exc)[:300]}") from None
-            except json.JSONDecodeError as exc:  # requests' JSONDecodeError, raised by simple-salesforce
-                raise UnexpectedAnswer(
-                    self.call_name(what, subject), f"the body is not JSON ({looks_like(exc.doc)})"
-                ) from None
-            except requests.exceptions.SSLError:
-                raise ConnectionFailed(
-                    f"TLS verification failed talking to Salesforce ({what}): set ca_bundle to the CA that "
-                    "signed the server's certificate"
-                ) from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise ConnectionFailed(
-                    f"Salesforce could not be reached ({what}) after {self.policy.attempts} attempts: "
-                    f"{type(exc).__name__}"
-                ) from None
-            except CUT_OFF:
-                raise ConnectionFailed(
-                    f"Salesforce's answer to {self.call_name(what, subject)} was cut off half way, "
-                    f"{self.policy.attempts} times"
-                ) from None
+        return self.guarded(attempt, call)
+
+    # -- Caller's hooks -------------------------------------------------------------------------------
+    def classify(self, exc: BaseException) -> RetryHint | None:
+        return self._classify(exc)
+
+    def renew(self, exc: BaseException, call: SalesforceCall) -> bool:
+        if not isinstance(exc, SalesforceExpiredSession):
+            return False
+        if call.used is not None and call.used is call.renewed_to:
+            raise AuthError(
+                f"Salesforce refused the session again right after a new {who(self.config)} ({call.what})"
+            ) from None
+        self.renew_session(expired=call.used)
+        call.renewed_to = self._sf
+        return True
+
+    def translate(self, exc: BaseException, call: SalesforceCall) -> BaseException:
+        return failure(exc, call.what, lambda: self.call_name(call.what, call.subject), self.policy.attempts)
 
     def close(self) -> None:
         self.session.close()
-
-
-def translate(exc: SalesforceError, what: str, attempts: int | None = None) -> ConnectorError:
-    """The connector's error for a Salesforce answer that was not retried (or ran out of retries: a 5xx
-    or 429 after ``attempts`` is connection-class, see ``SalesforceClient.call``)."""
-    code = error_code(exc)
-    message = error_message(exc)
-    if is_request_limit(exc):
-        return BudgetExhausted(
-            f"Salesforce refused {what}: the org's daily API request limit is used up (REQUEST_LIMIT_EXCEEDED)"
-        )
-    text = f"Salesforce answered HTTP {exc.status}" + (f" {code}" if code else "") + f" to {what}"
-    if message:
-        text += f": {message}"
-    if exc.status >= 500 or exc.status == 429:
-        return ConnectionFailed(text + (f" ({attempts} attempts)" if attempts else ""))
-    return SalesforceApiError(text, exc.status, code)
 
 
 def sobject(sf: Salesforce, name: str) -> SFType:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from connectors.errors import ConnectorError
 from connectors.salesforce import soql
 from connectors.salesforce.answers import CurrencyTypeRow, DatedRateRow
-from connectors.salesforce.client import SalesforceApiError
+from connectors.salesforce.failures import SalesforceApiError
 from connectors.salesforce.normalize import parse_date, text
 from connectors.salesforce.reader import Reader
 from kpi_core.money import DatedRate, RateTable, to_money

@@ -19,7 +19,8 @@ from connectors.base import FieldKind, FieldSpec, ProvisionAction, ProvisionResu
 from connectors.errors import ProvisionError
 from connectors.salesforce import soql
 from connectors.salesforce.answers import Describe
-from connectors.salesforce.client import SalesforceApiError, SalesforceClient, sobject
+from connectors.salesforce.client import SalesforceClient, sobject
+from connectors.salesforce.failures import SalesforceApiError
 from connectors.salesforce.field_names import field_key, is_custom_field
 from connectors.salesforce.reader import Reader
 

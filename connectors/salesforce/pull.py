@@ -35,9 +35,10 @@ from connectors.base import PullBatch, with_expected
 from connectors.errors import ConnectorError
 from connectors.salesforce import currency, normalize, soql
 from connectors.salesforce.answers import Describe, StageRow
-from connectors.salesforce.client import SalesforceApiError, SalesforceClient
+from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.client import sobject as client_sobject
 from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.failures import SalesforceApiError
 from connectors.salesforce.normalize import OpportunityShape, StageMeta
 from connectors.salesforce.reader import Reader, Record
 from connectors.values import utc_datetime

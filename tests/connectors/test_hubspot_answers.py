@@ -21,7 +21,7 @@ from connectors.base import CheckStatus, PullBatch
 from connectors.errors import ConnectionFailed, ConnectorError, UnexpectedAnswer
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
 from connectors.hubspot import answers as a
-from connectors.hubspot.client import classify, translate
+from connectors.hubspot.failures import classify, translate
 from connectors.hubspot.normalize import parse_datetime
 from connectors.hubspot.read import read_daily_limit
 from connectors.hubspot.watermark import Watermark

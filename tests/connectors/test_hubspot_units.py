@@ -19,8 +19,8 @@ from connectors.base import FieldKind, FieldSpec
 from connectors.errors import AuthError, BudgetExhausted, ConnectionFailed
 from connectors.hubspot import HubSpotConfig
 from connectors.hubspot.auth import OAuthTokens, StaticToken
-from connectors.hubspot.client import HubSpotApiError, classify, translate
 from connectors.hubspot.config import OAuthAuth
+from connectors.hubspot.failures import HubSpotApiError, classify, translate
 from connectors.hubspot.normalize import DealShape, RawDeal, StageMeta, day_of, opportunity, parse_datetime
 from connectors.hubspot.pacing import DailyBudget, Pacer, RateHeaders, WindowLimiter
 from connectors.hubspot.provision import definition, incompatibility

@@ -20,7 +20,7 @@ from connectors.answers import parse_answer
 from connectors.errors import ConnectionFailed, UnexpectedAnswer
 from connectors.salesforce import answers, soql
 from connectors.salesforce.answers import Describe, StageRow
-from connectors.salesforce.client import SalesforceApiError, translate
+from connectors.salesforce.failures import SalesforceApiError, translate
 from connectors.salesforce.pull import parse_watermark
 from connectors.salesforce.transport import ApiBudget, SalesforceSession, classifier
 from partnerkpi.exit_codes import exit_code_of

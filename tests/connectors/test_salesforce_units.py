@@ -23,8 +23,8 @@ from simple_salesforce.exceptions import (
 from connectors.base import FieldKind, FieldSpec, ProvisionAction
 from connectors.errors import BudgetExhausted, ConnectorError
 from connectors.salesforce import SalesforceConfig, currency, soql
-from connectors.salesforce.client import SalesforceApiError, translate
 from connectors.salesforce.config import JwtAuth
+from connectors.salesforce.failures import SalesforceApiError, translate
 from connectors.salesforce.normalize import (
     OpportunityShape,
     StageMeta,
