@@ -1,4 +1,5 @@
-"""Writing KPI values and provisioning fields through the Salesforce connector against the sandbox."""
+"""Writing KPI values and provisioning fields through the Salesforce connector against the sandbox; at the
+end, the write module's pure parts (JSON values, exact currency conversion, save results, Bulk rows)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import pytest
 
 from connectors.base import FieldKind, FieldSpec, FieldUpdate, ProvisionAction
 from connectors.errors import ProvisionError
+from connectors.salesforce.write import (
+    SaveResult,
+    _bulk_error,
+    _csv_row,
+    _result,
+    json_value,
+    to_account_currency,
+)
 from partnerkpi.sandbox.core import Sandbox
+from tests.connectors.salesforce_samples import rates
 from tests.connectors.test_salesforce_fixtures import SPEC_MAP, SPECS, connector, emulation
 
 SandboxFactory = Callable[..., Sandbox]
@@ -277,3 +287,62 @@ def test_row_locks_in_a_bulk_job_are_resent_through_collections(sandbox_factory:
     assert all(r.ok for r in results)
     assert sandbox.counters["salesforce.bulk2_ingest_create"] == 1
     assert sandbox.counters["salesforce.composite_update"] == 1
+
+
+def test_json_values() -> None:
+    assert json_value(Decimal("63.15")) == 63.15
+    assert json_value(Decimal("1000.00")) == 1000
+    assert json_value(datetime(2026, 11, 22, 21, 0, tzinfo=timezone.utc)) == "2026-11-22T21:00:00.000Z"
+    assert json_value(None) is None and json_value("A 81 (won 50%)") == "A 81 (won 50%)"
+
+
+def test_currency_values_are_converted_into_the_accounts_currency_exactly() -> None:
+    table = rates()
+    assert to_account_currency(Decimal("100.00"), "EUR", table) == (Decimal("90.00"), None)
+    assert to_account_currency(Decimal("100.00"), "USD", table) == (Decimal("100.00"), None)
+    assert to_account_currency(Decimal("1.005"), "EUR", table) == (Decimal("0.9045"), None)  # not rounded
+    value, problem = to_account_currency(Decimal(1), "JPY", table)
+    assert value is None and problem is not None and "JPY" in problem.message
+
+
+def test_record_answers() -> None:
+    assert _result("001", SaveResult.model_validate({"id": "001", "success": True, "errors": []})).ok
+    locked = _result(
+        "001",
+        SaveResult.model_validate(
+            {
+                "success": False,
+                "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "lock", "fields": []}],
+            }
+        ),
+    )
+    assert not locked.ok and locked.errors[0].retryable
+    invalid = _result(
+        "002",
+        SaveResult.model_validate(
+            {
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                        "message": "no",
+                        "fields": ["Score__c"],
+                    }
+                ],
+            }
+        ),
+    )
+    assert invalid.errors[0].field == "Score__c" and not invalid.errors[0].retryable
+
+
+def test_bulk_rows_and_errors() -> None:
+    row = _csv_row({"attributes": {"type": "Account"}, "id": "001A", "Score__c": 81.5, "Note__c": None})
+    assert row == {"Id": "001A", "Score__c": "81.5", "Note__c": "#N/A"}
+    error = _bulk_error("FIELD_CUSTOM_VALIDATION_EXCEPTION:Scores are locked: ask ops:Score__c,Note__c")
+    assert (error.code, error.message, error.field) == (
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        "Scores are locked: ask ops",
+        "Score__c",
+    )
+    locked = _bulk_error("UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--")
+    assert locked.retryable and locked.field is None

@@ -8,11 +8,7 @@ import ssl
 import httpx
 from hubspot.crm.companies import PublicObjectSearchRequest
 
-from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
-    Portal,
-    portal_factory_fixture,
-    portal_fixture,
-)
+from tests.sandbox.hubspot_portal import Portal
 
 DEAL_BASE = 9_000_000_000
 

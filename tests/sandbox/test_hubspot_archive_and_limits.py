@@ -25,13 +25,7 @@ from hubspot.crm.deals import (
 )
 from hubspot.crm.deals.exceptions import NotFoundException
 
-from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
-    TOKEN,
-    Portal,
-    body_of,
-    portal_factory_fixture,
-    portal_fixture,
-)
+from tests.sandbox.hubspot_portal import TOKEN, Portal, body_of
 
 DEAL_BASE = 9_000_000_000
 

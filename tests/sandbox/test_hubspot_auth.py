@@ -13,14 +13,7 @@ import urllib3
 from hubspot import HubSpot
 from hubspot.crm.deals.exceptions import ApiException, ServiceException, UnauthorizedException
 
-from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
-    Portal,
-    PortalFactory,
-    body_of,
-    clients,
-    portal_factory_fixture,
-    portal_fixture,
-)
+from tests.sandbox.hubspot_portal import Portal, PortalFactory, body_of, clients
 
 
 def _refresh(portal: Portal, **overrides: str) -> httpx.Response:

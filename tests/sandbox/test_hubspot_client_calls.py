@@ -13,15 +13,7 @@ import httpx
 import pytest
 
 from partnerkpi.sandbox.hubspot.schema import parse_instant
-from tests.sandbox.hubspot_fixtures import (
-    TOKEN,
-    Portal,
-    PortalFactory,
-    portal_factory_fixture,
-    portal_fixture,
-)
-
-__all__ = ["portal_factory_fixture", "portal_fixture"]
+from tests.sandbox.hubspot_portal import TOKEN, Portal, PortalFactory
 
 DEAL_BASE = 9_000_000_000
 PARTNER_BASE = 5_000_000_000

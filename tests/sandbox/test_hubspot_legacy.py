@@ -12,13 +12,7 @@ import httpx
 import pytest
 
 from partnerkpi.sandbox.hubspot.schema import parse_instant
-from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
-    TOKEN,
-    Portal,
-    PortalFactory,
-    portal_factory_fixture,
-    portal_fixture,
-)
+from tests.sandbox.hubspot_portal import TOKEN, Portal, PortalFactory
 
 REFRESH_FORM = {
     "grant_type": "refresh_token",

@@ -19,14 +19,7 @@ from hubspot.crm.deals.exceptions import NotFoundException
 from kpi_core.clock import utcnow
 from partnerkpi.sandbox.generator import UNKNOWN_STAGE, SeedData
 from partnerkpi.sandbox.hubspot import CHANNEL_SOURCES, PARTNER_LABEL_TYPE_ID, UNKNOWN_STAGE_ID
-from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
-    TOKEN,
-    Portal,
-    PortalFactory,
-    body_of,
-    portal_factory_fixture,
-    portal_fixture,
-)
+from tests.sandbox.hubspot_portal import TOKEN, Portal, PortalFactory, body_of
 
 DEAL_BASE = 9_000_000_000
 PARTNER_BASE = 5_000_000_000

@@ -12,13 +12,7 @@ import pytest
 from hubspot.crm.deals import ApiException, PublicObjectSearchRequest
 
 from partnerkpi.sandbox.generator import SeedOpportunity
-from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
-    Portal,
-    PortalFactory,
-    body_of,
-    portal_factory_fixture,
-    portal_fixture,
-)
+from tests.sandbox.hubspot_portal import Portal, PortalFactory, body_of
 
 DEAL_BASE = 9_000_000_000
 

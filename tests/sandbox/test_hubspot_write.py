@@ -17,13 +17,7 @@ from hubspot.crm.properties import ApiException as PropertiesApiException
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 
 from partnerkpi.sandbox.hubspot import PARTNER_LABEL_TYPE_ID
-from tests.sandbox.hubspot_fixtures import (  # noqa: F401 - fixtures
-    Portal,
-    PortalFactory,
-    body_of,
-    portal_factory_fixture,
-    portal_fixture,
-)
+from tests.sandbox.hubspot_portal import Portal, body_of
 
 DEAL_BASE = 9_000_000_000
 

@@ -1,20 +1,19 @@
-"""Fixtures ``portal`` and ``portal_factory`` (import ``portal_fixture, portal_factory_fixture`` into a test
-module to use them): a HubSpot-only sandbox and hubspot-api-client sub-clients built once against it (each attribute access
-such as ``hs.crm.deals.basic_api`` builds a new connection pool, so tests keep the ones made here)."""
+"""A HubSpot-only sandbox and hubspot-api-client sub-clients built once against it (each attribute access
+such as ``hs.crm.deals.basic_api`` builds a new connection pool, so tests keep the ones made here). The
+``portal`` and ``portal_factory`` fixtures that start them live in tests/sandbox/conftest.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import urllib3
 from hubspot import HubSpot
 
 from partnerkpi.sandbox.core import Sandbox
-from partnerkpi.sandbox.generator import SeedData, generate
+from partnerkpi.sandbox.generator import SeedData
 from partnerkpi.sandbox.hubspot import HubSpotEmulation
 
 TOKEN = "pat-sandbox-1"
@@ -65,28 +64,6 @@ def clients(sandbox: Sandbox, emulation: HubSpotEmulation, data: SeedData, token
 
 
 PortalFactory = Callable[..., Portal]
-
-
-@pytest.fixture(name="portal_factory")
-def portal_factory_fixture() -> Iterator[PortalFactory]:
-    started: list[Sandbox] = []
-
-    def make(seed: int = 7, partners: int = 12, opportunities: int = 300, **options: Any) -> Portal:
-        data = generate(seed=seed, partners=partners, opportunities=opportunities)
-        emulation = HubSpotEmulation(data, **options)
-        sandbox = Sandbox([emulation]).start()
-        started.append(sandbox)
-        return clients(sandbox, emulation, data)
-
-    yield make
-    for sandbox in started:
-        sandbox.stop()
-
-
-@pytest.fixture(name="portal")
-def portal_fixture(portal_factory: PortalFactory) -> Portal:
-    """A fresh small portal (12 partners, 300 deals) of its own for each test."""
-    return portal_factory()
 
 
 def body_of(error: Any) -> Any:
