@@ -7,9 +7,7 @@ Secrets are SecretStr: they never reach a repr, a log line or an error message. 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -17,12 +15,11 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
-from connectors.base import ConnectorConfig, existing_ca_bundle
+from connectors.base import ConnectorConfig
+from connectors.config_fields import CaBundle, HttpsOrigin
 from kpi_core.settings import TimeZoneName
 
 DEFAULT_HOST = "https://api.hubapi.com"
@@ -116,10 +113,10 @@ class HubSpotConfig(ConnectorConfig):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["hubspot"]
-    host: str = Field(default=DEFAULT_HOST, description="API host; the sandbox's URL in tests and demos.")
-    ca_bundle: Path | None = Field(
-        default=None, description="PEM file of the CAs to trust (e.g. the sandbox's); default: certifi's."
+    host: HttpsOrigin = Field(
+        default=DEFAULT_HOST, description="API host; the sandbox's URL in tests and demos."
     )
+    ca_bundle: CaBundle = None
     timeout_seconds: float = Field(default=60.0, gt=0)
     auth: AuthConfig
     partner: PartnerAttribution = PartnerAttribution()
@@ -164,16 +161,3 @@ class HubSpotConfig(ConnectorConfig):
                 raise ValueError("give either access_token or auth, not both")
             data["auth"] = {"flow": "private_app", "token": token}
         return data
-
-    @field_validator("host")
-    @classmethod
-    def _https_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname:
-            raise ValueError(f"must be an https:// URL, not {value!r}")
-        return f"https://{parts.netloc}"
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _resolve_ca(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return existing_ca_bundle(value, info)

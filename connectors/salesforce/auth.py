@@ -106,57 +106,49 @@ def exchange_refresh_token(
     return TokenGrant(grant.access_token, grant.instance_url)
 
 
+_LOGIN_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {
+    PasswordAuth: ("username", "password", "security_token"),
+    OAuthPasswordAuth: ("username", "password", "consumer_key", "consumer_secret"),
+    JwtAuth: ("username", "consumer_key", "private_key"),
+    ClientCredentialsAuth: ("consumer_key", "consumer_secret"),
+}
+"""The flows simple-salesforce logs in with at login_url: the auth fields each passes, as the keywords of
+the same name (but ``private_key``, which simple-salesforce calls ``privatekey``)."""
+_KEYWORD = {"private_key": "privatekey"}
+
+
+def _reveal(value: str | SecretStr) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
 def _flow_kwargs(config: SalesforceConfig, session: SalesforceSession) -> dict[str, Any]:
     """simple-salesforce's keyword arguments for the configured flow."""
     auth = config.auth
     common: dict[str, Any] = {"session": session, "version": config.api_version, "parse_float": Decimal}
     domain = login_domain(config.login_url, needs_my_domain=isinstance(auth, ClientCredentialsAuth))
-    if isinstance(auth, PasswordAuth):
-        return {
-            **common,
-            "username": auth.username,
-            "password": auth.password.get_secret_value(),
-            "security_token": auth.security_token.get_secret_value(),
-            "domain": domain,
-        }
-    if isinstance(auth, OAuthPasswordAuth):
-        return {
-            **common,
-            "username": auth.username,
-            "password": auth.password.get_secret_value(),
-            "consumer_key": auth.consumer_key,
-            "consumer_secret": auth.consumer_secret.get_secret_value(),
-            "domain": domain,
-        }
-    if isinstance(auth, JwtAuth):
-        return {
-            **common,
-            "username": auth.username,
-            "consumer_key": auth.consumer_key,
-            "privatekey": auth.private_key.get_secret_value(),
-            "domain": domain,
-        }
-    if isinstance(auth, ClientCredentialsAuth):
-        return {
-            **common,
-            "consumer_key": auth.consumer_key,
-            "consumer_secret": auth.consumer_secret.get_secret_value(),
-            "domain": domain,
-        }
     if isinstance(auth, SessionAuth):
         return {
             **common,
             "session_id": auth.session_id.get_secret_value(),
             "instance_url": config.instance_url,
         }
-    grant = exchange_refresh_token(
-        (config.instance_url or config.login_url) + TOKEN_PATH,
-        auth,
-        ca_bundle=config.ca_bundle,
-        timeout=config.timeout_seconds,
-        proxy=(config.proxies or {}).get("https"),
-    )
-    return {**common, "session_id": grant.access_token.get_secret_value(), "instance_url": grant.instance_url}
+    if isinstance(auth, RefreshTokenAuth):
+        grant = exchange_refresh_token(
+            (config.instance_url or config.login_url) + TOKEN_PATH,
+            auth,
+            ca_bundle=config.ca_bundle,
+            timeout=config.timeout_seconds,
+            proxy=(config.proxies or {}).get("https"),
+        )
+        return {
+            **common,
+            "session_id": grant.access_token.get_secret_value(),
+            "instance_url": grant.instance_url,
+        }
+    credentials = {
+        _KEYWORD.get(name, name): _reveal(getattr(auth, name)) for name in _LOGIN_FIELDS[type(auth)]
+    }
+    return {**common, **credentials, "domain": domain}
 
 
 def who(config: SalesforceConfig) -> str:

@@ -7,13 +7,12 @@ Secrets are SecretStr: they never reach a repr, a log line or an error message. 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.base import ConnectorConfig, existing_ca_bundle
+from connectors.base import ConnectorConfig
+from connectors.config_fields import CaBundle, HttpsOrigin
 from kpi_core.settings import TimeZoneName, check_currency_code
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -130,18 +129,16 @@ class SalesforceConfig(ConnectorConfig):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["salesforce"]
-    instance_url: str | None = Field(
+    instance_url: HttpsOrigin | None = Field(
         default=None,
         description="https://yourorg.my.salesforce.com; needed for the session flow, else taken from login.",
     )
-    login_url: str = Field(
+    login_url: HttpsOrigin = Field(
         default=DEFAULT_LOGIN_URL,
         description="Where logins go: https://login.salesforce.com, https://test.salesforce.com or My Domain.",
     )
     api_version: str = "59.0"
-    ca_bundle: Path | None = Field(
-        default=None, description="PEM file of the CAs to trust (e.g. the sandbox's); default: certifi's."
-    )
+    ca_bundle: CaBundle = None
     proxies: dict[str, str] | None = None
     timeout_seconds: float = Field(default=60.0, gt=0)
     auth: AuthConfig
@@ -188,21 +185,6 @@ class SalesforceConfig(ConnectorConfig):
         if not re.fullmatch(r"\d{2,3}\.0", value):
             raise ValueError(f"api_version looks like 59.0 (no leading v), not {value!r}")
         return value
-
-    @field_validator("instance_url", "login_url")
-    @classmethod
-    def _https_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname:
-            raise ValueError(f"must be an https:// URL, not {value!r}")
-        return f"https://{parts.netloc}"
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _resolve_ca(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return existing_ca_bundle(value, info)
 
     @field_validator("reporting_currency")
     @classmethod

@@ -85,28 +85,11 @@ def partner_id(record: Mapping[str, Any], shape: OpportunityShape, primary: Mapp
     return primary.get(str(record.get("Id")))
 
 
-def opportunity(
-    record: Mapping[str, Any],
-    *,
-    shape: OpportunityShape,
-    stages: Mapping[str, StageMeta],
-    rates: RateTable,
-    today: date,
-    fallback_modified: datetime,
-    primary_partners: Mapping[str, str] | None = None,
-    deleted: bool = False,
-) -> Opportunity:
+def opportunity(record: Mapping[str, Any], *, deleted: bool = False, **context: Any) -> Opportunity:
     """One Opportunity record, normalized; amount converted per kpis.md (closed: the rate on the close
-    day; open: today's rate)."""
-    normalizer = Normalizer(
-        shape=shape,
-        stages=stages,
-        rates=rates,
-        today=today,
-        fallback_modified=fallback_modified,
-        primary_partners=primary_partners,
-    )
-    return normalizer.opportunity(record, deleted=deleted)
+    day; open: today's rate). ``context`` is a Normalizer's fields (shape, stages, rates, today,
+    fallback_modified, primary_partners)."""
+    return Normalizer(**context).opportunity(record, deleted=deleted)
 
 
 K = TypeVar("K")
@@ -122,30 +105,25 @@ def remembered(cache: dict[K, V], key: K, rule: Callable[[K], V]) -> V:
         return found
 
 
+@dataclass(kw_only=True, eq=False)
 class Normalizer:
     """``opportunity()`` for the many records of one page: the same rules, with what repeats from record to
     record (a stage, a currency, a close day, a rate on a day, a probability, a partner or channel value)
     worked out once per distinct value instead of once per record. Only strings (and Decimals, for
     percentages) are remembered: any other value goes through the rule itself every time."""
 
-    def __init__(
-        self,
-        *,
-        shape: OpportunityShape,
-        stages: Mapping[str, StageMeta],
-        rates: RateTable,
-        today: date,
-        fallback_modified: datetime,
-        primary_partners: Mapping[str, str] | None = None,
-    ) -> None:
-        self.shape = shape
-        self.stages = stages
-        self.rates = rates
-        self.today = today
-        self.fallback_modified = fallback_modified
-        self.primary_partners = primary_partners or {}
-        self._zone = ZoneInfo(shape.timezone)
-        self._utc = shape.timezone in UTC_NAMES
+    shape: OpportunityShape
+    stages: Mapping[str, StageMeta]
+    rates: RateTable
+    today: date
+    fallback_modified: datetime
+    primary_partners: Mapping[str, str] | None = None
+    """Each opportunity id's primary OpportunityPartner account, when ``shape.partner_field`` is None."""
+
+    def __post_init__(self) -> None:
+        self._primary: Mapping[str, str] = self.primary_partners or {}
+        self._zone = ZoneInfo(self.shape.timezone)
+        self._utc = self.shape.timezone in UTC_NAMES
         self._stage_of: dict[str, tuple[str | None, Status | None]] = {}
         self._day_of: dict[str, date | None] = {}
         self._text_of: dict[str, str | None] = {}
@@ -229,7 +207,7 @@ class Normalizer:
         if shape.partner_field is not None:
             partner = self._text(get(shape.partner_field))
         else:
-            partner = self.primary_partners.get(str(get("Id")))
+            partner = self._primary.get(str(get("Id")))
         return Opportunity(
             id=str(record["Id"]),
             partner_id=partner,

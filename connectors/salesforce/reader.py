@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
-from typing import Any
+from typing import Any, ParamSpec
 
 from pydantic import BaseModel
 from simple_salesforce.api import Salesforce
@@ -44,6 +44,21 @@ LOOKAHEAD_DEPTH = 1
 Bulk rows, and the caller's work on one (normalizing and storing: about 250 ms for a REST page, seconds for
 a Bulk page) outlasts one call's latency (about 150 ms), so one call ahead already hides it all. A further
 page would sit in memory waiting (a 50,000-row Bulk page and its dicts are most of the pull's peak RSS)."""
+
+
+P = ParamSpec("P")
+
+
+def flattened(pages: Callable[P, Generator[list[Record], None, None]]) -> Callable[P, Iterator[Record]]:
+    """``pages`` one record at a time, with the same parameters; closing it closes the pages (and the
+    call read ahead)."""
+
+    def records(*args: P.args, **kwargs: P.kwargs) -> Iterator[Record]:
+        with closing(pages(*args, **kwargs)) as found:
+            for page in found:
+                yield from page
+
+    return records
 
 
 class Reader:
@@ -94,17 +109,8 @@ class Reader:
             for result in results:
                 yield [_plain(r) for r in result.records]
 
-    def records(
-        self,
-        query: str,
-        *,
-        include_deleted: bool = False,
-        what: str = "a query",
-        rows: type[BaseModel] | None = None,
-    ) -> Iterator[Record]:
-        with closing(self.pages(query, include_deleted=include_deleted, what=what, rows=rows)) as pages:
-            for page in pages:
-                yield from page
+    records = flattened(pages)
+    """``pages``' records one at a time (the same parameters)."""
 
     def count(self, query: str, what: str = "a count") -> int:
         """totalSize of a ``SELECT COUNT()`` query (one call, no rows). An answer without it is

@@ -147,35 +147,36 @@ class SalesforceSession(requests.Session):
         return response
 
 
-def error_code(exc: SalesforceError) -> str:
-    """The ``errorCode`` of a Salesforce error body (a JSON list of {message, errorCode, fields})."""
+def _error_field(exc: SalesforceError, key: str, oauth_key: str) -> str | None:
+    """``key`` of a Salesforce error body's first error (a JSON list of {message, errorCode, fields}), or
+    ``key`` (else ``oauth_key``) of a JSON object (the OAuth form, {error, error_description}); "" when it
+    has neither, None when the body is text that is not JSON."""
     content: Any = exc.content
     if isinstance(content, (bytes, str)):
         try:
             content = json.loads(content)
         except ValueError:
-            return ""
+            return None
     if isinstance(content, list) and content and isinstance(content[0], dict):
-        return str(content[0].get("errorCode") or "")
+        return str(content[0].get(key) or "")
     if isinstance(content, dict):
-        return str(content.get("errorCode") or content.get("error") or "")
+        return str(content.get(key) or content.get(oauth_key) or "")
     return ""
+
+
+def error_code(exc: SalesforceError) -> str:
+    """The ``errorCode`` of a Salesforce error body."""
+    return _error_field(exc, "errorCode", "error") or ""
 
 
 def error_message(exc: SalesforceError) -> str:
-    """The first ``message`` of a Salesforce error body, short, for an ops engineer."""
-    content: Any = exc.content
-    if isinstance(content, (bytes, str)):
-        try:
-            content = json.loads(content)
-        except ValueError:
-            text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-            return text[:200]
-    if isinstance(content, list) and content and isinstance(content[0], dict):
-        return str(content[0].get("message") or "")[:300]
-    if isinstance(content, dict):
-        return str(content.get("message") or content.get("error_description") or "")[:300]
-    return ""
+    """The first ``message`` of a Salesforce error body, short, for an ops engineer (a body that is not
+    JSON: its text)."""
+    message = _error_field(exc, "message", "error_description")
+    if message is None:
+        content = exc.content
+        return (content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content))[:200]
+    return message[:300]
 
 
 CUT_OFF = (
