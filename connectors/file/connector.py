@@ -4,7 +4,7 @@ with it and no CRM at all."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,7 +22,7 @@ from connectors.base import (
     RecordError,
     WriteResult,
 )
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, ProvisionError
 from connectors.file import writer
 from connectors.file.config import FileConnectorConfig
 from connectors.file.pull import FilePull, opportunity_stream, partner_stream
@@ -156,8 +156,10 @@ class FileConnector(Connector[FileConnectorConfig]):
     def write_fields(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
-        """Upsert each update's values into its partner's row. A record with a field missing from
-        ``specs`` or a value its field cannot hold fails alone; the file is replaced once, atomically."""
+        """Upsert each update's values into its partner's row; the file is replaced once, atomically. A
+        target that is not one of ``specs`` (or is the key column) refuses the whole call, as the protocol
+        says, before anything is written; a value its field cannot hold fails that record alone."""
+        refuse_unowned((name for u in updates for name in u.values), specs)
         path = self._output_path()
         formatted: list[tuple[FieldUpdate, dict[str, str] | tuple[RecordError, ...]]] = [
             (update, _format(update, specs)) for update in updates
@@ -188,20 +190,23 @@ def _format(update: FieldUpdate, specs: Mapping[str, FieldSpec]) -> dict[str, st
     values: dict[str, str] = {}
     errors: list[RecordError] = []
     for name, value in update.values.items():
-        spec = specs.get(name)
-        if name == writer.KEY:
-            errors.append(RecordError(f"{name} is the key column, not a field", code="KEY_FIELD", field=name))
-            continue
-        if spec is None:
-            errors.append(
-                RecordError(f"field {name!r} is not in the field specs", code="UNKNOWN_FIELD", field=name)
-            )
-            continue
         try:
-            values[name] = writer.format_value(value, spec)
+            values[name] = writer.format_value(value, specs[name])
         except writer.ValueRejected as exc:
             errors.append(RecordError(str(exc), code="INVALID_VALUE", field=name))
     return tuple(errors) if errors else values
+
+
+def refuse_unowned(targets: Iterable[str], specs: Mapping[str, FieldSpec]) -> None:
+    """ProvisionError naming the first target that is not a column of ``specs`` other than the key."""
+    for name in targets:
+        if name == writer.KEY:
+            raise ProvisionError(f"nothing was written: {name} is the file's key column, not a KPI field")
+        if name not in specs:
+            raise ProvisionError(
+                f"nothing was written: {name!r} is not one of the fields mapped for this file "
+                "(map it under writeback in the config)"
+            )
 
 
 def _existing_ancestor(directory: Path) -> Path:

@@ -81,8 +81,9 @@ def test_the_documented_example_connector_works(monkeypatch: pytest.MonkeyPatch)
         assert batches[-1].watermark == "2026-02-01T10:00:00+00:00"
         assert connector.stats.retries == 1
 
+        score = {"score": FieldSpec("score", "Score", FieldKind.NUMBER)}
         results = connector.write_fields(
-            [FieldUpdate("1", {"score": Decimal("1.5")}), FieldUpdate("2", {"score": None})], {}
+            [FieldUpdate("1", {"score": Decimal("1.5")}), FieldUpdate("2", {"score": None})], score
         )
         assert [(r.partner_id, r.ok) for r in results] == [("1", True), ("2", False)]
         assert results[1].errors[0].retryable

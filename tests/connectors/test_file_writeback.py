@@ -17,10 +17,9 @@ from connectors.base import (
     FieldSpec,
     FieldUpdate,
     ProvisionAction,
-    RecordError,
     WriteResult,
 )
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, ProvisionError
 from connectors.file import FileConnector, FileConnectorConfig
 
 SPECS = {
@@ -133,38 +132,38 @@ def test_writes_upsert_by_partner_and_keep_other_values(tmp_path: Path) -> None:
     assert list(by_id) == ["P1", "P2", "P3"]
 
 
-def test_a_field_outside_the_specs_fails_that_record_only(tmp_path: Path) -> None:
+def test_a_field_outside_the_specs_refuses_the_whole_call_before_anything_is_written(tmp_path: Path) -> None:
+    conn = make(tmp_path)
+    with pytest.raises(ProvisionError, match="'Secret__c' is not one of the fields mapped"):
+        conn.write_fields(
+            [FieldUpdate("P2", {"score": 2}), FieldUpdate("P1", {"score": 1, "Secret__c": 5})], SPECS
+        )
+    assert not (tmp_path / "out" / "scores.csv").exists()
+
+
+def test_a_value_its_field_cannot_hold_fails_that_record_only(tmp_path: Path) -> None:
     conn = make(tmp_path)
     results = conn.write_fields(
         [
-            FieldUpdate("P1", {"score": 1, "Secret__c": 5}),
             FieldUpdate("P2", {"score": 2}),
             FieldUpdate("P3", {"updated": datetime(2026, 1, 1)}),  # naive
             FieldUpdate("P4", {"revenue": "lots"}),
         ],
         SPECS,
     )
-    assert results[0] == WriteResult(
-        "P1",
-        ok=False,
-        errors=(RecordError("field 'Secret__c' is not in the field specs", "UNKNOWN_FIELD", "Secret__c"),),
-    )
-    assert results[1].ok
-    assert not results[2].ok and results[2].errors[0].field == "updated"
-    assert not results[3].ok and results[3].errors[0].code == "INVALID_VALUE"
+    assert results[0].ok
+    assert not results[1].ok and results[1].errors[0].field == "updated"
+    assert not results[2].ok and results[2].errors[0].code == "INVALID_VALUE"
     rows = read_csv(tmp_path / "out" / "scores.csv")
     assert [r[0] for r in rows[1:]] == ["P2"]
     assert "Secret__c" not in rows[0]
 
 
-def test_nothing_valid_to_write_leaves_no_file(tmp_path: Path) -> None:
+def test_the_key_column_is_not_a_field_to_write(tmp_path: Path) -> None:
     conn = make(tmp_path)
     key_spec = FieldSpec("partner_id", "Key", FieldKind.TEXT)
-    results = conn.write_fields(
-        [FieldUpdate("P1", {"nope": 1}), FieldUpdate("P2", {"partner_id": "P3"})],
-        {**SPECS, "partner_id": key_spec},
-    )
-    assert [r.errors[0].code for r in results] == ["UNKNOWN_FIELD", "KEY_FIELD"]
+    with pytest.raises(ProvisionError, match="partner_id is the file's key column"):
+        conn.write_fields([FieldUpdate("P2", {"partner_id": "P3"})], {**SPECS, "partner_id": key_spec})
     assert not (tmp_path / "out" / "scores.csv").exists()
 
 
