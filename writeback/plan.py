@@ -10,8 +10,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from connectors.base import FieldUpdate, FieldValue
-from writeback.mapping import ConnectorWriteback
-from writeback.values import canonical
+from writeback.mapping import ConnectorWriteback, FieldMapping
+from writeback.values import canonical, canonical_live
 
 Ledger = Mapping[tuple[str, str], str | None]
 """(partner id, field) -> canonical value we last wrote and the CRM confirmed."""
@@ -72,7 +72,7 @@ def _below_threshold(before: str | None, after: FieldValue, threshold: Decimal |
 
 def _filled(
     partner_id: str,
-    mapped: Mapping[str, object],
+    mapped: Mapping[str, FieldMapping],
     stamp_fields: list[str],
     ledger: Ledger,
     live: Mapping[str, Mapping[str, FieldValue]] | None,
@@ -84,7 +84,8 @@ def _filled(
     for name in mapped:
         if name in stamp_fields:
             continue
-        value = canonical(held.get(name)) if held is not None else ledger.get((partner_id, name))
+        kind = mapped[name].field_kind
+        value = canonical_live(held.get(name), kind) if held is not None else ledger.get((partner_id, name))
         if value not in (None, ""):
             count += 1
     return count
@@ -119,7 +120,9 @@ def make_plan(
             before = ledger.get(key) if key in ledger else None
             if key not in ledger:
                 live_value = (
-                    canonical(live[partner_id].get(field_name)) if live and partner_id in live else None
+                    canonical_live(live[partner_id].get(field_name), mapping.field_kind)
+                    if live and partner_id in live
+                    else None
                 )
                 if live is not None and live_value == wanted and not rewrite_all:
                     plan.unchanged += 1  # already right in the CRM (e.g. a ledger lost with its DB)
@@ -133,7 +136,7 @@ def make_plan(
                 partner_changes.append(FieldChange(partner_id, field_name, before, after, Reason.CHANGED))
                 continue
             if live is not None and partner_id in live:
-                live_value = canonical(live[partner_id].get(field_name))
+                live_value = canonical_live(live[partner_id].get(field_name), mapping.field_kind)
                 if live_value != wanted:
                     partner_changes.append(
                         FieldChange(partner_id, field_name, live_value, after, Reason.EDITED_IN_CRM)

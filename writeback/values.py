@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue
-from connectors.values import plain_number, to_decimal
+from connectors.values import plain_number, to_decimal, utc_datetime
 from kpi_core.registry import KpiFigure
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
 from kpi_core.schema import Segment
@@ -75,6 +75,18 @@ def canonical(value: FieldValue) -> str | None:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         return plain_number(number.normalize())
     return str(value)
+
+
+def canonical_live(value: FieldValue, kind: FieldKind) -> str | None:
+    """``canonical`` of a value read from the CRM into a field of ``kind``. A DATETIME some CRMs answer as
+    text (Salesforce: ``2026-11-01T08:30:00.000+0000``) is read as the instant it names, so it compares with
+    the one written; text that names none stays as it is (and differs)."""
+    if kind is FieldKind.DATETIME and isinstance(value, str):
+        try:
+            return canonical(utc_datetime(value))
+        except ValueError:
+            pass
+    return canonical(value)
 
 
 def _figure(group: GroupKpis, kpi: str) -> Figure | None:

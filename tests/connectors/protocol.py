@@ -12,7 +12,7 @@ import copy
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -80,8 +80,6 @@ class Case:
     """The fields writes target, one of each kind the CRM holds; empty: the connector writes no fields."""
     foreign_field: str = ""
     """A field name the connector could hold but does not own (not in ``specs``, never provisioned)."""
-    known_failures: Mapping[str, str] = field(default_factory=dict)
-    """Rule -> what the connector does instead: reported to the lead, run as a strict xfail."""
 
     @property
     def writes(self) -> bool:
@@ -139,22 +137,14 @@ Test = TypeVar("Test", bound=Callable[..., None])
 
 
 def rule(applies: Callable[[Case], bool] = lambda case: True) -> Callable[[Test], Test]:
-    """Runs a rule's test (named ``test_<rule>``) for every case it ``applies`` to, by capability; a case's
-    known failure of that rule runs as a strict xfail that names what the connector does instead."""
+    """Runs a rule's test for every case it ``applies`` to, by capability."""
 
     def parametrize(test: Test) -> Test:
-        name = test.__name__.removeprefix("test_")
-        params = [
-            pytest.param(c, id=c.name, marks=_known(c.known_failures.get(name))) for c in CASES if applies(c)
-        ]
+        params = [pytest.param(c, id=c.name) for c in CASES if applies(c)]
         marked: Test = pytest.mark.parametrize("case", params)(test)
         return marked
 
     return parametrize
-
-
-def _known(failure: str | None) -> list[pytest.MarkDecorator]:
-    return [] if failure is None else [pytest.mark.xfail(reason=failure, strict=True)]
 
 
 # -- file: a small CSV export in tmp_path --------------------------------------------------------------
@@ -269,11 +259,6 @@ ACME_SPECS = (
     FieldSpec("kpis_updated_at", "KPIs updated at", FieldKind.DATETIME),
     FieldSpec("score_breakdown", "Score breakdown", FieldKind.TEXT),
 )
-REFUSES_BY_RECORD = (
-    "write_fields fails each record naming the field (UNKNOWN_FIELD) instead of refusing the whole call "
-    "with ProvisionError"
-)
-
 CASES: list[Case] = [
     Case(
         "file",
@@ -284,7 +269,6 @@ CASES: list[Case] = [
         api=False,
         specs=tuple(FILE_SPECS.values()),
         foreign_field="foreign_score",
-        known_failures={"write_fields_refuses_a_field_it_does_not_own": f"file: {REFUSES_BY_RECORD}"},
     ),
     Case(
         "salesforce",
@@ -295,13 +279,6 @@ CASES: list[Case] = [
         api=True,
         specs=salesforce.SPECS,
         foreign_field="KPI_Foreign_Score__c",
-        known_failures={
-            "write_fields_answers_each_update_and_reads_back_the_values": (
-                "salesforce: read_fields answers a Datetime field as Salesforce's raw string "
-                "('2026-11-01T08:30:00.000+0000'), which writeback's canonical form does not equate with "
-                "the datetime written ('2026-11-01T08:30:00+00:00'); the other kinds read back equal"
-            )
-        },
     ),
     Case(
         "hubspot",
@@ -322,10 +299,5 @@ CASES: list[Case] = [
         api=True,
         specs=ACME_SPECS,
         foreign_field="foreign_score",
-        known_failures={
-            "write_fields_refuses_a_field_it_does_not_own": (
-                "the docs' example sends every target unchecked; its API answers each record UNKNOWN_FIELD"
-            )
-        },
     ),
 ]

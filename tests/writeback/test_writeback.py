@@ -32,7 +32,7 @@ from writeback import (
     desired_values,
     make_plan,
 )
-from writeback.values import score_breakdown, to_field_value
+from writeback.values import canonical_live, score_breakdown, to_field_value
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 PERIOD = PeriodWindow(
@@ -100,6 +100,31 @@ def test_canonical_forms_compare_equal_across_types() -> None:
     assert canonical(Decimal("0.00")) == "0"
     assert canonical(NOW) == "2026-11-22T12:00:00+00:00"
     assert canonical(None) is None
+
+
+def test_a_live_datetime_answered_as_text_compares_as_the_instant_it_names() -> None:
+    assert canonical_live("2026-11-22T12:00:00.000+0000", FieldKind.DATETIME) == canonical(NOW)
+    assert canonical_live("2026-11-22T13:00:00+01:00", FieldKind.DATETIME) == canonical(NOW)
+    assert canonical_live("not a time", FieldKind.DATETIME) == "not a time"
+    assert canonical_live("2026-11-22T12:00:00.000+0000", FieldKind.TEXT) == "2026-11-22T12:00:00.000+0000"
+
+
+def test_a_live_edit_of_a_datetime_field_is_seen_and_an_equal_one_is_not() -> None:
+    wb = ConnectorWriteback(
+        fields=[
+            FieldMapping(field="Seen__c", kpi="updated_at"),
+            FieldMapping(field="Won__c", kpi="won_revenue", period="last_90_days"),
+        ]
+    )
+    later = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    same = make_plan(
+        "c", {"P1": {"Seen__c": NOW}}, wb, {}, NOW, live={"P1": {"Seen__c": "2026-11-22T12:00:00.000+0000"}}
+    )
+    edited = make_plan(
+        "c", {"P1": {"Seen__c": NOW}}, wb, {}, NOW, live={"P1": {"Seen__c": later.isoformat()}}
+    )
+    assert (same.unchanged, len(same.changes)) == (1, 0)
+    assert "new" in [c.reason.value for c in edited.changes]
 
 
 def test_unknown_kpi_and_missing_period_are_config_errors() -> None:
