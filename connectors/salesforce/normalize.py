@@ -85,13 +85,6 @@ def partner_id(record: Mapping[str, Any], shape: OpportunityShape, primary: Mapp
     return primary.get(str(record.get("Id")))
 
 
-def opportunity(record: Mapping[str, Any], *, deleted: bool = False, **context: Any) -> Opportunity:
-    """One Opportunity record, normalized; amount converted per kpis.md (closed: the rate on the close
-    day; open: today's rate). ``context`` is a Normalizer's fields (shape, stages, rates, today,
-    fallback_modified, primary_partners)."""
-    return Normalizer(**context).opportunity(record, deleted=deleted)
-
-
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -107,7 +100,7 @@ def remembered(cache: dict[K, V], key: K, rule: Callable[[K], V]) -> V:
 
 @dataclass(kw_only=True, eq=False)
 class Normalizer:
-    """``opportunity()`` for the many records of one page: the same rules, with what repeats from record to
+    """The normalizing rules for the many records of one page, with what repeats from record to
     record (a stage, a currency, a close day, a rate on a day, a probability, a partner or channel value)
     worked out once per distinct value instead of once per record. Only strings (and Decimals, for
     percentages) are remembered: any other value goes through the rule itself every time."""

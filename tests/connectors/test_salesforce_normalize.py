@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from connectors.salesforce.normalize import (
+    Normalizer,
     OpportunityShape,
     StageMeta,
-    opportunity,
     parse_datetime,
     stage_meta,
 )
@@ -44,14 +44,13 @@ def normalized(record: dict[str, Any], today: date = date(2026, 11, 22)) -> Any:
         "PartnerAccountId": "001P",
     }
     base.update(record)
-    return opportunity(
-        base,
+    return Normalizer(
         shape=SHAPE,
         stages=STAGES,
         rates=rates(),
         today=today,
         fallback_modified=datetime(2026, 11, 22, tzinfo=timezone.utc),
-    )
+    ).opportunity(base)
 
 
 def test_closed_eur_deal_uses_the_dated_rate_of_its_close_day() -> None:
@@ -119,15 +118,18 @@ def test_partner_from_the_primary_opportunity_partner_map() -> None:
     shape = OpportunityShape(None, "LeadSource", False, "UTC", "USD")
 
     def partner_of(opp_id: str) -> str | None:
-        return opportunity(
-            {"Id": opp_id, "StageName": "Closed Won"},
-            shape=shape,
-            stages=STAGES,
-            rates=RateTable("USD"),
-            today=date(2026, 1, 1),
-            fallback_modified=datetime(2026, 1, 1, tzinfo=timezone.utc),
-            primary_partners={"006C": "001R"},
-        ).partner_id
+        return (
+            Normalizer(
+                shape=shape,
+                stages=STAGES,
+                rates=RateTable("USD"),
+                today=date(2026, 1, 1),
+                fallback_modified=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                primary_partners={"006C": "001R"},
+            )
+            .opportunity({"Id": opp_id, "StageName": "Closed Won"})
+            .partner_id
+        )
 
     assert partner_of("006C") == "001R"
     assert partner_of("006D") is None

@@ -10,7 +10,6 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.salesforce import normalize
 from connectors.salesforce.normalize import Normalizer, OpportunityShape, StageMeta
 from kpi_core.money import DatedRate, RateTable
 
@@ -89,15 +88,14 @@ PRIMARY = {"006A": "001P", "006C": "001Q"}
 
 
 def alone(row: dict[str, Any], form: OpportunityShape) -> Any:
-    return normalize.opportunity(
-        row,
+    return Normalizer(  # a fresh one: the record alone
         shape=form,
         stages=STAGES,
         rates=RATES,
         today=TODAY,
         fallback_modified=NOW,
         primary_partners=PRIMARY,
-    )
+    ).opportunity(row)
 
 
 @settings(max_examples=300, deadline=None)

@@ -101,9 +101,9 @@ FIELDS = ["StageName", "Amount", "CloseDate", "CreatedDate", "Probability", "Sys
 )
 def test_a_salesforce_record_with_junk_normalizes_to_well_typed_values(record: dict[str, Any]) -> None:
     now = datetime(2026, 10, 31, tzinfo=timezone.utc)
-    opp = normalize.opportunity(
-        record, shape=SHAPE, stages=STAGES, rates=RATES, today=date(2026, 10, 31), fallback_modified=now
-    )
+    opp = normalize.Normalizer(
+        shape=SHAPE, stages=STAGES, rates=RATES, today=date(2026, 10, 31), fallback_modified=now
+    ).opportunity(record)
     assert isinstance(opp, Opportunity) and opp.id == record["Id"]
     for amount in (opp.amount, opp.amount_original):
         assert amount is None or (isinstance(amount, Decimal) and amount.is_finite())
