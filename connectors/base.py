@@ -1,7 +1,8 @@
 """The connector protocol: the seam that makes CRMs pluggable (docs/connectors.md).
 
 A connector is a class registered under a name (``type`` in the YAML), with its own pydantic config
-model and five abilities: check, pull, read fields, write fields, provision fields.
+model. Every connector is a source (check, pull); one that can write KPI fields back is also a
+``FieldWriter`` (read fields, write fields, stored values, provision fields).
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
+import typing
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
@@ -177,12 +179,29 @@ C = TypeVar("C", bound=ConnectorConfig)
 
 
 class Connector(abc.ABC, Generic[C]):
-    """Base class of every connector. Subclasses set ``type_name`` and ``config_model``."""
+    """Base class of every connector: a source (check, pull). A connector that can also write KPI fields
+    back mixes in ``FieldWriter``; one that does not is read-only, and the config refuses a writeback
+    section for it.
+
+    A subclass declares its config model as the type argument (``Connector[MyConfig]``); ``config_model``
+    and ``type_name`` (the ``type: Literal[...]`` of that model, what users write as ``type:``) derive
+    from it unless the class sets them."""
 
     type_name: ClassVar[str]
     config_model: ClassVar[type[ConnectorConfig]]
     full_refresh: ClassVar[bool] = False
     """True when every pull is the whole data set (a file export): whatever it does not yield is deleted."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "config_model" not in cls.__dict__:
+            model = _declared_config_model(cls)
+            if model is not None:
+                cls.config_model = model
+        if "type_name" not in cls.__dict__ and "config_model" in cls.__dict__:
+            name = _literal_type_name(cls.config_model)
+            if name is not None:
+                cls.type_name = name
 
     def __init__(self, config: C) -> None:
         self.config = config
@@ -200,6 +219,26 @@ class Connector(abc.ABC, Generic[C]):
     @abc.abstractmethod
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:
         """Changes since ``watermark`` (None: everything), normalized, in batches."""
+
+    def instance_id(self) -> str | None:
+        """The CRM instance this connector reaches, as the CRM itself names it (Salesforce org id,
+        HubSpot portal id, the file's resolved path): the state keeps one instance per connector name and
+        refuses a pull from another. None (the default): not tracked."""
+        return None
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FieldWriter(abc.ABC):
+    """The optional capability of a connector to write KPI fields on partner records (writeback):
+    ``class MyConnector(Connector[MyConfig], FieldWriter)``."""
 
     @abc.abstractmethod
     def read_fields(
@@ -228,17 +267,24 @@ class Connector(abc.ABC, Generic[C]):
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         """Create the fields that are missing; leave matching ones alone; refuse incompatible ones."""
 
-    def instance_id(self) -> str | None:
-        """The CRM instance this connector reaches, as the CRM itself names it (Salesforce org id,
-        HubSpot portal id, the file's resolved path): the state keeps one instance per connector name and
-        refuses a pull from another. None (the default): not tracked."""
-        return None
 
-    def close(self) -> None:
-        """Release connections."""
+def writes_fields(connector_class: type[Connector[Any]]) -> bool:
+    """Whether connectors of this class can be a writeback's target."""
+    return issubclass(connector_class, FieldWriter)
 
-    def __enter__(self) -> Connector[C]:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def _declared_config_model(cls: type) -> type[ConnectorConfig] | None:
+    """The config model a class names as ``Connector[Model]``, if it names one."""
+    for base in getattr(cls, "__orig_bases__", ()):
+        if typing.get_origin(base) is Connector:
+            (argument,) = typing.get_args(base)
+            if isinstance(argument, type) and issubclass(argument, ConnectorConfig):
+                return argument
+    return None
+
+
+def _literal_type_name(model: type[ConnectorConfig]) -> str | None:
+    """The one value of the model's ``type: Literal["..."]``, if it declares one."""
+    annotation = model.model_fields["type"].annotation
+    values = typing.get_args(annotation) if typing.get_origin(annotation) is Literal else ()
+    return values[0] if len(values) == 1 and isinstance(values[0], str) else None

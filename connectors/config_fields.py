@@ -1,5 +1,5 @@
-"""Config field types every HTTPS connector shares (Salesforce, HubSpot): the checks live in the type, so
-each config model declares its URLs and its CA bundle without restating the validators."""
+"""What the config of every HTTPS connector (Salesforce, HubSpot) shares: field types whose checks live in
+the type (URLs, the CA bundle), and the settings every API connector has (``ApiConnectorConfig``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
-from connectors.base import existing_ca_bundle
+from connectors.base import ConnectorConfig, existing_ca_bundle
+from kpi_core.settings import TimeZoneName
 
 
 def https_origin(value: str) -> str:
@@ -30,3 +31,18 @@ CaBundle = Annotated[
     Field(description="PEM file of the CAs to trust (e.g. the sandbox's); default: certifi's."),
 ]
 """The ``ca_bundle`` setting: resolved from the config's directory, and a file that exists."""
+
+
+class ApiConnectorConfig(ConnectorConfig):
+    """The settings every API connector has, declared once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ca_bundle: CaBundle = None
+    timeout_seconds: float = Field(default=60.0, gt=0, description="Seconds one API call may take.")
+    timezone: TimeZoneName = Field(
+        default="UTC", description="Reporting time zone: the CRM's creation time becomes a day in it."
+    )
+    lookback_minutes: int = Field(
+        default=10, ge=0, description="Each pull re-reads changes this much older than its watermark."
+    )

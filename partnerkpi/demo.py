@@ -28,6 +28,7 @@ from partnerkpi.exit_codes import worst
 from partnerkpi.pipeline import (
     ExitCode,
     connector_config,
+    field_writer,
     open_connector,
     provision_connector,
     sync_connector,
@@ -142,7 +143,7 @@ def _sample_values(cfg: AppConfig, name: str, partner_ids: list[str], names: dic
     config = connector_config(cfg, name)
     fields = [field_name(config.type, f) for f in SHOWN_FIELDS]
     with open_connector(config) as connector:
-        values = connector.read_fields(partner_ids, fields)
+        values = field_writer(connector).read_fields(partner_ids, fields)
     table = Table(
         title=f"{name}: what sales staff now see on partner records (a sample)", title_justify="left"
     )

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from connectors import registry
-from connectors.base import Connector, ConnectorConfig, ProvisionResult
+from connectors.base import Connector, ConnectorConfig, FieldWriter, ProvisionResult
 from kpi_core import clock
 from kpi_core.accumulate import Accumulator
 from kpi_core.compute import accumulator, gc_paused, kpis
@@ -38,6 +38,16 @@ def open_connector(config: ConnectorConfig) -> Connector[Any]:
     return registry.get(config.type)(config)
 
 
+def field_writer(connector: Connector[Any]) -> FieldWriter:
+    """The connector as a field writer, or a usage error when it is read-only (the config refuses a
+    writeback section for such a connector; this is the same rule for a caller that skipped it)."""
+    if isinstance(connector, FieldWriter):
+        return connector
+    raise UsageError(
+        f"connector {connector.name!r} (type {connector.type_name!r}) is read-only: it cannot write fields"
+    )
+
+
 def connector_config(app: AppConfig, name: str) -> ConnectorConfig:
     """The named connector's config (looked up by ``AppConfig.connector``), or a usage error naming the
     connectors there are."""
@@ -54,7 +64,7 @@ def provision_connector(app: AppConfig, name: str) -> list[ProvisionResult]:
     if writeback is None or not writeback.fields:
         return []
     with open_connector(connector_config(app, name)) as connector:
-        return connector.provision_fields(list(writeback.specs().values()))
+        return field_writer(connector).provision_fields(list(writeback.specs().values()))
 
 
 def pull_into_store(
@@ -175,11 +185,12 @@ def plan_writeback(
     rewrite_all: bool = False,
 ) -> Plan:
     name = connector.name
+    writer = field_writer(connector)
     partner_ids = sorted(store.partner_ids(name))
-    desired = desired_values(result, writeback, partner_ids, held=connector.stored_values)
+    desired = desired_values(result, writeback, partner_ids, held=writer.stored_values)
     live = None
     if writeback.verify_live:
-        live = connector.read_fields(partner_ids, [m.field for m in writeback.fields])
+        live = writer.read_fields(partner_ids, [m.field for m in writeback.fields])
     return make_plan(name, desired, writeback, store.ledger(name), clock.utcnow(), live, rewrite_all)
 
 
@@ -283,7 +294,7 @@ def _sync_stages(
         with progress.stage(f"{name}: write", total=len(plan.updates())) as stage:
             outcome = apply_plan(
                 plan,
-                connector,
+                field_writer(connector),
                 writeback.specs(),
                 record=lambda writes: store.record_writes(
                     name, run_id, ((p, f, canonical(v)) for p, f, v in writes)

@@ -23,6 +23,7 @@ EXPORTED: dict[str, list[str]] = {
         "FieldSpec",
         "FieldUpdate",
         "FieldValue",
+        "FieldWriter",
         "ProvisionAction",
         "ProvisionError",
         "ProvisionResult",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from connectors.base import Connector, FieldSpec, FieldUpdate, FieldValue
+from connectors.base import FieldSpec, FieldUpdate, FieldValue, FieldWriter
 from writeback.plan import Plan
 
 ConfirmedWrite = tuple[str, str, FieldValue]
@@ -31,7 +30,7 @@ class ApplyOutcome:
 
 def apply_plan(
     plan: Plan,
-    connector: Connector[Any],
+    writer: FieldWriter,
     specs: Mapping[str, FieldSpec],
     record: Callable[[Iterable[ConfirmedWrite]], None],
     chunk_size: int = 1_000,
@@ -43,7 +42,7 @@ def apply_plan(
     updates = plan.updates()
     for start in range(0, len(updates), chunk_size):
         chunk: Sequence[FieldUpdate] = updates[start : start + chunk_size]
-        results = connector.write_fields(chunk, specs)
+        results = writer.write_fields(chunk, specs)
         outcome.calls += 1
         by_id = {u.partner_id: u for u in chunk}
         confirmed: list[ConfirmedWrite] = []

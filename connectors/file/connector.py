@@ -12,10 +12,10 @@ from connectors.base import (
     CheckResult,
     CheckStatus,
     Connector,
-    ConnectorConfig,
     FieldSpec,
     FieldUpdate,
     FieldValue,
+    FieldWriter,
     ProvisionAction,
     ProvisionResult,
     PullBatch,
@@ -29,7 +29,7 @@ from connectors.file.pull import FilePull, opportunity_stream, partner_stream
 from connectors.file.reader import RecordStream, connector_error
 
 
-class FileConnector(Connector[FileConnectorConfig]):
+class FileConnector(Connector[FileConnectorConfig], FieldWriter):
     """Every pull reads the whole file (full refresh): what a pull does not yield, the pipeline deletes.
 
     After a pull, ``stats.extra`` holds ``rows_read``, ``skipped_rows`` (records without an id or that
@@ -38,8 +38,6 @@ class FileConnector(Connector[FileConnectorConfig]):
     (field -> values that became None).
     """
 
-    type_name: ClassVar[str] = "file"
-    config_model: ClassVar[type[ConnectorConfig]] = FileConnectorConfig
     full_refresh: ClassVar[bool] = True
 
     def _error(self, message: str) -> ConnectorError:

@@ -18,9 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.base import ConnectorConfig
-from connectors.config_fields import CaBundle, HttpsOrigin
-from kpi_core.settings import TimeZoneName
+from connectors.config_fields import ApiConnectorConfig, HttpsOrigin
 
 DEFAULT_HOST = "https://api.hubapi.com"
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -107,7 +105,7 @@ class PropertyGroup(_Model):
     label: str = "Partner KPIs"
 
 
-class HubSpotConfig(ConnectorConfig):
+class HubSpotConfig(ApiConnectorConfig):
     """One HubSpot portal."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -116,15 +114,9 @@ class HubSpotConfig(ConnectorConfig):
     host: HttpsOrigin = Field(
         default=DEFAULT_HOST, description="API host; the sandbox's URL in tests and demos."
     )
-    ca_bundle: CaBundle = None
-    timeout_seconds: float = Field(default=60.0, gt=0)
     auth: AuthConfig
     partner: PartnerAttribution = PartnerAttribution()
     channel_property: PropertyName = "hs_analytics_source"
-    timezone: TimeZoneName = Field(
-        default="UTC", description="Reporting time zone: createdate becomes a day in it."
-    )
-    lookback_minutes: int = Field(default=10, ge=0)
     archived_listing_interval_hours: float = Field(
         default=24.0,
         gt=0,

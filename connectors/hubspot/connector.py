@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import ClassVar
 
 import httpx
 
 from connectors.base import (
     CheckResult,
     Connector,
-    ConnectorConfig,
     FieldSpec,
     FieldUpdate,
     FieldValue,
+    FieldWriter,
     ProvisionResult,
     PullBatch,
     WriteResult,
@@ -31,10 +30,7 @@ from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_valu
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 
 
-class HubSpotConnector(Connector[HubSpotConfig]):
-    type_name: ClassVar[str] = "hubspot"
-    config_model: ClassVar[type[ConnectorConfig]] = HubSpotConfig
-
+class HubSpotConnector(Connector[HubSpotConfig], FieldWriter):
     def __init__(
         self,
         config: HubSpotConfig,
@@ -45,15 +41,7 @@ class HubSpotConnector(Connector[HubSpotConfig]):
     ) -> None:
         super().__init__(config)
         ticker = ticker or SystemTicker()
-        limits = config.rate_limits
-        self.pacer = Pacer(
-            requests_per_10s=limits.requests_per_10s,
-            searches_per_second=limits.searches_per_second,
-            headroom=limits.headroom,
-            daily_share=limits.daily_budget_share,
-            use_headers=limits.use_headers,
-            ticker=ticker,
-        )
+        self.pacer = Pacer.configured(config.rate_limits, ticker)
         tokens = token_source(
             config.auth,
             host=config.host,
@@ -138,6 +126,3 @@ class HubSpotConnector(Connector[HubSpotConfig]):
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self) -> HubSpotConnector:
-        return self

@@ -19,9 +19,12 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from connectors.errors import BudgetExhausted
+
+if TYPE_CHECKING:
+    from connectors.hubspot.config import RateLimits
 
 LATENCY_MARGIN = 0.1
 """Seconds added to each interval (at most a tenth of it): a request sent just after the interval may
@@ -176,6 +179,18 @@ class Pacer:
         self.search = WindowLimiter(1, 1.0 / searches_per_second, ticker)
         self.budget = DailyBudget(daily_share)
         self.last = RateHeaders()
+
+    @classmethod
+    def configured(cls, limits: RateLimits, ticker: Ticker) -> Pacer:
+        """The pacer a connector's ``rate_limits`` section asks for."""
+        return cls(
+            requests_per_10s=limits.requests_per_10s,
+            searches_per_second=limits.searches_per_second,
+            headroom=limits.headroom,
+            daily_share=limits.daily_budget_share,
+            use_headers=limits.use_headers,
+            ticker=ticker,
+        )
 
     def _allowed(self, maximum: int) -> int:
         return max(1, int(maximum * self.headroom))

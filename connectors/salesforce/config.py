@@ -11,9 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.base import ConnectorConfig
-from connectors.config_fields import CaBundle, HttpsOrigin
-from kpi_core.settings import TimeZoneName, check_currency_code
+from connectors.config_fields import ApiConnectorConfig, HttpsOrigin
+from kpi_core.settings import check_currency_code
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 """A field or object API name (custom ones end in ``__c``); anything else could change a SOQL query."""
@@ -123,7 +122,7 @@ class PartnerAttribution(BaseModel):
         return None
 
 
-class SalesforceConfig(ConnectorConfig):
+class SalesforceConfig(ApiConnectorConfig):
     """One Salesforce org."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -138,19 +137,13 @@ class SalesforceConfig(ConnectorConfig):
         description="Where logins go: https://login.salesforce.com, https://test.salesforce.com or My Domain.",
     )
     api_version: str = "59.0"
-    ca_bundle: CaBundle = None
     proxies: dict[str, str] | None = None
-    timeout_seconds: float = Field(default=60.0, gt=0)
     auth: AuthConfig
     partner: PartnerAttribution = PartnerAttribution()
     channel_field: str = "LeadSource"
-    timezone: TimeZoneName = Field(
-        default="UTC", description="Reporting time zone: CreatedDate becomes a day in it."
-    )
     reporting_currency: str | None = Field(
         default=None, description="Amounts are converted into it; default: the org's corporate currency."
     )
-    lookback_minutes: int = Field(default=10, ge=0)
     bulk_threshold: int = Field(
         default=50_000, ge=1, description="Changed rows above which Bulk API 2.0 reads."
     )

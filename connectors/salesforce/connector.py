@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from connectors.base import (
     CheckResult,
     Connector,
-    ConnectorConfig,
     FieldKind,
     FieldSpec,
     FieldUpdate,
     FieldValue,
+    FieldWriter,
     ProvisionResult,
     PullBatch,
     WriteResult,
@@ -36,10 +36,7 @@ _ORG_ID = re.compile(r"00D[0-9A-Za-z]{12}")
 """A 15-character Salesforce org id (key prefix 00D)."""
 
 
-class SalesforceConnector(Connector[SalesforceConfig]):
-    type_name: ClassVar[str] = "salesforce"
-    config_model: ClassVar[type[ConnectorConfig]] = SalesforceConfig
-
+class SalesforceConnector(Connector[SalesforceConfig], FieldWriter):
     def __init__(
         self,
         config: SalesforceConfig,
@@ -140,9 +137,6 @@ class SalesforceConnector(Connector[SalesforceConfig]):
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self) -> SalesforceConnector:
-        return self
 
     # -- currency for writes -------------------------------------------------------------------------
     def _currency_context(

@@ -1,6 +1,8 @@
 """The cross-checks of the writeback section, run at load time so that a mapping mistake stops every
 command (``config validate``, ``check``, ``sync``, ...) before anything is read or written:
 
+- the connector writes fields at all (a read-only connector, one that is not a ``FieldWriter``, has no
+  writeback section);
 - a target is a field the project owns on that CRM (Salesforce: a custom ``__c`` field; HubSpot: not one
   of HubSpot's default company properties; file: not the ``partner_id`` key column), and the file
   connector's output is not one of the files it reads;
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ConnectorConfig
+from connectors import registry
+from connectors.base import ConnectorConfig, writes_fields
 from kpi_core.periods import PeriodKind, parse_period
 from kpi_core.registry import KpiFigure
 from kpi_core.settings import KpiSettings
@@ -97,6 +100,13 @@ def writeback_problems(doc: Document, config: AppConfig) -> list[Problem]:
         connector = config.connector(name)
         if connector is None:
             continue  # reported by the loader: no connector of that name
+        if not writes_fields(registry.get(connector.type)):
+            find.at(
+                ("writeback", name),
+                f"connector {name!r} (type {connector.type!r}) only reads: it cannot write fields, so it "
+                "takes no writeback section; remove this section",
+            )
+            continue
         base: YamlPath = ("writeback", name, "fields")
         naming = NAMING[connector.type]() if connector.type in NAMING else None
         _targets(find, base, section, naming)

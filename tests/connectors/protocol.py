@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -252,6 +253,37 @@ def acme_crm(env: Env) -> Iterator[Live]:
         yield Live(connector, ["1", "2", "3"], change, fake.snapshot, lambda: fake.calls)
 
 
+# -- json-export: docs/connectors.md's read-only full-refresh example, on a JSON file -----------------------
+EXPORT_DEALS = [
+    {"id": "d1", "partner_id": "P1", "amount": "100", "status": "won", "created_on": "2026-09-01",
+     "closes_on": "2026-10-01", "channel": "web", "modified_at": "2026-10-01T09:00:00+02:00"},
+    {"id": "d2", "partner_id": "P2", "amount": "250.50", "status": "lost", "created_on": "2026-09-02",
+     "closes_on": "2026-10-02", "modified_at": "2026-10-02T09:00:00Z"},
+    {"id": "d3", "amount": "80", "status": "open", "created_on": "2026-09-03", "closes_on": "2026-12-03",
+     "probability": 0.4, "modified_at": "2026-10-03T09:00:00Z"},
+]  # fmt: skip
+
+
+def export_class(env: Env) -> type[Connector[Any]]:
+    cls: type[Connector[Any]] = example_module(env.monkeypatch, "JsonExportConnector").JsonExportConnector
+    return cls
+
+
+@contextmanager
+def export_crm(env: Env) -> Iterator[Live]:
+    module = example_module(env.monkeypatch, "JsonExportConnector")
+    path = env.tmp_path / "deals.json"
+    path.write_text(json.dumps(EXPORT_DEALS), encoding="utf-8")
+
+    def change() -> str:
+        path.write_text(json.dumps([{**EXPORT_DEALS[0], "amount": str(CHANGED_AMOUNT)}, *EXPORT_DEALS[1:]]))
+        return "d1"
+
+    config = module.JsonExportConfig(name="export", type="json-export", path=path)
+    with module.JsonExportConnector(config) as connector:
+        yield Live(connector, [], change, path.read_bytes)
+
+
 ACME_SPECS = (
     FieldSpec("won_revenue", "Won revenue", FieldKind.CURRENCY),
     FieldSpec("win_rate", "Win rate", FieldKind.PERCENT),
@@ -300,4 +332,5 @@ CASES: list[Case] = [
         specs=ACME_SPECS,
         foreign_field="foreign_score",
     ),
+    Case("json-export", export_class, export_crm, builtin=False, full_refresh=True, api=False),
 ]

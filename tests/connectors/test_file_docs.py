@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import types
@@ -17,6 +18,7 @@ from connectors import (
     AuthError,
     CheckStatus,
     Connector,
+    ConnectorError,
     FieldKind,
     FieldSpec,
     FieldUpdate,
@@ -28,10 +30,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "connectors.md"
 BASE = "https://api.acme-crm.example/v1"
 
 
-def example_module(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+def example_module(monkeypatch: pytest.MonkeyPatch, defining: str = "AcmeConnector") -> types.ModuleType:
+    """The docs' example that defines the class ``defining``, run as a module of its own."""
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-    source = next(b for b in blocks if "class AcmeConnector" in b)
-    module = types.ModuleType("acme_partnerkpi_example")
+    source = next(b for b in blocks if f"class {defining}(" in b)
+    module = types.ModuleType(f"partnerkpi_docs_example_{defining.lower()}")
     monkeypatch.setitem(sys.modules, module.__name__, module)  # pydantic resolves annotations there
     exec(compile(source, str(DOC), "exec"), module.__dict__)
     return module
@@ -100,3 +103,22 @@ def test_the_documented_example_connector_works(monkeypatch: pytest.MonkeyPatch)
         with pytest.raises(AuthError, match=r"refused \(HTTP 403\)"):
             connector.read_fields(["1"], ["score"])
     connector.close()
+
+
+def test_the_documented_json_export_names_a_bad_record_and_stores_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    module = example_module(monkeypatch, "JsonExportConnector")
+    path = tmp_path / "deals.json"
+    good = {"id": "d1", "status": "won", "modified_at": "2026-10-01T09:00:00Z"}
+    path.write_text(json.dumps([good, good, good, {**good, "modified_at": "2026-10-01T09:00:00"}]))
+    connector = module.JsonExportConnector(
+        module.JsonExportConfig(name="export", type="json-export", path=path)
+    )
+    with pytest.raises(ConnectorError) as refused:
+        list(connector.pull(None))
+    assert str(refused.value) == f"export: cannot read {path}: 3.modified_at: input should have timezone info"
+    path.unlink()
+    with pytest.raises(ConnectorError, match=r"cannot read .*deals.json: No such file or directory"):
+        list(connector.pull(None))
+    assert [line.status for line in connector.check()] == [CheckStatus.FAIL]

@@ -12,7 +12,7 @@ from typing import get_args
 import pytest
 
 from connectors import registry
-from connectors.base import CheckResult, CheckStatus, FieldUpdate, ProvisionAction, PullBatch
+from connectors.base import CheckResult, CheckStatus, FieldUpdate, ProvisionAction, PullBatch, writes_fields
 from connectors.errors import ProvisionError
 from kpi_core import clock
 from kpi_core.schema import Partner
@@ -56,6 +56,11 @@ def test_type_name_is_the_config_models_type_literal(case: Case, env: Env) -> No
     cls = case.connector_class(env)
     assert get_args(cls.config_model.model_fields["type"].annotation) == (cls.type_name,)
     assert cls.full_refresh is case.full_refresh  # the case declares what the class says
+
+
+@rule()
+def test_a_connector_writes_fields_exactly_when_it_is_a_field_writer(case: Case, env: Env) -> None:
+    assert writes_fields(case.connector_class(env)) is case.writes  # the case declares what the class is
 
 
 @rule(lambda case: case.builtin)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
@@ -21,6 +21,7 @@ from connectors.base import (
     FieldSpec,
     FieldUpdate,
     FieldValue,
+    FieldWriter,
     ProvisionResult,
     PullBatch,
     WriteResult,
@@ -38,6 +39,7 @@ class ProbeAuth(BaseModel):
 
 
 class ProbeConfig(ConnectorConfig):
+    type: Literal["probe"]
     auth: ProbeAuth
     batch_size: int = 200
     output_file: str | None = None
@@ -51,10 +53,7 @@ class ProbeConfig(ConnectorConfig):
         return base / value if value is not None and base is not None else value
 
 
-class ProbeConnector(Connector[ProbeConfig]):
-    type_name = "probe"
-    config_model = ProbeConfig
-
+class ProbeConnector(Connector[ProbeConfig], FieldWriter):
     def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
         return []
 
@@ -73,6 +72,20 @@ class ProbeConnector(Connector[ProbeConfig]):
 
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
         return []
+
+
+class ReaderConfig(ConnectorConfig):
+    type: Literal["reader"]
+
+
+class ReaderConnector(Connector[ReaderConfig]):
+    """A read-only connector: a source without the FieldWriter capability."""
+
+    def check(self, specs: Sequence[FieldSpec] = ()) -> list[CheckResult]:
+        return []
+
+    def pull(self, watermark: str | None) -> Iterator[PullBatch]:
+        yield PullBatch()
 
 
 @pytest.fixture(autouse=True)
@@ -351,6 +364,22 @@ def test_connector_errors_keep_their_item_index(tmp_path: Path) -> None:
 def test_writeback_for_an_unknown_connector(tmp_path: Path) -> None:
     err = error(tmp_path, PROBE + "writeback:\n  crm: {}\n  hub: {}\n", PROBE_SECRET=SECRET)
     assert str(err) == "writeback.hub: no connector named 'hub' (connectors: crm) (config.yaml:11)"
+
+
+def test_a_writeback_section_for_a_read_only_connector_is_refused_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    types = {"probe": f"{__name__}:ProbeConnector", "reader": f"{__name__}:ReaderConnector"}
+    monkeypatch.setattr(registry, "available", lambda: dict(types))
+    reader = "  - name: export\n    type: reader\n"
+    mapping = "writeback:\n  export:\n    fields:\n      - {kpi: deal_count, period: last_90_days, field: Deals__c}\n"
+    err = error(tmp_path, PROBE + reader + mapping, PROBE_SECRET=SECRET)
+    assert str(err) == (
+        "writeback.export: connector 'export' (type 'reader') only reads: it cannot write fields, so it "
+        "takes no writeback section; remove this section (config.yaml:12)"
+    )
+    cfg = load(tmp_path, PROBE + reader, PROBE_SECRET=SECRET)  # without the section it loads
+    assert [c.type for c in cfg.connectors] == ["probe", "reader"]
 
 
 def test_connector_models_can_resolve_paths_against_the_config_directory(tmp_path: Path) -> None:

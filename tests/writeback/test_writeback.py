@@ -17,6 +17,7 @@ from connectors.base import (
     FieldSpec,
     FieldUpdate,
     FieldValue,
+    FieldWriter,
     ProvisionResult,
     PullBatch,
     RecordError,
@@ -211,7 +212,7 @@ def test_unmapped_fields_are_never_planned() -> None:
     assert plan.is_empty
 
 
-class FakeCrm(Connector[ConnectorConfig]):
+class FakeCrm(Connector[ConnectorConfig], FieldWriter):
     """A test double of the protocol (writeback logic only; real connectors are tested on the sandbox)."""
 
     type_name = "fake"
