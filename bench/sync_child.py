@@ -27,7 +27,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from connectors.base import Connector, FieldSpec, FieldUpdate, PullBatch, RecordError, WriteResult
+from connectors.base import Connector, PullBatch
+from connectors.fields import FieldSpec, FieldUpdate, RecordError, WriteResult
 from partnerkpi import pipeline
 from partnerkpi.config import load_config
 from partnerkpi.state import StateStore

@@ -1,21 +1,6 @@
 """Connectors: pull normalized opportunities from a CRM and write KPI fields back (docs/connectors.md)."""
 
-from connectors.base import (
-    CheckResult,
-    CheckStatus,
-    Connector,
-    ConnectorConfig,
-    FieldKind,
-    FieldSpec,
-    FieldUpdate,
-    FieldValue,
-    FieldWriter,
-    ProvisionAction,
-    ProvisionResult,
-    PullBatch,
-    RecordError,
-    WriteResult,
-)
+from connectors.base import CheckResult, CheckStatus, Connector, ConnectorConfig, FieldWriter, PullBatch
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
@@ -23,6 +8,16 @@ from connectors.errors import (
     ConnectorError,
     ProvisionError,
     UnexpectedAnswer,
+)
+from connectors.fields import (
+    FieldKind,
+    FieldSpec,
+    FieldUpdate,
+    FieldValue,
+    ProvisionAction,
+    ProvisionResult,
+    RecordError,
+    WriteResult,
 )
 
 __all__ = [

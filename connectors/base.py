@@ -14,18 +14,14 @@ import typing
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 from connectors.errors import ConnectorError
+from connectors.fields import FieldSpec, FieldUpdate, FieldValue, ProvisionResult, WriteResult
 from kpi_core.schema import Opportunity, Partner
-
-FieldValue = Decimal | float | int | str | datetime | None
-"""A value written to (or read from) a CRM field; None clears the field."""
 
 
 def resolve_config_path(value: Path, info: ValidationInfo) -> Path:
@@ -57,37 +53,6 @@ class ConnectorConfig(BaseModel):
     type: str
 
 
-class FieldKind(str, enum.Enum):
-    """What kind of CRM field a KPI lands in; each connector maps it to its own field type.
-
-    Writeback works out each value exactly in the field's unit: CURRENCY a Decimal in the reporting
-    currency, PERCENT a Decimal in percentage points (63.15 for a rate of 0.6315, as a Salesforce Percent
-    field holds it), NUMBER a Decimal, DATETIME an aware datetime, TEXT a str. It hands those exact values
-    to ``Connector.stored_values`` (where a connector whose field holds another currency converts them),
-    rounds the result once, half-up, to ``FieldSpec.scale``, and writes exactly that. Connectors never
-    rescale and never round.
-    """
-
-    CURRENCY = "currency"
-    PERCENT = "percent"
-    NUMBER = "number"
-    DATETIME = "datetime"
-    TEXT = "text"
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """A custom field on the partner record that writeback needs."""
-
-    name: str
-    label: str
-    kind: FieldKind
-    description: str = ""
-    precision: int = 18
-    scale: int = 2
-    length: int = 255
-
-
 @dataclass(frozen=True, slots=True)
 class PullBatch:
     """A slice of a pull. ``watermark`` is safe to persist once this batch (and all before it) is stored:
@@ -112,35 +77,6 @@ def with_expected(batches: Generator[PullBatch, None, None], expected: int | Non
 
 
 @dataclass(frozen=True, slots=True)
-class RecordError:
-    message: str
-    code: str = ""
-    field: str | None = None
-    retryable: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    """The CRM's answer for one partner record of a write batch."""
-
-    partner_id: str
-    ok: bool
-    errors: tuple[RecordError, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class FieldUpdate:
-    partner_id: str
-    values: Mapping[str, FieldValue]
-
-
-class CheckStatus(str, enum.Enum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
-
-
-@dataclass(frozen=True, slots=True)
 class CheckResult:
     """One line of ``partnerkpi check``: what was checked, how it went, what to do about it."""
 
@@ -153,19 +89,6 @@ class CheckResult:
     (something to fix)."""
 
 
-class ProvisionAction(str, enum.Enum):
-    CREATED = "created"
-    UNCHANGED = "unchanged"
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True, slots=True)
-class ProvisionResult:
-    field: str
-    action: ProvisionAction
-    message: str = ""
-
-
 @dataclass
 class ConnectorStats:
     """Counters a connector keeps for the run history."""
@@ -173,6 +96,12 @@ class ConnectorStats:
     api_calls: int = 0
     retries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CheckStatus(str, enum.Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
 
 
 C = TypeVar("C", bound=ConnectorConfig)

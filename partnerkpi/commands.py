@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from connectors.base import CheckStatus, ConnectorConfig, ProvisionAction
+from connectors.base import CheckStatus, ConnectorConfig
+from connectors.fields import ProvisionAction
 from kpi_core import clock
 from kpi_core.result import GroupKind, KpiResult
 from partnerkpi import run_events as events

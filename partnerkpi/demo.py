@@ -21,7 +21,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from connectors.base import ProvisionAction
+from connectors.fields import ProvisionAction
 from partnerkpi.commands import open_store
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.exit_codes import worst

@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from connectors import registry
-from connectors.base import Connector, ConnectorConfig, FieldWriter, ProvisionResult
+from connectors.base import Connector, ConnectorConfig, FieldWriter
+from connectors.fields import ProvisionResult
 from kpi_core import clock
 from kpi_core.accumulate import Accumulator
 from kpi_core.compute import accumulator, gc_paused, kpis

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from connectors.base import FieldSpec, FieldUpdate, FieldValue, FieldWriter
+from connectors.base import FieldWriter
+from connectors.fields import FieldSpec, FieldUpdate, FieldValue
 from writeback.plan import Plan
 
 ConfirmedWrite = tuple[str, str, FieldValue]

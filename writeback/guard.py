@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from connectors.base import FieldValue
+from connectors.fields import FieldValue
 from writeback.mapping import MassChangeGuard
 from writeback.plan import FieldChange, Plan, Reason
 from writeback.values import canonical

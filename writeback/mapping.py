@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from connectors.base import FieldKind, FieldSpec
+from connectors.fields import FieldKind, FieldSpec
 from kpi_core.registry import SEGMENT_FIGURES, KpiFigure, Unit, figure_names, segment_kpis
 from kpi_core.schema import SEGMENTS as SEGMENT_MEMBERS
 

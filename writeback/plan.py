@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from connectors.base import FieldUpdate, FieldValue
+from connectors.fields import FieldUpdate, FieldValue
 from writeback.mapping import ConnectorWriteback, FieldMapping
 from writeback.values import canonical, canonical_live
 

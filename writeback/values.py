@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue
 from connectors.values import plain_number, to_decimal, utc_datetime
 from kpi_core.registry import KpiFigure
 from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult

@@ -4,27 +4,16 @@ with it and no CRM at all."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from connectors.base import (
-    CheckResult,
-    CheckStatus,
-    Connector,
-    FieldSpec,
-    FieldUpdate,
-    FieldValue,
-    FieldWriter,
-    ProvisionAction,
-    ProvisionResult,
-    PullBatch,
-    RecordError,
-    WriteResult,
-)
-from connectors.errors import ConnectorError, ProvisionError
+from connectors.base import CheckResult, CheckStatus, Connector, FieldWriter, PullBatch
+from connectors.errors import ConnectorError
+from connectors.fields import FieldSpec, FieldUpdate, FieldValue, ProvisionResult, WriteResult
 from connectors.file import writer
 from connectors.file.config import FileConnectorConfig
+from connectors.file.output import OutputFile
 from connectors.file.pull import FilePull, opportunity_stream, partner_stream
 from connectors.file.reader import RecordStream, connector_error
 
@@ -110,101 +99,22 @@ class FileConnector(Connector[FileConnectorConfig], FieldWriter):
             return CheckResult("output", CheckStatus.OK, f"{path} will be created on the first write")
         return CheckResult("output", CheckStatus.OK, f"{path.name}: {len(table.rows)} partner rows, writable")
 
-    # -- writeback ------------------------------------------------------------------------------------
-    def _output_path(self) -> Path:
-        if self.config.output_path is None:
-            raise self._error("no output_path configured: set output_path to the CSV writeback writes")
-        return self.config.output_path
-
-    def _load(self, path: Path) -> writer.OutputTable | None:
-        try:
-            return writer.load(path)
-        except writer.NoKeyColumn as exc:
-            raise self._error(str(exc)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise self._error(f"cannot read {path}: {exc}") from None
-
-    def _save(self, path: Path, table: writer.OutputTable) -> None:
-        try:
-            writer.save(path, table)
-        except OSError as exc:
-            raise self._error(f"cannot write {path}: {exc.strerror or exc}") from None
+    # -- writeback: the output CSV (connectors/file/output.py) ----------------------------------------------
+    def _output(self) -> OutputFile:
+        return OutputFile(self.config.output_path, self._error)
 
     def provision_fields(self, specs: Sequence[FieldSpec]) -> list[ProvisionResult]:
-        """Columns for the fields: the file is created with ``partner_id,<fields...>`` when absent,
-        missing columns are appended; a second call changes nothing."""
-        path = self._output_path()
-        try:
-            existing = writer.load(path)
-        except writer.NoKeyColumn as exc:
-            return [ProvisionResult(s.name, ProvisionAction.REFUSED, str(exc)) for s in specs]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise self._error(f"cannot read {path}: {exc}") from None
-        table = existing or writer.OutputTable()
-        added = set(table.add_columns(s.name for s in specs if s.name != writer.KEY))
-        if added or existing is None:
-            self._save(path, table)
-        return [
-            ProvisionResult(s.name, ProvisionAction.CREATED, f"column added to {path.name}")
-            if s.name in added
-            else ProvisionResult(s.name, ProvisionAction.UNCHANGED)
-            for s in specs
-        ]
+        return self._output().provision(specs)
 
     def write_fields(
         self, updates: Sequence[FieldUpdate], specs: Mapping[str, FieldSpec]
     ) -> list[WriteResult]:
-        """Upsert each update's values into its partner's row; the file is replaced once, atomically. A
-        target that is not one of ``specs`` (or is the key column) refuses the whole call, as the protocol
-        says, before anything is written; a value its field cannot hold fails that record alone."""
-        refuse_unowned((name for u in updates for name in u.values), specs)
-        path = self._output_path()
-        formatted: list[tuple[FieldUpdate, dict[str, str] | tuple[RecordError, ...]]] = [
-            (update, _format(update, specs)) for update in updates
-        ]
-        accepted = [(u, values) for u, values in formatted if isinstance(values, dict)]
-        if accepted:
-            table = self._load(path) or writer.OutputTable()
-            table.add_columns(name for name in specs if name != writer.KEY)
-            for update, values in accepted:
-                table.upsert(update.partner_id, values)
-            self._save(path, table)
-        return [
-            WriteResult(u.partner_id, ok=True)
-            if isinstance(values, dict)
-            else WriteResult(u.partner_id, ok=False, errors=values)
-            for u, values in formatted
-        ]
+        return self._output().write(updates, specs)
 
     def read_fields(
         self, partner_ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, FieldValue]]:
-        path = self._output_path()
-        return writer.read_values(self._load(path), partner_ids, fields)
-
-
-def _format(update: FieldUpdate, specs: Mapping[str, FieldSpec]) -> dict[str, str] | tuple[RecordError, ...]:
-    """The update's values as cells, or the reasons it cannot be written."""
-    values: dict[str, str] = {}
-    errors: list[RecordError] = []
-    for name, value in update.values.items():
-        try:
-            values[name] = writer.format_value(value, specs[name])
-        except writer.ValueRejected as exc:
-            errors.append(RecordError(str(exc), code="INVALID_VALUE", field=name))
-    return tuple(errors) if errors else values
-
-
-def refuse_unowned(targets: Iterable[str], specs: Mapping[str, FieldSpec]) -> None:
-    """ProvisionError naming the first target that is not a column of ``specs`` other than the key."""
-    for name in targets:
-        if name == writer.KEY:
-            raise ProvisionError(f"nothing was written: {name} is the file's key column, not a KPI field")
-        if name not in specs:
-            raise ProvisionError(
-                f"nothing was written: {name!r} is not one of the fields mapped for this file "
-                "(map it under writeback in the config)"
-            )
+        return self._output().read(partner_ids, fields)
 
 
 def _existing_ancestor(directory: Path) -> Path:

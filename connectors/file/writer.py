@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from connectors.base import FieldKind, FieldSpec, FieldValue
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError
 from connectors.spreadsheet import CsvWriter, guard_cell, unguard_cell
 from connectors.values import iso_datetime, to_decimal
 
@@ -168,9 +168,27 @@ def parse_value(cell: str | None) -> FieldValue:
     return unguard_cell(cell)
 
 
+def format_update(
+    update: FieldUpdate, specs: Mapping[str, FieldSpec]
+) -> dict[str, str] | tuple[RecordError, ...]:
+    """The update's values as cells, or the reasons its record cannot be written."""
+    values: dict[str, str] = {}
+    errors: list[RecordError] = []
+    for name, value in update.values.items():
+        try:
+            values[name] = format_value(value, specs[name])
+        except ValueRejected as exc:
+            errors.append(RecordError(str(exc), code="INVALID_VALUE", field=name))
+    return tuple(errors) if errors else values
+
+
+PartnerValues = dict[str, dict[str, FieldValue]]
+"""Field values by partner id, as ``read_fields`` answers them."""
+
+
 def read_values(
     table: OutputTable | None, partner_ids: Sequence[str], fields: Sequence[str]
-) -> dict[str, dict[str, FieldValue]]:
+) -> PartnerValues:
     """The values of ``fields`` for the partners that have a row; a column the file lacks reads None."""
     if table is None:
         return {}

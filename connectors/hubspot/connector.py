@@ -6,17 +6,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import httpx
 
-from connectors.base import (
-    CheckResult,
-    Connector,
-    FieldSpec,
-    FieldUpdate,
-    FieldValue,
-    FieldWriter,
-    ProvisionResult,
-    PullBatch,
-    WriteResult,
-)
+from connectors.base import CheckResult, Connector, FieldWriter, PullBatch
+from connectors.fields import FieldSpec, FieldUpdate, FieldValue, ProvisionResult, WriteResult
 from connectors.hubspot.answers import AccountDetails
 from connectors.hubspot.auth import token_source
 from connectors.hubspot.client import HubSpotClient

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from connectors.base import CheckResult, CheckStatus, FieldSpec
+from connectors.base import CheckResult, CheckStatus
 from connectors.errors import ConnectorError
+from connectors.fields import FieldSpec
 from connectors.hubspot.answers import PIPELINES, TOKEN_INFO, Pipelines, TokenInfo
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import HubSpotConfig, OAuthAuth

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import FieldKind, FieldSpec, ProvisionAction, ProvisionResult
 from connectors.errors import ProvisionError
+from connectors.fields import FieldKind, FieldSpec, ProvisionAction, ProvisionResult
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.config import PROPERTY_NAME, PropertyGroup
 from connectors.hubspot.failures import HubSpotApiError

@@ -18,7 +18,7 @@ from hubspot.crm.companies import SimplePublicObjectId as CompanyId
 from hubspot.crm.deals import BatchReadInputSimplePublicObjectId as DealBatchRead
 from hubspot.crm.deals import SimplePublicObjectId as DealId
 
-from connectors.base import FieldValue
+from connectors.fields import FieldValue
 from connectors.hubspot.answers import (
     ACCOUNT_DETAILS,
     COMPANY_PROPERTIES,

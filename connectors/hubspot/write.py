@@ -27,7 +27,7 @@ from hubspot.crm.companies import BatchInputSimplePublicObjectBatchInput, Simple
 from pydantic import BaseModel
 
 from connectors.answers import parse_json_answer
-from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError, WriteResult
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError, WriteResult
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.failures import HubSpotApiError
 from connectors.values import plain_number, to_decimal

@@ -7,19 +7,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from connectors.base import (
-    CheckResult,
-    Connector,
-    FieldKind,
-    FieldSpec,
-    FieldUpdate,
-    FieldValue,
-    FieldWriter,
-    ProvisionResult,
-    PullBatch,
-    WriteResult,
-)
+from connectors.base import CheckResult, Connector, FieldWriter, PullBatch
 from connectors.errors import UnexpectedAnswer
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue, ProvisionResult, WriteResult
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce import currency, soql
 from connectors.salesforce.client import SalesforceClient

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from connectors.answers import parse_answer
-from connectors.base import CheckResult, CheckStatus, FieldSpec
+from connectors.base import CheckResult, CheckStatus
 from connectors.errors import BudgetExhausted, ConnectorError
+from connectors.fields import FieldSpec
 from connectors.salesforce import soql
 from connectors.salesforce.answers import Limits, StageRow
 from connectors.salesforce.auth import who

@@ -15,8 +15,8 @@ from typing import Any
 from simple_salesforce.api import Salesforce
 
 from connectors.answers import parse_answer
-from connectors.base import FieldKind, FieldSpec, ProvisionAction, ProvisionResult
 from connectors.errors import ProvisionError
+from connectors.fields import FieldKind, FieldSpec, ProvisionAction, ProvisionResult
 from connectors.salesforce import soql
 from connectors.salesforce.answers import Describe
 from connectors.salesforce.client import SalesforceClient, sobject

@@ -2,7 +2,7 @@
 false, one result per record. Records that hit a row lock (UNABLE_TO_LOCK_ROW) are sent again, only
 those, a bounded number of times; other record errors are reported with the record id, field and message.
 
-Values arrive as the Account will hold them (connectors.base.FieldKind): in a multi-currency org a Currency
+Values arrive as the Account will hold them (connectors.fields.FieldKind): in a multi-currency org a Currency
 value is already in the Account's own currency (Salesforce reads a Currency field in its record's
 CurrencyIsoCode): writeback converted the exact amount with ``to_account_currency`` (through the
 connector's ``stored_values``) and rounded it once. Nothing is converted or rounded here.
@@ -27,8 +27,8 @@ from pydantic import BaseModel, RootModel, StrictBool
 from simple_salesforce.api import Salesforce
 
 from connectors.answers import parse_answer
-from connectors.base import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError, WriteResult
 from connectors.errors import UnexpectedAnswer
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError, WriteResult
 from connectors.salesforce.client import SalesforceClient, sobject_bulk2
 from connectors.salesforce.transport import RETRYABLE_RECORD_CODES
 from kpi_core.money import RateTable

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 import pytest
 import respx
 
-from connectors.base import Connector, FieldKind, FieldSpec, FieldUpdate, FieldValue, PullBatch
+from connectors.base import Connector, PullBatch
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue
 from connectors.file import FileConnector
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector

@@ -9,7 +9,8 @@ from typing import Literal
 
 import pytest
 
-from connectors.base import CheckResult, Connector, ConnectorConfig, FieldSpec, PullBatch, writes_fields
+from connectors.base import CheckResult, Connector, ConnectorConfig, PullBatch, writes_fields
+from connectors.fields import FieldSpec
 from connectors.file import FileConnector
 from partnerkpi.errors import UsageError
 from partnerkpi.pipeline import field_writer

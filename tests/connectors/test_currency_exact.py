@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.base import FieldSpec, FieldUpdate, FieldValue
+from connectors.fields import FieldSpec, FieldUpdate, FieldValue
 from connectors.salesforce.pull import ID_CHUNK
 from connectors.salesforce.write import to_account_currency
 from kpi_core.money import RateTable

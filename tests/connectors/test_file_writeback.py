@@ -11,15 +11,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base import (
-    CheckStatus,
-    FieldKind,
-    FieldSpec,
-    FieldUpdate,
-    ProvisionAction,
-    WriteResult,
-)
+from connectors.base import CheckStatus
 from connectors.errors import ConnectorError, ProvisionError
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, ProvisionAction, WriteResult
 from connectors.file import FileConnector, FileConnectorConfig
 
 SPECS = {

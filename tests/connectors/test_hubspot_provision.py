@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from connectors.base import FieldKind, FieldSpec
+from connectors.fields import FieldKind, FieldSpec
 from connectors.hubspot.provision import definition, incompatibility
 
 

@@ -14,15 +14,9 @@ from typing import Any
 import pytest
 
 from connectors import registry
-from connectors.base import (
-    CheckStatus,
-    FieldKind,
-    FieldSpec,
-    FieldUpdate,
-    ProvisionAction,
-    PullBatch,
-)
+from connectors.base import CheckStatus, PullBatch
 from connectors.errors import AuthError, ConnectionFailed
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, ProvisionAction
 from connectors.hubspot import HubSpotConfig, HubSpotConnector
 from connectors.hubspot.watermark import Watermark
 from connectors.retry import RetryPolicy

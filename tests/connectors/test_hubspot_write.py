@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from connectors.base import FieldKind, FieldSpec
+from connectors.fields import FieldKind, FieldSpec
 from connectors.hubspot.write import UnwritableValue, _results, format_value
 
 

@@ -12,8 +12,9 @@ from typing import get_args
 import pytest
 
 from connectors import registry
-from connectors.base import CheckResult, CheckStatus, FieldUpdate, ProvisionAction, PullBatch, writes_fields
+from connectors.base import CheckResult, CheckStatus, PullBatch, writes_fields
 from connectors.errors import ProvisionError
+from connectors.fields import FieldUpdate, ProvisionAction
 from kpi_core import clock
 from kpi_core.schema import Partner
 from partnerkpi.sandbox.testing import SandboxFactory

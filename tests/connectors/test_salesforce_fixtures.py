@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.base import FieldKind, FieldSpec, PullBatch
+from connectors.base import PullBatch
+from connectors.fields import FieldKind, FieldSpec
 from connectors.retry import RetryPolicy
 from connectors.salesforce import SalesforceConfig, SalesforceConnector
 from kpi_core.schema import Opportunity, Partner

@@ -3,7 +3,7 @@ type is named. Provisioning against the sandbox: test_salesforce_write.py."""
 
 from __future__ import annotations
 
-from connectors.base import FieldKind, FieldSpec, ProvisionAction
+from connectors.fields import FieldKind, FieldSpec, ProvisionAction
 from connectors.salesforce.provision import field_metadata, incompatibility
 
 

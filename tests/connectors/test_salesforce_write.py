@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from connectors.base import FieldKind, FieldSpec, FieldUpdate, ProvisionAction
 from connectors.errors import ProvisionError
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate, ProvisionAction
 from connectors.salesforce.write import (
     SaveResult,
     _bulk_error,

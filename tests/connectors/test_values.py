@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 import pytest
 
-from connectors.base import FieldKind, FieldSpec
+from connectors.fields import FieldKind, FieldSpec
 from connectors.file.writer import format_value as file_format
 from connectors.file.writer import parse_value as file_parse
 from connectors.hubspot.normalize import parse_datetime as hubspot_datetime

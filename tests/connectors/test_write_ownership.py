@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.base import FieldKind, FieldSpec, FieldUpdate
 from connectors.errors import ProvisionError, UnexpectedAnswer
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.demo import demo_config, sandbox_connectors
 from partnerkpi.exit_codes import exit_code_of

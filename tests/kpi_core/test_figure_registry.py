@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import FieldKind
+from connectors.fields import FieldKind
 from kpi_core import SEGMENT_FIGURES, SEGMENTS, FigureScope, KpiFigure, Status, Unit
 from kpi_core.registry import figure_names, segment_kpis
 from kpi_core.result import GroupKind, KpiResult, Number

@@ -14,18 +14,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
 
 from connectors import registry
-from connectors.base import (
-    CheckResult,
-    Connector,
-    ConnectorConfig,
-    FieldSpec,
-    FieldUpdate,
-    FieldValue,
-    FieldWriter,
-    ProvisionResult,
-    PullBatch,
-    WriteResult,
-)
+from connectors.base import CheckResult, Connector, ConnectorConfig, FieldWriter, PullBatch
+from connectors.fields import FieldSpec, FieldUpdate, FieldValue, ProvisionResult, WriteResult
 from partnerkpi.config import AppConfig, ConfigError, config_dir, config_json_schema, load_config
 
 SECRET = "s3cr3t-canary-value"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import FieldValue
+from connectors.fields import FieldValue
 from partnerkpi.state import StateStore
 from tests.cli_in_process import run_partnerkpi
 from tests.maven_cli import connector_yaml, write_config

@@ -19,7 +19,6 @@ import respx
 import yaml
 from rich.console import Console
 
-from connectors.base import RecordError, WriteResult
 from connectors.errors import (
     AuthError,
     BudgetExhausted,
@@ -28,6 +27,7 @@ from connectors.errors import (
     ProvisionError,
     UnexpectedAnswer,
 )
+from connectors.fields import RecordError, WriteResult
 from connectors.file.connector import FileConnector
 from partnerkpi.commands import run_sync
 from partnerkpi.config import AppConfig, ConfigError, load_config

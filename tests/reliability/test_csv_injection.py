@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import FieldKind, FieldSpec, FieldUpdate
+from connectors.fields import FieldKind, FieldSpec, FieldUpdate
 from connectors.file import FileConnector, FileConnectorConfig
 from connectors.spreadsheet import FORMULA_STARTS, guard_cell, unguard_cell
 from partnerkpi.config import load_config

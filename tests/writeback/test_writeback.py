@@ -9,17 +9,13 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import (
-    CheckResult,
-    Connector,
-    ConnectorConfig,
+from connectors.base import CheckResult, Connector, ConnectorConfig, FieldWriter, PullBatch
+from connectors.fields import (
     FieldKind,
     FieldSpec,
     FieldUpdate,
     FieldValue,
-    FieldWriter,
     ProvisionResult,
-    PullBatch,
     RecordError,
     WriteResult,
 )
