@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 from connectors.errors import ConnectorError
 from connectors.fields import FieldSpec, FieldUpdate, FieldValue, ProvisionResult, WriteResult
+from connectors.watermark import Watermark
 from kpi_core.schema import Opportunity, Partner
 
 
@@ -118,6 +119,9 @@ class Connector(abc.ABC, Generic[C]):
 
     type_name: ClassVar[str]
     config_model: ClassVar[type[ConnectorConfig]]
+    watermark_model: ClassVar[type[Watermark] | None] = None
+    """The model of the watermarks this connector hands and reads back (connectors/watermark.py); None:
+    an opaque text of its own, or none."""
     full_refresh: ClassVar[bool] = False
     """True when every pull is the whole data set (a file export): whatever it does not yield is deleted."""
 
