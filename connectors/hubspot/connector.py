@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import ClassVar
 
 import httpx
 
@@ -17,11 +18,15 @@ from connectors.hubspot.pacing import Pacer, SystemTicker, Ticker
 from connectors.hubspot.provision import SHAPES, Provisioner, refuse_unowned
 from connectors.hubspot.pull import DealPuller
 from connectors.hubspot.read import read_account, read_company_fields, read_property_types, typed
+from connectors.hubspot.watermark import HubSpotWatermark
 from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_value
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
+from connectors.watermark import Watermark
 
 
 class HubSpotConnector(Connector[HubSpotConfig], FieldWriter):
+    watermark_model: ClassVar[type[Watermark] | None] = HubSpotWatermark
+
     def __init__(
         self,
         config: HubSpotConfig,

@@ -29,7 +29,7 @@ from connectors.hubspot.counters import PullCounters
 from connectors.hubspot.normalize import RawDeal, parse_datetime
 from connectors.hubspot.paging import DealList
 from connectors.hubspot.search import MODIFIED, OBJECT_ID, to_millis
-from connectors.hubspot.watermark import Watermark
+from connectors.hubspot.watermark import HubSpotWatermark
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Deletions:
         client: HubSpotClient,
         config: HubSpotConfig,
         counters: PullCounters,
-        previous: Watermark | None,
+        previous: HubSpotWatermark | None,
         run_start: datetime,
     ) -> None:
         self.client = client

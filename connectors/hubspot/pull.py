@@ -31,7 +31,7 @@ from connectors.hubspot.paging import DealList, Pages
 from connectors.hubspot.partners import Partners
 from connectors.hubspot.read import chunks
 from connectors.hubspot.search import CappedSearch
-from connectors.hubspot.watermark import Watermark
+from connectors.hubspot.watermark import HubSpotWatermark
 from kpi_core import clock
 
 DELETED_BATCH = 1000
@@ -73,7 +73,7 @@ class DealPuller:
 
     def pull(self, watermark: str | None) -> Iterator[PullBatch]:
         self.run_start = clock.utcnow()
-        previous = Watermark.parse(watermark) if watermark is not None else None
+        previous = HubSpotWatermark.load(watermark)
         self.deletions = Deletions(self.client, self.config, self.counters, previous, self.run_start)
         self.partners.forget_due()
         self.load_stages()
@@ -93,7 +93,9 @@ class DealPuller:
             yield PullBatch(deleted_opportunity_ids=list(ids))
         yield PullBatch(
             partners=self.partners.names(everything=True),
-            watermark=Watermark(self.run_start, live, listed).format(),
+            watermark=HubSpotWatermark(
+                modified=self.run_start, live_deals=live, archived_listed=listed
+            ).dump(),
         )
 
     def _batches(self, pages: Pages) -> Generator[PullBatch, None, None]:
@@ -135,6 +137,8 @@ class DealPuller:
         watermark = None
         if mark is not None:
             # No count: a run resumed from here lists the archived deals (since the last listing).
-            watermark = Watermark(min(mark, self.run_start), None, self.deletions.listed_at).format()
+            watermark = HubSpotWatermark(
+                modified=min(mark, self.run_start), live_deals=None, archived_listed=self.deletions.listed_at
+            ).dump()
         new_partners = self.partners.names(everything=watermark is not None)
         return PullBatch(opportunities=opportunities, partners=new_partners, watermark=watermark)

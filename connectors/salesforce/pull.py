@@ -27,7 +27,7 @@ import logging
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.answers import parse_answer
@@ -41,7 +41,7 @@ from connectors.salesforce.config import SalesforceConfig
 from connectors.salesforce.failures import SalesforceApiError
 from connectors.salesforce.normalize import OpportunityShape, StageMeta
 from connectors.salesforce.reader import Reader, Record
-from connectors.values import utc_datetime
+from connectors.salesforce.watermark import SalesforceWatermark
 from kpi_core import clock
 from kpi_core.schema import Opportunity, Partner
 
@@ -50,19 +50,6 @@ log = logging.getLogger(__name__)
 BASE_FIELDS = ("Id", "StageName", "Amount", "CloseDate", "CreatedDate", "Probability", "SystemModstamp")
 ID_CHUNK = 200
 MISSING_FIELD_CODES = frozenset({"INVALID_FIELD", "INVALID_TYPE"})
-
-
-def parse_watermark(value: str | None) -> datetime | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return utc_datetime(value.strip())
-    except ValueError:
-        raise ConnectorError(f"stored Salesforce watermark {value!r} is not an ISO timestamp") from None
-
-
-def format_watermark(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -237,7 +224,8 @@ class Puller:
         return out
 
     def run(self, watermark: str | None) -> Iterator[PullBatch]:
-        previous = parse_watermark(watermark)
+        stored = SalesforceWatermark.load(watermark)
+        previous = stored.modified if stored is not None else None
         state = PullState(run_start=clock.utcnow(), previous=previous)
         since = previous - timedelta(minutes=self.config.lookback_minutes) if previous else None
         meta = self.load_meta()
@@ -254,7 +242,7 @@ class Puller:
             bulk = changed > self.config.bulk_threshold
             pages = self._bulk(meta, since, state) if bulk else self._rest(meta, since, state)
             yield from with_expected(pages, changed)  # the first page tells the progress bar the count
-        yield PullBatch(watermark=format_watermark(state.run_start))
+        yield PullBatch(watermark=SalesforceWatermark(modified=state.run_start).dump())
 
     def _rest(
         self, meta: OrgMeta, since: datetime | None, state: PullState
@@ -290,7 +278,7 @@ class Puller:
             # A page re-read in the lookback window can end before the stored watermark: that one holds.
             moment = min(max(o.modified_at for o in opportunities), state.run_start)
             if state.previous is None or moment > state.previous:
-                mark = format_watermark(moment)
+                mark = SalesforceWatermark(modified=moment).dump()
         return PullBatch(opportunities=opportunities, partners=partners, watermark=mark)
 
     def deleted_ids(self, since: datetime | None) -> list[str]:
