@@ -24,12 +24,11 @@ from connectors.hubspot import answers as a
 from connectors.hubspot.failures import classify, translate
 from connectors.hubspot.normalize import parse_datetime
 from connectors.hubspot.read import read_daily_limit
-from connectors.hubspot.watermark import Watermark
 from connectors.retry import RetryPolicy
 from kpi_core import clock
 from partnerkpi.exit_codes import exit_code_of
 from partnerkpi.sandbox.hubspot.portal import PORTAL_ID
-from tests.connectors.test_hubspot_sandbox import T0, UNPACED, Portal, portal
+from tests.connectors.test_hubspot_sandbox import T0, UNPACED, Portal, portal, read_mark
 
 HOST = "https://api.example-hubspot.test"
 FAST = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.0)
@@ -367,7 +366,7 @@ def test_a_wrong_search_page_read_ahead_leaves_no_watermark_past_deals_not_hande
             handed, message = pull_until_stopped(connector, first[-1].watermark)
         assert a.SEARCH_DEALS in message
         stored = {o.id for b in handed for o in b.opportunities}
-        marks = [Watermark.parse(b.watermark).modified for b in handed if b.watermark]
+        marks = [read_mark(b.watermark).modified for b in handed if b.watermark]
         assert marks and len(stored) < 60
         portal_deals = p.emulation.portal
         for key in portal_deals.deal_keys():

@@ -14,9 +14,9 @@ from connectors.base import PullBatch
 from connectors.errors import ConnectorError
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.deletions import live_count
-from connectors.hubspot.watermark import Watermark
+from connectors.hubspot.watermark import HubSpotWatermark
 from kpi_core import clock
-from tests.connectors.test_hubspot_sandbox import T0, Portal, deleted, opportunities, portal
+from tests.connectors.test_hubspot_sandbox import T0, Portal, deleted, opportunities, portal, read_mark
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_a_first_pull_lists_the_archived_deals_and_records_the_count(small: Port
     connector = small.connector()
     first = pull_at(small, connector, T0, None)
     assert deleted(first) == small.archived_deal_ids()
-    mark = Watermark.parse(final_watermark(first))
-    assert mark == Watermark(T0, len(small.live_deal_ids()), T0)
+    mark = read_mark(final_watermark(first))
+    assert mark == HubSpotWatermark(modified=T0, live_deals=len(small.live_deal_ids()), archived_listed=T0)
     assert small.count("deals.search") == 1  # the count: one call more than before
 
 
@@ -72,8 +72,10 @@ def test_a_no_change_rerun_reads_deals_twice_and_lists_no_archived_deal(small: P
     assert opportunities(second) == {} and deleted(second) == set()
     assert deal_reads(small) == {"deals.search": 2, "deals.list": 0, "deals.batch_read": 0}
     assert connector.stats.extra["hubspot_archived_listings"] == 0
-    mark = Watermark.parse(final_watermark(second))
-    assert mark == Watermark(T0 + timedelta(hours=1), len(small.live_deal_ids()), T0)
+    mark = read_mark(final_watermark(second))
+    assert mark == HubSpotWatermark(
+        modified=T0 + timedelta(hours=1), live_deals=len(small.live_deal_ids()), archived_listed=T0
+    )
 
 
 def test_an_archived_deal_is_reported_as_deleted_on_the_next_run(small: Portal) -> None:
@@ -99,7 +101,7 @@ def test_a_created_and_an_archived_deal_in_one_interval_are_both_caught(small: P
     second = pull_at(small, connector, T0 + timedelta(hours=2), final_watermark(first))
     assert created in opportunities(second)
     assert deleted(second) == {victim}
-    mark = Watermark.parse(final_watermark(second))
+    mark = read_mark(final_watermark(second))
     assert mark.live_deals == len(small.live_deal_ids())
 
 
@@ -129,7 +131,7 @@ def test_the_safety_valve_lists_the_archived_deals_after_the_interval(small: Por
     valve = pull_at(small, connector, T0 + timedelta(hours=6), final_watermark(still))
     assert deleted(valve) == {victim}
     assert small.count("deals.list") >= 1
-    assert Watermark.parse(final_watermark(valve)).archived_listed == T0 + timedelta(hours=6)
+    assert read_mark(final_watermark(valve)).archived_listed == T0 + timedelta(hours=6)
     after = pull_at(small, connector, T0 + timedelta(hours=7), final_watermark(valve))
     assert small.count("deals.list") == 0 and deleted(after) == set()
 
@@ -146,8 +148,11 @@ def test_the_older_plain_time_watermark_still_works(small: Portal) -> None:
     assert len(opportunities(second)) == 5
     assert deleted(second) == {victim}  # archived since the old watermark only
     assert small.count("deals.list") >= 1  # no count to compare with: listed as before
-    mark = Watermark.parse(final_watermark(second))
-    assert mark == Watermark(T0 + timedelta(hours=2), len(small.live_deal_ids()), T0 + timedelta(hours=2))
+    mark = read_mark(final_watermark(second))
+    later = T0 + timedelta(hours=2)
+    assert mark == HubSpotWatermark(
+        modified=later, live_deals=len(small.live_deal_ids()), archived_listed=later
+    )
     third = pull_at(small, connector, T0 + timedelta(hours=3), final_watermark(second))
     assert deal_reads(small) == {"deals.search": 2, "deals.list": 0, "deals.batch_read": 0}
     assert deleted(third) == set()
@@ -166,7 +171,7 @@ def test_a_watermark_left_mid_pull_makes_the_resumed_run_list_since_the_last_lis
     second = pull_at(small, connector, T0 + timedelta(hours=4), final_watermark(first))
     mid = next(b.watermark for b in second if b.watermark and b.opportunities)
     assert mid is not None
-    parsed = Watermark.parse(mid)
+    parsed = read_mark(mid)
     assert parsed.live_deals is None and parsed.archived_listed == T0
     assert parsed.modified > T0 + timedelta(hours=2)
     resumed = pull_at(small, connector, T0 + timedelta(hours=5), mid)
@@ -175,6 +180,6 @@ def test_a_watermark_left_mid_pull_makes_the_resumed_run_list_since_the_last_lis
 
 def test_a_bad_watermark_is_a_clear_error(small: Portal) -> None:
     with pytest.raises(ConnectorError, match="not an ISO 8601 time"):
-        Watermark.parse("yesterday live=3")
+        HubSpotWatermark.load("yesterday live=3")
     with pytest.raises(ConnectorError, match="bad live count"):
-        Watermark.parse(f"{T0.isoformat()} live=many archived_listed={T0.isoformat()}")
+        HubSpotWatermark.load(f"{T0.isoformat()} live=many archived_listed={T0.isoformat()}")

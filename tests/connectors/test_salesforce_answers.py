@@ -21,8 +21,8 @@ from connectors.errors import ConnectionFailed, UnexpectedAnswer
 from connectors.salesforce import answers, soql
 from connectors.salesforce.answers import Describe, StageRow
 from connectors.salesforce.failures import SalesforceApiError, translate
-from connectors.salesforce.pull import parse_watermark
 from connectors.salesforce.transport import ApiBudget, SalesforceSession, classifier
+from connectors.salesforce.watermark import SalesforceWatermark
 from partnerkpi.exit_codes import exit_code_of
 from partnerkpi.sandbox.core import Sandbox
 from tests.connectors.test_salesforce_fixtures import FAST_RETRIES, connector, emulation
@@ -287,9 +287,9 @@ def test_a_page_re_read_in_the_lookback_window_never_moves_the_watermark_back(
 
 
 def moment(mark: str) -> datetime:
-    found = parse_watermark(mark)
+    found = SalesforceWatermark.load(mark)
     assert found is not None
-    return found
+    return found.modified
 
 
 def test_a_5xx_that_never_clears_on_a_data_call_is_exit_3(sandbox_factory: SandboxFactory) -> None:

@@ -17,7 +17,7 @@ from connectors.salesforce.normalize import (
     parse_datetime,
     stage_meta,
 )
-from connectors.salesforce.pull import format_watermark, parse_watermark
+from connectors.salesforce.watermark import SalesforceWatermark
 from kpi_core.money import RateTable
 from kpi_core.schema import Status
 from tests.connectors.salesforce_samples import rates
@@ -143,5 +143,6 @@ def test_datetime_and_watermark_round_trip() -> None:
         2020, 10, 22, 21, 3, 23, tzinfo=timezone.utc
     )
     moment = datetime(2026, 11, 22, 21, 0, 0, 123000, tzinfo=timezone.utc)
-    assert parse_watermark(format_watermark(moment)) == moment
-    assert parse_watermark(None) is None
+    loaded = SalesforceWatermark.load(SalesforceWatermark(modified=moment).dump())
+    assert loaded is not None and loaded.modified == moment
+    assert SalesforceWatermark.load(None) is None

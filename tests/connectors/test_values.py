@@ -13,7 +13,7 @@ from connectors.file.writer import parse_value as file_parse
 from connectors.hubspot.normalize import parse_datetime as hubspot_datetime
 from connectors.hubspot.write import format_value as hubspot_format
 from connectors.salesforce.normalize import parse_datetime as salesforce_datetime
-from connectors.salesforce.pull import parse_watermark
+from connectors.salesforce.watermark import SalesforceWatermark
 from connectors.values import iso_datetime, plain_number, to_decimal, utc_datetime
 from writeback.values import canonical
 
@@ -114,7 +114,9 @@ def test_connectors_never_round_a_value_writeback_rounded_they_only_pad_it_exact
 
 def test_every_reader_parses_timestamps_by_the_same_rules() -> None:
     raw = "2024-05-01T14:00:00+02:00"
-    assert hubspot_datetime(raw) == salesforce_datetime(raw) == parse_watermark(raw) == NOON_UTC
+    stored = SalesforceWatermark.load(raw)  # the watermark text earlier versions stored
+    assert stored is not None
+    assert hubspot_datetime(raw) == salesforce_datetime(raw) == stored.modified == NOON_UTC
     assert hubspot_datetime("2024-05-01T12:00:00") == salesforce_datetime("2024-05-01T12:00:00") == NOON_UTC
     assert hubspot_datetime("soon") is None and salesforce_datetime("soon") is None
     assert file_parse("2024-05-01T12:00:00Z") == NOON_UTC

@@ -27,6 +27,7 @@ import pytest
 
 from connectors.retry import RetryPolicy
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.watermark import SalesforceWatermark
 from kpi_core.schema import Opportunity
 from partnerkpi.config import AppConfig
 from partnerkpi.pipeline import ExitCode
@@ -376,13 +377,20 @@ def parse_moment(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+def watermark_moment(text: str) -> datetime:
+    """The time a stored watermark says, read as the next pull reads it."""
+    mark = SalesforceWatermark.load(text)
+    assert mark is not None
+    return mark.modified
+
+
 def assert_no_change_lost(sandbox: Sandbox, store: StateStore) -> None:
     """Every change the watermark has passed is in the mirror, as the CRM holds it now: an opportunity
     modified before the watermark is stored with that very SystemModstamp."""
     mark = store.get_watermark(NAME)
     if mark is None:
         return
-    moment = parse_moment(mark)
+    moment = watermark_moment(mark)
     stored: dict[str, Opportunity] = {o.id: o for o in store.iter_opportunities(NAME, include_deleted=True)}
     rows = sandbox.emulation(CRM).admin(
         "state", {"soql": "SELECT Id, IsDeleted, SystemModstamp FROM Opportunity"}
@@ -451,7 +459,7 @@ def broken_run(
     says(message, target, broken)
     after, values = watermark_and_values(sandbox, cfg)
     if target.moves_to_stored_page and after != mark:  # to a stored page's checkpoint, never back
-        assert after is not None and (mark is None or parse_moment(after) > parse_moment(mark))
+        assert after is not None and (mark is None or watermark_moment(after) > watermark_moment(mark))
     else:
         assert after == mark, "the watermark moved past an answer that was not believed"
     assert values == before, "a broken run wrote to the CRM"

@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot.watermark import Watermark
+from connectors.hubspot.watermark import HubSpotWatermark
+from connectors.salesforce.watermark import SalesforceWatermark
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.sandbox.app import build_sandbox
 from partnerkpi.sandbox.core import Request, Response, Sandbox
@@ -250,7 +251,10 @@ def crash_and_resume(
         # The watermark the killed run left never passes an opportunity the mirror does not hold.
         watermark = store.get_watermark(connector_name(crm))
         if watermark is not None:
-            mark = Watermark.parse(watermark).modified if crm == "hubspot" else parse_time(watermark)
+            model = HubSpotWatermark if crm == "hubspot" else SalesforceWatermark
+            loaded = model.load(watermark)
+            assert loaded is not None
+            mark = loaded.modified
             stored = {o.id for o in store.iter_opportunities(connector_name(crm), include_deleted=True)}
             passed = {i for i, m in modified_in_crm(sandbox, crm).items() if m < mark}
             assert passed <= stored, f"point {point}: watermark {watermark} passed unstored rows"
