@@ -53,11 +53,12 @@ def looks_like(text: str) -> str:
     return f"{len(text)} characters of text"
 
 
-def describe_problems(exc: ValidationError) -> str:
-    """Pydantic's errors as ``field path: message`` parts, without the input values."""
+def describe_problems(exc: ValidationError, whole: str = "the answer") -> str:
+    """Pydantic's errors as ``field path: message`` parts, without the input values; ``whole`` names a
+    problem of the whole input (no field path)."""
     parts = []
     for error in exc.errors(include_input=False, include_url=False)[:_MAX_PROBLEMS]:
-        where = ".".join(str(p) for p in error["loc"]) or "the answer"
+        where = ".".join(str(p) for p in error["loc"]) or whole
         message = error["msg"]
         parts.append(f"{where}: {message[:1].lower()}{message[1:]}")  # field names inside keep their case
     more = exc.error_count() - _MAX_PROBLEMS

@@ -15,7 +15,7 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
@@ -23,6 +23,9 @@ from connectors.errors import ConnectorError
 from connectors.fields import FieldSpec, FieldUpdate, FieldValue, ProvisionResult, WriteResult
 from connectors.watermark import Watermark
 from kpi_core.schema import Opportunity, Partner
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11; the project runs on 3.10 too
 
 
 def resolve_config_path(value: Path, info: ValidationInfo) -> Path:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from connectors.answers import describe_problems
 from connectors.errors import ConnectorError
 
 W = TypeVar("W", bound="Watermark")
@@ -61,7 +62,9 @@ class Watermark(BaseModel):
                 return cls.from_legacy(text)
             return cls.model_validate_json(text)
         except ValidationError as exc:  # a legacy text that parsed into values the model refuses too
-            raise cls.refused(text, f"is not a {cls.connector_kind} watermark ({problems(exc)})") from None
+            raise cls.refused(
+                text, f"is not a {cls.connector_kind} watermark ({describe_problems(exc, 'the text')})"
+            ) from None
 
     @classmethod
     def from_legacy(cls: type[W], text: str) -> W:
@@ -73,12 +76,3 @@ class Watermark(BaseModel):
     def refused(cls, text: str, problem: str) -> ConnectorError:
         """The error for a stored ``text`` that cannot be read: names the connector kind, says reset."""
         return ConnectorError(f"stored {cls.connector_kind} watermark {text!r} {problem}; {RESET_ADVICE}")
-
-
-def problems(exc: ValidationError) -> str:
-    """Pydantic's findings in one line (``live_deals: Field required``), without the input or its URL."""
-    found = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "watermark"
-        found.append(f"{where}: {error['msg']}")
-    return "; ".join(found)

@@ -16,7 +16,6 @@ from connectors.file.config import FileConnectorConfig
 from connectors.file.output import OutputFile
 from connectors.file.pull import FilePull, opportunity_stream, partner_stream
 from connectors.file.reader import RecordStream, connector_error
-from connectors.watermark import Watermark
 
 
 class FileConnector(Connector[FileConnectorConfig], FieldWriter):
@@ -29,7 +28,7 @@ class FileConnector(Connector[FileConnectorConfig], FieldWriter):
     """
 
     full_refresh: ClassVar[bool] = True
-    watermark_model: ClassVar[type[Watermark] | None] = None  # the fingerprint is never read back
+    watermark_model = None  # the fingerprint is never read back
 
     def _error(self, message: str) -> ConnectorError:
         return connector_error(self.name, message)

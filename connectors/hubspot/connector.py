@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import ClassVar
 
 import httpx
 
@@ -21,11 +20,10 @@ from connectors.hubspot.read import read_account, read_company_fields, read_prop
 from connectors.hubspot.watermark import HubSpotWatermark
 from connectors.hubspot.write import CompanyWriter, UnwritableValue, format_value
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
-from connectors.watermark import Watermark
 
 
 class HubSpotConnector(Connector[HubSpotConfig], FieldWriter):
-    watermark_model: ClassVar[type[Watermark] | None] = HubSpotWatermark
+    watermark_model = HubSpotWatermark
 
     def __init__(
         self,

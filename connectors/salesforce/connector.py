@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from connectors.base import CheckResult, Connector, FieldWriter, PullBatch
 from connectors.errors import UnexpectedAnswer
@@ -20,7 +20,6 @@ from connectors.salesforce.pull import ID_CHUNK, Puller, PullState
 from connectors.salesforce.reader import Reader
 from connectors.salesforce.watermark import SalesforceWatermark
 from connectors.salesforce.write import Writer, to_account_currency
-from connectors.watermark import Watermark
 from kpi_core import clock
 from kpi_core.money import RateTable
 
@@ -29,7 +28,7 @@ _ORG_ID = re.compile(r"00D[0-9A-Za-z]{12}")
 
 
 class SalesforceConnector(Connector[SalesforceConfig], FieldWriter):
-    watermark_model: ClassVar[type[Watermark] | None] = SalesforceWatermark
+    watermark_model = SalesforceWatermark
 
     def __init__(
         self,

@@ -139,11 +139,11 @@ def test_a_legacy_watermark_is_handed_on_as_json() -> None:
 @pytest.mark.parametrize(
     ("model", "kind", "text", "says"),
     [
-        (SalesforceWatermark, "Salesforce", "{not json", "Invalid JSON"),
-        (SalesforceWatermark, "Salesforce", "{}", "modified: Field required"),
+        (SalesforceWatermark, "Salesforce", "{not json", "the text: invalid JSON"),
+        (SalesforceWatermark, "Salesforce", "{}", "modified: field required"),
         (SalesforceWatermark, "Salesforce", '{"modified":"soon"}', "modified"),
         (SalesforceWatermark, "Salesforce", "yesterday", "is not an ISO timestamp"),
-        (HubSpotWatermark, "HubSpot", '{"modified":"2026-11-02T09:00:00Z",', "Invalid JSON"),
+        (HubSpotWatermark, "HubSpot", '{"modified":"2026-11-02T09:00:00Z",', "the text: invalid JSON"),
         (
             HubSpotWatermark,
             "HubSpot",
@@ -165,12 +165,13 @@ def test_a_malformed_watermark_names_the_connector_and_says_reset(
 
 
 def test_a_watermark_of_another_connector_kind_is_refused() -> None:
-    assert "live_deals: Extra inputs are not permitted" in refusal(SalesforceWatermark, HUBSPOT.dump())
-    assert "live_deals: Field required" in refusal(HubSpotWatermark, SALESFORCE.dump())
+    assert "live_deals: extra inputs are not permitted" in refusal(SalesforceWatermark, HUBSPOT.dump())
+    assert "live_deals: field required" in refusal(HubSpotWatermark, SALESFORCE.dump())
     fingerprint = Fingerprint(sha256="0" * 64, size=10, mtime=T0, rows=2).to_json()
     for model, kind in ((SalesforceWatermark, "Salesforce"), (HubSpotWatermark, "HubSpot")):
         message = refusal(model, fingerprint)
-        assert "sha256: Extra inputs are not permitted" in message
+        assert "modified: field required" in message  # its keys are not a watermark's
+        assert "more problem(s)" in message  # and its own keys are extra
         assert_says_reset(message, kind)
 
 
