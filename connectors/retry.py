@@ -8,6 +8,7 @@ jitter, are capped, and a Retry-After is honoured (up to the cap).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -70,6 +71,12 @@ class RetryPolicy:
     ) -> T:
         """Call ``fn`` under the policy; the last exception is re-raised when attempts run out."""
         return self.retrying(classify, on_retry)(fn)
+
+    def pause_before_resend(self, attempt: int, cap: float = 10.0) -> None:
+        """Wait before sending again the records a CRM refused retryably (a row lock) in a call that
+        itself succeeded: ``initial_wait`` doubled per resend (``attempt`` from 1), no jitter, at most
+        ``cap`` seconds."""
+        time.sleep(min(self.initial_wait * 2 ** (attempt - 1), cap))
 
 
 DEFAULT_POLICY = RetryPolicy()

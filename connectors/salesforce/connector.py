@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from connectors.base import CheckResult, Connector, FieldWriter, PullBatch
@@ -30,13 +29,7 @@ _ORG_ID = re.compile(r"00D[0-9A-Za-z]{12}")
 class SalesforceConnector(Connector[SalesforceConfig], FieldWriter):
     watermark_model = SalesforceWatermark
 
-    def __init__(
-        self,
-        config: SalesforceConfig,
-        *,
-        retry_policy: RetryPolicy = DEFAULT_POLICY,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, config: SalesforceConfig, *, retry_policy: RetryPolicy = DEFAULT_POLICY) -> None:
         super().__init__(config)
         self.client = SalesforceClient(config, self.stats, retry_policy)
         self.reader = Reader(self.client, config.page_size)
@@ -46,7 +39,7 @@ class SalesforceConnector(Connector[SalesforceConfig], FieldWriter):
             sobject=config.partner_object,
             batch_size=config.write_batch_size,
             retry_attempts=config.write_retry_attempts,
-            sleep=sleep,
+            policy=retry_policy,
         )
         self.provisioner = Provisioner(
             self.client,

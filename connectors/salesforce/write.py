@@ -17,8 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -29,6 +28,7 @@ from simple_salesforce.api import Salesforce
 from connectors.answers import parse_answer
 from connectors.errors import UnexpectedAnswer
 from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue, RecordError, WriteResult
+from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce.client import SalesforceClient, sobject_bulk2
 from connectors.salesforce.transport import RETRYABLE_RECORD_CODES
 from kpi_core.money import RateTable
@@ -110,13 +110,13 @@ class Writer:
         sobject: str,
         batch_size: int,
         retry_attempts: int,
-        sleep: Callable[[float], None] = time.sleep,
+        policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.client = client
         self.sobject = sobject
         self.batch_size = batch_size
         self.retry_attempts = retry_attempts
-        self.sleep = sleep
+        self.policy = policy
 
     def records(
         self,
@@ -169,7 +169,7 @@ class Writer:
                 if retry:
                     attempt += 1
                     log.info("resending %d row-locked record(s) (attempt %d)", len(retry), attempt + 1)
-                    self.sleep(min(0.5 * 2 ** (attempt - 1), 10.0))
+                    self.policy.pause_before_resend(attempt)
                 pending = retry
         return results
 

@@ -96,7 +96,7 @@ def connector(
             **overrides,
         }
     )
-    return SalesforceConnector(config, retry_policy=policy, sleep=lambda _: None)
+    return SalesforceConnector(config, retry_policy=policy)
 
 
 def calls_besides_login(sandbox: Sandbox) -> int:
