@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -108,6 +108,10 @@ class Target(BaseModel):
         return value
 
 
+Comparison = Literal["prior", "last_year"]
+"""What every period is compared with (kpis.md, "Same period last year")."""
+
+
 def _default_periods() -> list[str]:
     return ["last_90_days", "quarter_to_date", "last_365_days"]
 
@@ -135,6 +139,11 @@ class KpiSettings(BaseModel):
     smoothing_k: float = Field(default=5.0, ge=0, allow_inf_nan=False)
     min_closed: int = Field(default=3, ge=0)
     targets: list[Target] = Field(default_factory=list)
+    compare_to: list[Comparison] = Field(
+        default_factory=lambda: ["prior"],
+        min_length=1,
+        description="prior (the period just before), last_year (the same window a year earlier), or both.",
+    )
 
     @field_validator("periods")
     @classmethod
@@ -149,6 +158,19 @@ class KpiSettings(BaseModel):
                 raise ValueError(f"periods[{i}]: {name!r} is listed twice")
             seen.add(name)
         return value
+
+    @field_validator("compare_to")
+    @classmethod
+    def _each_comparison_once(cls, value: list[Comparison]) -> list[Comparison]:
+        for i, name in enumerate(value):
+            if name in value[:i]:
+                raise ValueError(f"compare_to[{i}]: {name!r} is listed twice")
+        return value
+
+    @property
+    def last_year(self) -> bool:
+        """Whether every period is also compared with the same window a year earlier."""
+        return "last_year" in self.compare_to
 
     @field_validator("channel_segments")
     @classmethod

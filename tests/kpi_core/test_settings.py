@@ -103,3 +103,26 @@ def test_targets_are_checked() -> None:
     assert loc == ("targets", 0, "open_amount")
     [(_, msg)] = errors({"targets": [{"group": "overall", "period": "month_to_date", "open_amount": 1}]})
     assert "targets[0].period" in msg and "not one of periods" in msg
+
+
+def test_compare_to_defaults_to_the_prior_period_alone() -> None:
+    s = KpiSettings()
+    assert s.compare_to == ["prior"] and not s.last_year
+
+
+def test_compare_to_accepts_prior_last_year_or_both() -> None:
+    for value in (["prior"], ["last_year"], ["prior", "last_year"], ["last_year", "prior"]):
+        s = KpiSettings.model_validate({"compare_to": value})
+        assert s.compare_to == value and s.last_year is ("last_year" in value)
+
+
+def test_compare_to_rejects_an_unknown_comparison_at_its_index() -> None:
+    [(loc, msg)] = errors({"compare_to": ["prior", "last_month"]})
+    assert loc == ("compare_to", 1) and "'prior'" in msg and "'last_year'" in msg
+
+
+def test_compare_to_rejects_a_duplicate_and_an_empty_list() -> None:
+    [(loc, msg)] = errors({"compare_to": ["last_year", "last_year"]})
+    assert loc == ("compare_to",) and msg == "Value error, compare_to[1]: 'last_year' is listed twice"
+    [(loc, _)] = errors({"compare_to": []})
+    assert loc == ("compare_to",)

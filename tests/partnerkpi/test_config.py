@@ -502,6 +502,15 @@ def test_a_kpi_validator_error_points_at_the_entry_it_names(tmp_path: Path) -> N
     assert str(err) == "kpi.periods[2]: 'last_90_days' is listed twice (config.yaml:4)"
 
 
+def test_a_compare_to_error_names_its_path_and_line(tmp_path: Path) -> None:
+    with_compare = KPI.replace("  weights:", "  compare_to: [prior, last_year, prior]\n  weights:")
+    assert load(tmp_path, with_compare.replace(", prior]", "]")).kpi.compare_to == ["prior", "last_year"]
+    err = error(tmp_path, with_compare)
+    assert str(err) == "kpi.compare_to[2]: 'prior' is listed twice (config.yaml:8)"
+    err = error(tmp_path, with_compare.replace(", prior]", ", same_week]"))
+    assert str(err) == "kpi.compare_to[2]: input should be 'prior' or 'last_year' (config.yaml:8)"
+
+
 def test_a_bad_time_zone_and_weights(tmp_path: Path) -> None:
     err = error(tmp_path, KPI.replace("Europe/Berlin", "Mars/Olympus").replace("0.2}", "0.3}"))
     assert err.lines() == [
