@@ -1,6 +1,7 @@
 """kpi_core: the common schema and the eight partner KPIs of docs/kpis.md. Pure computation."""
 
-from kpi_core.compute import PipelineSnapshot, compute
+from kpi_core.comparison import PipelineSnapshot
+from kpi_core.compute import compute
 from kpi_core.money import Money, RateTable, to_money
 from kpi_core.periods import PeriodKind, PeriodSpec, parse_period, resolve_period
 from kpi_core.registry import SEGMENT_FIGURES, FigureScope, KpiFigure, Unit

@@ -1,14 +1,16 @@
-"""compute(): the eight KPIs of kpis.md for every group and configured period, with the prior period.
+"""compute(): the eight KPIs of kpis.md for every group and configured period, with the prior period
+(and, with ``compare_to: last_year``, the same window a year earlier).
 
 One pass over the opportunities (kpi_core.accumulate), then per group and period: the figures
-(kpi_core.figures), the pipeline with its prior taken from a stored snapshot where one exists, the
-coverage against a target, and for each partner the quality score (kpi_core.scoring).
+(kpi_core.figures), the pipeline with its prior taken from a stored snapshot where one exists
+(kpi_core.comparison), the coverage against a target, and for each partner the quality score
+(kpi_core.scoring).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -16,8 +18,9 @@ from decimal import Decimal
 from fractions import Fraction
 
 from kpi_core.accumulate import Accumulated, Accumulator, DayIndex, Window
-from kpi_core.figures import channel_figures, figure, money_ratio, window_values
-from kpi_core.periods import parse_period, resolve_period, window
+from kpi_core.comparison import Base, PipelineSnapshot, SnapshotLookup, base_values
+from kpi_core.figures import Values, channel_figures, figure, money_ratio, versus_last_year, window_values
+from kpi_core.periods import last_year_window, parse_period, resolve_period, window
 from kpi_core.result import (
     Figure,
     GroupKey,
@@ -32,20 +35,18 @@ from kpi_core.scoring import Score, baseline_win_rate, quality_scores
 from kpi_core.settings import KpiSettings
 from kpi_core.tally import OpenTally, Tally
 
-PipelineSnapshot = Callable[[GroupKey, date], Decimal | None]
-
 
 @dataclass(frozen=True)
 class _Period:
     window: PeriodWindow
     now: int
     """Index of [first, last] among the distinct windows."""
-    prior: int
     last: int
-    """Indexes among the pipeline days of L, L' (prior_last) and L'' (the prior period's own prior)."""
-    prior_last: int
-    before_prior_last: int
-    before_prior_day: date
+    """Index of L among the pipeline days."""
+    prior: Base
+    """The prior period: its window, L' and L'' (the prior period's own prior)."""
+    last_year: Base | None
+    """The same window a year earlier (with compare_to: last_year), its last day and its own prior's."""
 
 
 @dataclass
@@ -123,13 +124,13 @@ def _compute(
         sorted(set(partners)) if partners is not None else sorted(p for p in acc.partner_ids if p is not None)
     )
     groups = _groups(acc, scope, len(windows), len(days))
-    lookup = _SnapshotLookup(pipeline_snapshot)
+    lookup = SnapshotLookup(pipeline_snapshot)
     partners_group = groups[-3]
     result: list[GroupKpis] = []
     for period in periods:
         scores = _scores(groups[: len(scope)], partners_group, period, settings)
         for i, group in enumerate(groups):
-            score = (scores[0][i], scores[1][i]) if i < len(scope) else None
+            score = [s[i] for s in scores] if i < len(scope) else None
             result.append(_group_kpis(group, period, settings, lookup, score))
     return KpiResult(
         as_of=as_of,
@@ -142,32 +143,41 @@ def _compute(
 
 
 def _layout(settings: KpiSettings, as_of: date) -> tuple[list[_Period], list[Window], list[date]]:
-    """The distinct windows and pipeline days the configured periods need, and where each period's are."""
+    """The distinct windows and pipeline days the configured periods need, and where each period's are.
+
+    The last-year windows come after each period's own two, so that without them the layout (and the
+    saved pass's fingerprint) is what it always was."""
     fiscal = settings.fiscal_year_start_month
     windows: dict[Window, int] = {}
     days: set[date] = set()
     resolved = []
     for name in settings.periods:
         spec = parse_period(name)
-        w = resolve_period(spec, as_of, fiscal)
-        before_prior_last = window(spec, as_of, fiscal, back=2)[1]
-        for span in ((w.first, w.last), (w.prior_first, w.prior_last)):
+        w = resolve_period(spec, as_of, fiscal, last_year=settings.last_year)
+        spans = [(w.first, w.last), (w.prior_first, w.prior_last)]
+        ends = [w.last, w.prior_last, window(spec, as_of, fiscal, back=2)[1]]
+        if w.last_year_first is not None and w.last_year_last is not None:
+            spans.append((w.last_year_first, w.last_year_last))
+            ends += [w.last_year_last, last_year_window(spec, as_of, fiscal, back=1)[1]]
+        for span in spans:
             windows.setdefault(span, len(windows))
-        days.update((w.last, w.prior_last, before_prior_last))
-        resolved.append((w, before_prior_last))
+        days.update(ends)
+        resolved.append((w, spans, ends))
     day_list = sorted(days)
     position = {d: i for i, d in enumerate(day_list)}
+
+    def base(span: Window, last: date, before: date) -> Base:
+        return Base(windows[span], position[last], last, position[before], before)
+
     periods = [
         _Period(
             window=w,
-            now=windows[(w.first, w.last)],
-            prior=windows[(w.prior_first, w.prior_last)],
+            now=windows[spans[0]],
             last=position[w.last],
-            prior_last=position[w.prior_last],
-            before_prior_last=position[before_prior_last],
-            before_prior_day=before_prior_last,
+            prior=base(spans[1], ends[1], ends[2]),
+            last_year=base(spans[2], ends[3], ends[4]) if len(spans) > 2 else None,
         )
-        for w, before_prior_last in resolved
+        for w, spans, ends in resolved
     ]
     return periods, list(windows), day_list
 
@@ -193,8 +203,9 @@ def _groups(acc: Accumulated, scope: Sequence[str], n_windows: int, n_days: int)
 
 def _scores(
     partner_groups: Sequence[_Group], all_partners: _Group, period: _Period, settings: KpiSettings
-) -> tuple[list[Score], list[Score]]:
-    """The quality score of each partner in scope, in P and in the prior period."""
+) -> list[list[Score]]:
+    """The quality score of each partner in scope, in P, in the prior period (and in the last-year
+    window), each among the same scope with its own window's p0."""
     k = Fraction(repr(settings.smoothing_k))
 
     def in_window(w: int) -> list[Score]:
@@ -210,22 +221,8 @@ def _scores(
             p0=p0,
         )
 
-    return in_window(period.now), in_window(period.prior)
-
-
-class _SnapshotLookup:
-    """Asks the snapshot store at most once per group and day."""
-
-    def __init__(self, source: PipelineSnapshot | None) -> None:
-        self._source = source
-        self._cache: dict[tuple[GroupKey, date], Decimal | None] = {}
-
-    def __call__(self, key: GroupKey, day: date) -> Decimal | None:
-        if self._source is None:
-            return None
-        if (key, day) not in self._cache:
-            self._cache[(key, day)] = self._source(key, day)
-        return self._cache[(key, day)]
+    bases = [period.prior] if period.last_year is None else [period.prior, period.last_year]
+    return [in_window(period.now), *(in_window(b.window) for b in bases)]
 
 
 def _target_name(key: GroupKey) -> str:
@@ -236,34 +233,32 @@ def _group_kpis(
     group: _Group,
     period: _Period,
     settings: KpiSettings,
-    snapshot: _SnapshotLookup,
-    score: tuple[Score, Score] | None,
+    snapshot: SnapshotLookup,
+    score: Sequence[Score] | None,
 ) -> GroupKpis:
-    now_t, prior_t = group.tallies[period.now], group.tallies[period.prior]
+    now_t = group.tallies[period.now]
     value = window_values(now_t, group.open_at[period.last])
-    prior = window_values(prior_t, group.open_at[period.prior_last])
     window_ = period.window
-
-    stored_prior = snapshot(group.key, window_.prior_last)
-    source = PipelineSource.SNAPSHOT if stored_prior is not None else PipelineSource.REBUILT
-    open_prior = stored_prior if stored_prior is not None else group.open_at[period.prior_last].amount
-    stored_before = snapshot(group.key, period.before_prior_day)
-    open_before = (
-        stored_before if stored_before is not None else group.open_at[period.before_prior_last].amount
-    )
-    open_now = group.open_at[period.last].amount
-    prior["open_amount"] = open_prior
-    value["pipeline_change"] = open_now - open_prior
-    prior["pipeline_change"] = open_prior - open_before
-    value["pipeline_change_pct"] = money_ratio(open_now - open_prior, open_prior)
-    prior["pipeline_change_pct"] = money_ratio(open_prior - open_before, open_before)
     target = settings.target_for(_target_name(group.key), window_.name)
+
+    def against(base: Base) -> tuple[Values, PipelineSource]:
+        return base_values(group.key, group.tallies, group.open_at, base, target, snapshot)
+
+    prior, source = against(period.prior)
+    year_ago: Values | None = None
+    year_ago_source: PipelineSource | None = None
+    if period.last_year is not None:
+        year_ago, year_ago_source = against(period.last_year)
+    open_now, open_prior = group.open_at[period.last].amount, prior["open_amount"]
+    assert isinstance(open_prior, Decimal)
+    value["pipeline_change"] = open_now - open_prior
+    value["pipeline_change_pct"] = money_ratio(open_now - open_prior, open_prior)
     value["coverage"] = money_ratio(open_now, target)
-    prior["coverage"] = money_ratio(open_prior, target)
 
     low_sample = None
     if score is not None:
-        for values, s in zip((value, prior), score, strict=True):
+        compared = [value, prior] if year_ago is None else [value, prior, year_ago]
+        for values, s in zip(compared, score, strict=True):
             values["quality_score"] = s.quality_score
             values["win_rate_smoothed"] = float(s.win_rate_smoothed)
             values["pct_won_revenue"] = s.pct_won_revenue
@@ -272,7 +267,12 @@ def _group_kpis(
         low_sample = sum(now_t.won) + sum(now_t.lost) < settings.min_closed
 
     figures: dict[str, Figure] = {name: figure(value[name], prior[name]) for name in value}
-    channels = {SEGMENTS[i]: f for i, f in channel_figures(now_t, prior_t).items()}
+    ly_tally = None
+    if year_ago is not None and period.last_year is not None:  # (the one implies the other)
+        figures = {name: versus_last_year(f, year_ago[name]) for name, f in figures.items()}
+        ly_tally = group.tallies[period.last_year.window]
+    prior_t = group.tallies[period.prior.window]
+    channels = {SEGMENTS[i]: f for i, f in channel_figures(now_t, prior_t, ly_tally).items()}
     return GroupKpis(
         group=group.key,
         period=window_,
@@ -280,4 +280,5 @@ def _group_kpis(
         channels=channels,
         low_sample=low_sample,
         pipeline_prior_source=source,
+        pipeline_last_year_source=year_ago_source,
     )

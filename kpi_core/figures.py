@@ -1,7 +1,8 @@
-"""From tallies to figures: the formulas of kpis.md, and a figure's prior value and change."""
+"""From tallies to figures: the formulas of kpis.md, and a figure's prior (and last-year) value and change."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from kpi_core.result import Figure, Number
@@ -21,6 +22,17 @@ def figure(value: Number | None, prior: Number | None) -> Figure:
         return Figure(value, prior, money_change, pct)
     change = value - prior
     return Figure(value, prior, change, change / abs(prior) if prior else None)
+
+
+def versus_last_year(fig: Figure, last_year: Number | None) -> Figure:
+    """``fig`` with its last-year value and the change against it (the same rules as against the prior)."""
+    against = figure(fig.value, last_year)
+    return dataclasses.replace(
+        fig,
+        last_year=last_year,
+        change_vs_last_year=against.change,
+        change_pct_vs_last_year=against.change_pct,
+    )
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -83,9 +95,13 @@ def segment_values(t: Tally, segment: int) -> Values:
     }
 
 
-def channel_figures(now: Tally, prior: Tally) -> dict[int, dict[str, Figure]]:
+def channel_figures(now: Tally, prior: Tally, last_year: Tally | None = None) -> dict[int, dict[str, Figure]]:
     result = {}
     for segment in range(len(SEGMENTS)):
         value, before = segment_values(now, segment), segment_values(prior, segment)
-        result[segment] = {name: figure(value[name], before[name]) for name in value}
+        figures = {name: figure(value[name], before[name]) for name in value}
+        if last_year is not None:
+            year_ago = segment_values(last_year, segment)
+            figures = {name: versus_last_year(f, year_ago[name]) for name, f in figures.items()}
+        result[segment] = figures
     return result

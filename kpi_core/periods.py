@@ -2,7 +2,8 @@
 
 A period is parsed once into a ``PeriodSpec`` and resolved as of a day into a ``PeriodWindow`` with its
 prior period. ``window(spec, as_of, fiscal_start, back)`` gives the window ``back`` units before P, so
-that the prior period's own prior (needed for the trend of pipeline_change) follows the same rule.
+that the prior period's own prior (needed for the trend of pipeline_change) follows the same rule;
+``last_year_window`` gives the same window a year earlier (kpis.md, "Same period last year").
 """
 
 from __future__ import annotations
@@ -90,9 +91,35 @@ def window(spec: PeriodSpec, as_of: date, fiscal_start: int = 1, back: int = 0) 
     return first, min(first + timedelta(days=elapsed), unit_last)
 
 
-def resolve_period(name: str | PeriodSpec, as_of: date, fiscal_start: int = 1) -> PeriodWindow:
-    """The window of a period as of a day, with its prior period."""
+def year_earlier(day: date) -> date:
+    """The same calendar day a year before; Feb 29 becomes Feb 28 (it stays in February and never
+    reaches past the day it stands for)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def last_year_window(
+    spec: PeriodSpec, as_of: date, fiscal_start: int = 1, back: int = 0
+) -> tuple[date, date]:
+    """``[first, last]`` of the same window a year earlier (``back=1``: that window's own prior period).
+
+    Calendar kinds: 12 months back by the prior period's rule (so to-date kinds are clamped alike);
+    last_N_days: the N days ending on ``year_earlier(as_of)``."""
+    if spec.kind is PeriodKind.LAST_N_DAYS:
+        return window(spec, year_earlier(as_of), fiscal_start, back)
+    return window(spec, as_of, fiscal_start, back=12 // _UNIT_MONTHS[spec.kind] + back)
+
+
+def resolve_period(
+    name: str | PeriodSpec, as_of: date, fiscal_start: int = 1, *, last_year: bool = False
+) -> PeriodWindow:
+    """The window of a period as of a day, with its prior period (and its last-year window if asked)."""
     spec = parse_period(name) if isinstance(name, str) else name
     first, last = window(spec, as_of, fiscal_start)
     prior_first, prior_last = window(spec, as_of, fiscal_start, back=1)
-    return PeriodWindow(spec.name, as_of, first, last, prior_first, prior_last)
+    if not last_year:
+        return PeriodWindow(spec.name, as_of, first, last, prior_first, prior_last)
+    ly_first, ly_last = last_year_window(spec, as_of, fiscal_start)
+    return PeriodWindow(spec.name, as_of, first, last, prior_first, prior_last, ly_first, ly_last)

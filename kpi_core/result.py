@@ -40,7 +40,8 @@ class GroupKey:
 
 @dataclass(frozen=True, slots=True)
 class PeriodWindow:
-    """A named period ``[first, last]`` as of a day, and its prior period."""
+    """A named period ``[first, last]`` as of a day, its prior period, and (with ``compare_to:
+    last_year``) the same window a year earlier."""
 
     name: str
     as_of: date
@@ -48,25 +49,31 @@ class PeriodWindow:
     last: date
     prior_first: date
     prior_last: date
+    last_year_first: date | None = None
+    last_year_last: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """One KPI in period P and in the prior period, with the change.
+    """One KPI in period P and in the prior period, with the change (and the same against last year).
 
     ``change`` = value - prior (None when either is None); ``change_pct`` = change / |prior| as a ratio
-    (None when prior is 0 or None).
+    (None when prior is 0 or None). The ``*_last_year`` fields follow the same rules with the last-year
+    window's value as the base; all three are None unless ``compare_to`` has ``last_year``.
     """
 
     value: Number | None
     prior: Number | None
     change: Number | None
     change_pct: float | None
+    last_year: Number | None = None
+    change_vs_last_year: Number | None = None
+    change_pct_vs_last_year: float | None = None
 
 
 class PipelineSource(str, enum.Enum):
     REBUILT = "rebuilt"
-    """OPEN_AT(L') rebuilt from today's records."""
+    """OPEN_AT(L') (or of the last-year window's last day) rebuilt from today's records."""
     SNAPSHOT = "snapshot"
     """OPEN_AT(L') taken from a stored KPI snapshot of an earlier run."""
 
@@ -83,6 +90,8 @@ class GroupKpis:
     low_sample: bool | None = None
     """Partners only: fewer than min_closed closed deals in P."""
     pipeline_prior_source: PipelineSource = PipelineSource.REBUILT
+    pipeline_last_year_source: PipelineSource | None = None
+    """Where the last-year window's last-day open amount came from; None without ``last_year``."""
 
 
 @dataclass

@@ -112,6 +112,10 @@ Comparison = Literal["prior", "last_year"]
 """What every period is compared with (kpis.md, "Same period last year")."""
 
 
+def _default_comparisons() -> list[Comparison]:
+    return ["prior"]
+
+
 def _default_periods() -> list[str]:
     return ["last_90_days", "quarter_to_date", "last_365_days"]
 
@@ -140,7 +144,7 @@ class KpiSettings(BaseModel):
     min_closed: int = Field(default=3, ge=0)
     targets: list[Target] = Field(default_factory=list)
     compare_to: list[Comparison] = Field(
-        default_factory=lambda: ["prior"],
+        default_factory=_default_comparisons,
         min_length=1,
         description="prior (the period just before), last_year (the same window a year earlier), or both.",
     )

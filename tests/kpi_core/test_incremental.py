@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from kpi_core import KpiResult, KpiSettings, Opportunity, Status, compute
 from kpi_core.compute import accumulator, kpis
 from tests.kpi_core import test_maven as maven
-from tests.kpi_core.test_properties import AS_OF, SETTINGS, opportunities
+from tests.kpi_core.test_properties import AS_OF, PERIODS, SETTINGS, opportunities
 
 PARTNERS = ["A", "B", "Z"]
 
@@ -66,6 +66,45 @@ def test_folding_out_old_versions_and_in_new_ones_equals_a_full_pass(
 
     result = folded(before, changed + deleted, live(after_versions) + live(new))
     assert result == full(now)
+
+
+LAST_YEAR = KpiSettings(periods=PERIODS, min_closed=2, compare_to=["prior", "last_year"])
+TWO_YEARS = st.dates(min_value=date(2022, 11, 1), max_value=date(2024, 4, 5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(opportunities(TWO_YEARS), max_size=30),
+    st.lists(opportunities(TWO_YEARS), max_size=10),
+    st.randoms(),
+)
+def test_with_last_year_folding_changed_records_equals_a_full_pass(
+    start: list[Opportunity], replacements: list[Opportunity], rnd: random.Random
+) -> None:
+    """The last-year windows are windows of the same pass: folding stays exact for them too."""
+    before = live(start)
+    changed = rnd.sample(before, min(len(before), len(replacements)))
+    after_versions = [dataclasses.replace(r, id=o.id) for o, r in zip(changed, replacements, strict=False)]
+    now = [o for o in before if o not in changed] + live(after_versions)
+
+    result = folded(before, changed, live(after_versions), kpi=LAST_YEAR)
+    assert result == compute(iter(now), settings=LAST_YEAR, as_of=AS_OF, partners=PARTNERS)
+
+
+def test_a_saved_pass_without_last_year_is_not_loaded_once_last_year_is_asked_for() -> None:
+    opps = maven_opportunities()[:500]
+    scope = sorted(maven.offices())
+    as_of = date(2017, 10, 15)
+    kpi = KpiSettings(periods=["quarter_to_date", "last_30_days"])
+    acc = accumulator(settings=kpi, as_of=as_of, partners=scope)
+    acc.add(opps)
+    with_last_year = kpi.model_copy(update={"compare_to": ["prior", "last_year"]})
+    other = accumulator(settings=with_last_year, as_of=as_of, partners=scope)
+    assert other.fingerprint != acc.fingerprint and not other.load(acc.state())
+    explicit = accumulator(
+        settings=kpi.model_copy(update={"compare_to": ["prior"]}), as_of=as_of, partners=scope
+    )
+    assert explicit.fingerprint == acc.fingerprint
 
 
 def test_a_record_folded_out_counts_nowhere() -> None:

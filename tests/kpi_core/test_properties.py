@@ -31,7 +31,7 @@ amounts = st.one_of(
 
 
 @st.composite
-def opportunities(draw: st.DrawFn) -> Opportunity:
+def opportunities(draw: st.DrawFn, days: st.SearchStrategy[date] = days) -> Opportunity:
     status = draw(st.sampled_from([Status.WON, Status.LOST, Status.OPEN, Status.OPEN, None]))
     closed = draw(st.one_of(st.none(), days)) if status in (Status.WON, Status.LOST, None) else None
     if status in (Status.WON, Status.LOST) and draw(st.integers(0, 9)):
