@@ -40,7 +40,18 @@ SEGMENTS = tuple(segment.value for segment in SEGMENT_MEMBERS)
 KNOWN_KPIS: tuple[str, ...] = (*figure_names(), *segment_kpis(), *SPECIAL_KPIS)
 """Every value a mapping's ``kpi`` accepts (the config's JSON Schema lists them)."""
 
-ValuePart = Literal["value", "prior", "change", "change_pct"]
+ValuePart = Literal[
+    "value",
+    "prior",
+    "change",
+    "change_pct",
+    "last_year",
+    "change_vs_last_year",
+    "change_pct_vs_last_year",
+]
+"""Which part of a figure a field holds (kpi_core.Figure's attributes; the last-year ones need
+``kpi.compare_to: last_year``)."""
+LAST_YEAR_PARTS = frozenset({"last_year", "change_vs_last_year", "change_pct_vs_last_year"})
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -59,7 +70,7 @@ def default_kind(kpi: str, part: ValuePart) -> FieldKind:
         return FieldKind.DATETIME
     if kpi in ("period_label", "score_breakdown"):
         return FieldKind.TEXT
-    if part == "change_pct":
+    if part in ("change_pct", "change_pct_vs_last_year"):
         return FieldKind.PERCENT
     figure = KpiFigure.lookup(figure_name(kpi))
     return UNIT_KIND[figure.unit] if figure is not None else FieldKind.NUMBER
@@ -161,6 +172,9 @@ def _describe(m: FieldMapping) -> str:
         "prior": " in the prior period",
         "change": ", change against the prior period",
         "change_pct": ", relative change against the prior period",
+        "last_year": " in the same period last year",
+        "change_vs_last_year": ", change against the same period last year",
+        "change_pct_vs_last_year": ", relative change against the same period last year",
     }[m.value]
     return (
         f"{m.kpi.replace('_', ' ')} ({period}){part}. Computed by partnerkpi from opportunities; do not edit."

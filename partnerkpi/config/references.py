@@ -28,7 +28,13 @@ from kpi_core.settings import KpiSettings
 from partnerkpi.config.errors import Problem, YamlPath, format_path
 from partnerkpi.config.models import AppConfig
 from partnerkpi.config.yamlsource import Document
-from writeback.mapping import ConnectorWriteback, FieldMapping, did_you_mean, duplicate_fields
+from writeback.mapping import (
+    LAST_YEAR_PARTS,
+    ConnectorWriteback,
+    FieldMapping,
+    did_you_mean,
+    duplicate_fields,
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,11 @@ def _references(find: _Finder, base: YamlPath, fields: Iterable[FieldMapping], k
                 (*base, i, "kpi"),
                 f"coverage of {m.period} is a partner's open pipeline over its own target, and kpi.targets "
                 f"has no partner:<id> target for {m.period}: the field would always be empty",
+            )
+        if m.value in LAST_YEAR_PARTS and not kpi.last_year:
+            find.at(
+                (*base, i, "value"),
+                f"{m.value} needs kpi.compare_to to include last_year: the field would always be empty",
             )
 
 

@@ -151,7 +151,7 @@ def meta(c: ConnectorView) -> str:
 def period_section(c: ConnectorView, p: PeriodView, history: PartnerHistory | None) -> str:
     heading = (
         f'<h3>{escape(p.title)}<span class="range">{span(p.first, p.last)} · '
-        f"against {span(p.prior_first, p.prior_last)}</span></h3>"
+        f"against {span(p.prior_first, p.prior_last)}{_last_year_range(p)}</span></h3>"
     )
     return (
         f'<section class="period" aria-label="{escape(p.title)}">{heading}{tiles(c, p)}'
@@ -164,9 +164,21 @@ def tile(label: str, value: str, detail: str) -> str:
     return f'<div class="tile"><div class="k">{escape(label)}</div><div class="v">{escape(value)}</div><div class="d">{detail}</div></div>'
 
 
-def _vs_prior(fig: Fig[Decimal] | Fig[int], render: Callable[[Any], str]) -> str:
+def _last_year_range(p: PeriodView) -> str:
+    """`` and last year's …`` when the period is compared with last year too; else nothing."""
+    if p.last_year_first is None or p.last_year_last is None:
+        return ""
+    return f" and {span(p.last_year_first, p.last_year_last)}"
+
+
+def _vs_prior(fig: Fig[Decimal] | Fig[int], render: Callable[[Any], str], last_year: bool = False) -> str:
     change = change_span(fmt.signed_rate(fig.change_pct), fig.change) if fig.change_pct is not None else ""
-    return f"{change} prior {escape(render(fig.prior))}".strip()
+    text = f"{change} prior {escape(render(fig.prior))}".strip()
+    if last_year:
+        pct = fig.change_pct_vs_last_year
+        versus = change_span(fmt.signed_rate(pct), fig.change_vs_last_year) if pct is not None else ""
+        text += f" · {versus} last year {escape(render(fig.last_year))}".replace("  ", " ")
+    return text
 
 
 def tiles(c: ConnectorView, p: PeriodView) -> str:
@@ -179,6 +191,7 @@ def tiles(c: ConnectorView, p: PeriodView) -> str:
     total = overall.money("won_revenue").value if overall else None
     share = float(revenue.value / total) if revenue.value is not None and total else None
     low = sum(1 for g in p.partners if g.low_sample)
+    ly = p.last_year_first is not None
     win_change = (
         None
         if win.change is None
@@ -189,16 +202,16 @@ def tiles(c: ConnectorView, p: PeriodView) -> str:
         + tile(
             f"Partner won revenue ({c.currency})",
             fmt.money_compact(revenue.value),
-            _vs_prior(revenue, fmt.money_compact),
+            _vs_prior(revenue, fmt.money_compact, ly),
         )
-        + tile("Partner deals won", fmt.count(deals.value), _vs_prior(deals, fmt.count))
+        + tile("Partner deals won", fmt.count(deals.value), _vs_prior(deals, fmt.count, ly))
         + tile(
             "Partner win rate", fmt.rate(win.value), f"{win_change or ''} prior {fmt.rate(win.prior)}".strip()
         )
         + tile(
             f"Partner open pipeline ({c.currency})",
             fmt.money_compact(pipeline.value),
-            _vs_prior(pipeline, fmt.money_compact),
+            _vs_prior(pipeline, fmt.money_compact, ly),
         )
         + tile(
             "Partner share of revenue",

@@ -1,5 +1,7 @@
 """KPI results as plain JSON-ready data: the one shape behind the JSON report, the CSV export and the
-stored KPI snapshots. Money is a decimal string (exact); rates are floats; dates ISO 8601."""
+stored KPI snapshots. Money is a decimal string (exact); rates are floats; dates ISO 8601. The last-year
+keys appear only with ``kpi.compare_to: last_year`` (a period then has ``last_year_first``): without it
+the document is what it always was."""
 
 from __future__ import annotations
 
@@ -21,17 +23,23 @@ def number(value: Number | None) -> str | float | int | None:
     return value
 
 
-def figure_dict(fig: Figure) -> dict[str, Any]:
-    return {
+def figure_dict(fig: Figure, last_year: bool = False) -> dict[str, Any]:
+    """``last_year``: also the last-year value and the change against it."""
+    out = {
         "value": number(fig.value),
         "prior": number(fig.prior),
         "change": number(fig.change),
         "change_pct": fig.change_pct,
     }
+    if last_year:
+        out["last_year"] = number(fig.last_year)
+        out["change_vs_last_year"] = number(fig.change_vs_last_year)
+        out["change_pct_vs_last_year"] = fig.change_pct_vs_last_year
+    return out
 
 
 def period_dict(p: PeriodWindow) -> dict[str, str]:
-    return {
+    out = {
         "name": p.name,
         "as_of": p.as_of.isoformat(),
         "first": p.first.isoformat(),
@@ -39,21 +47,29 @@ def period_dict(p: PeriodWindow) -> dict[str, str]:
         "prior_first": p.prior_first.isoformat(),
         "prior_last": p.prior_last.isoformat(),
     }
+    if p.last_year_first is not None and p.last_year_last is not None:
+        out["last_year_first"] = p.last_year_first.isoformat()
+        out["last_year_last"] = p.last_year_last.isoformat()
+    return out
 
 
 def group_dict(g: GroupKpis, partner_names: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     name = (partner_names or {}).get(g.group.partner_id or "") if g.group.partner_id else None
-    return {
+    ly = g.period.last_year_first is not None
+    out = {
         "group": {"kind": g.group.kind.value, "partner_id": g.group.partner_id, "name": name},
         "period": g.period.name,
-        "figures": {k: figure_dict(v) for k, v in sorted(g.figures.items())},
+        "figures": {k: figure_dict(v, ly) for k, v in sorted(g.figures.items())},
         "channels": {
-            seg.value: {k: figure_dict(v) for k, v in sorted(figs.items())}
+            seg.value: {k: figure_dict(v, ly) for k, v in sorted(figs.items())}
             for seg, figs in g.channels.items()
         },
         "low_sample": g.low_sample,
         "pipeline_prior_source": g.pipeline_prior_source.value,
     }
+    if g.pipeline_last_year_source is not None:
+        out["pipeline_last_year_source"] = g.pipeline_last_year_source.value
+    return out
 
 
 def data_quality_dict(dq: DataQuality) -> dict[str, int]:

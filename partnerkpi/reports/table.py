@@ -19,10 +19,12 @@ _AGGREGATE_LABELS = {
 }
 
 
-def _arrow(fig: Figure | None, higher_is_better: bool = True) -> Text:
-    if fig is None or fig.change is None:
+def _arrow(fig: Figure | None, higher_is_better: bool = True, last_year: bool = False) -> Text:
+    """▲▼= against the prior period (``last_year``: against the same window a year earlier)."""
+    delta = None if fig is None else fig.change_vs_last_year if last_year else fig.change
+    if delta is None:
         return Text("")
-    change = float(fig.change)
+    change = float(delta)
     if change == 0:
         return Text("=", style="dim")
     good = (change > 0) == higher_is_better
@@ -30,12 +32,16 @@ def _arrow(fig: Figure | None, higher_is_better: bool = True) -> Text:
 
 
 def _cell(g: GroupKpis, kpi: KpiFigure) -> Text:
-    """The figure as fmt writes its unit (counts without separators: the columns are narrow)."""
+    """The figure as fmt writes its unit (counts without separators: the columns are narrow), its
+    arrow against the prior period and, with last_year configured, a second one against last year."""
     fig = g.figures.get(kpi.value)
     text = fmt.figure(kpi, fig.value if fig else None, count_separators=False)
     arrow = _arrow(fig)
     out = Text(text + " " if arrow.plain else text + "  ")
     out.append_text(arrow)
+    if g.period.last_year_first is not None:
+        versus = _arrow(fig, last_year=True)
+        out.append_text(versus if versus.plain else Text(" "))
     return out
 
 
@@ -87,10 +93,14 @@ def scorecard_table(
                     _cell(g, KpiFigure.WIN_RATE),
                     _cell(g, KpiFigure.OPEN_AMOUNT),
                 )
+    against = "▲▼ against the prior period"
+    window = next((p for p in result.periods if p.name == period), None)
+    if window is not None and window.last_year_last is not None:
+        against = f"▲▼ against the prior period, then last year ({window.last_year_first} to {window.last_year_last})"
     if len(rows) > limit:
         table.caption = f"top {limit} of {len(rows)} partners · * fewer closed deals than min_closed"
     else:
-        table.caption = "* fewer closed deals than min_closed · ▲▼ against the prior period"
+        table.caption = f"* fewer closed deals than min_closed · {against}"
     return table
 
 

@@ -23,12 +23,16 @@ AGGREGATES = ("partners", "direct", "overall")
 
 @dataclass(frozen=True, slots=True)
 class Fig(Generic[T]):
-    """One figure of one group: its value, the prior period's, and the change."""
+    """One figure of one group: its value, the prior period's, and the change (and the same against
+    last year, when the document has it)."""
 
     value: T | None
     prior: T | None
     change: T | None
     change_pct: float | None
+    last_year: T | None = None
+    change_vs_last_year: T | None = None
+    change_pct_vs_last_year: float | None = None
 
 
 def _as_money(raw: object) -> Decimal | None:
@@ -46,19 +50,43 @@ def _as_int(raw: object) -> int | None:
 def money_fig(raw: Mapping[str, Any] | None) -> Fig[Decimal]:
     if raw is None:
         return Fig(None, None, None, None)
-    return Fig(_as_money(raw["value"]), _as_money(raw["prior"]), _as_money(raw["change"]), raw["change_pct"])
+    return Fig(
+        _as_money(raw["value"]),
+        _as_money(raw["prior"]),
+        _as_money(raw["change"]),
+        raw["change_pct"],
+        _as_money(raw.get("last_year")),
+        _as_money(raw.get("change_vs_last_year")),
+        raw.get("change_pct_vs_last_year"),
+    )
 
 
 def rate_fig(raw: Mapping[str, Any] | None) -> Fig[float]:
     if raw is None:
         return Fig(None, None, None, None)
-    return Fig(_as_float(raw["value"]), _as_float(raw["prior"]), _as_float(raw["change"]), raw["change_pct"])
+    return Fig(
+        _as_float(raw["value"]),
+        _as_float(raw["prior"]),
+        _as_float(raw["change"]),
+        raw["change_pct"],
+        _as_float(raw.get("last_year")),
+        _as_float(raw.get("change_vs_last_year")),
+        raw.get("change_pct_vs_last_year"),
+    )
 
 
 def count_fig(raw: Mapping[str, Any] | None) -> Fig[int]:
     if raw is None:
         return Fig(None, None, None, None)
-    return Fig(_as_int(raw["value"]), _as_int(raw["prior"]), _as_int(raw["change"]), raw["change_pct"])
+    return Fig(
+        _as_int(raw["value"]),
+        _as_int(raw["prior"]),
+        _as_int(raw["change"]),
+        raw["change_pct"],
+        _as_int(raw.get("last_year")),
+        _as_int(raw.get("change_vs_last_year")),
+        raw.get("change_pct_vs_last_year"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +155,9 @@ class PeriodView:
     partners: Sequence[GroupView]
     """Ranked: by quality score, highest first (then won revenue, then name)."""
     aggregates: Mapping[str, GroupView]
+    last_year_first: date | None = None
+    """With compare_to: last_year, the same window a year earlier."""
+    last_year_last: date | None = None
 
     @property
     def title(self) -> str:
@@ -171,7 +202,13 @@ def _period(raw: Mapping[str, Any], groups: Sequence[GroupView]) -> PeriodView:
         prior_last=date.fromisoformat(raw["prior_last"]),
         partners=rank([g for g in groups if g.kind == "partner"]),
         aggregates={g.kind: g for g in groups if g.kind in AGGREGATES},
+        last_year_first=_as_date(raw.get("last_year_first")),
+        last_year_last=_as_date(raw.get("last_year_last")),
     )
+
+
+def _as_date(raw: str | None) -> date | None:
+    return None if raw is None else date.fromisoformat(raw)
 
 
 def connector_view(raw: Mapping[str, Any]) -> ConnectorView:

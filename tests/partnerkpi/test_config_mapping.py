@@ -439,3 +439,20 @@ def test_salesforce_custom_field_names_compare_case_insensitively() -> None:
     assert is_custom_field("PK_Score__c") and is_custom_field("pk_score__C")
     assert not is_custom_field("Name") and not is_custom_field("PartnerAccount__r")
     assert writeback_field_problem("PK_Score__C") is None
+
+
+def test_a_last_year_part_needs_compare_to_last_year(tmp_path: Path) -> None:
+    mapping = """
+        sf:
+          fields:
+            - {field: PK_Won_Revenue__c, kpi: won_revenue, period: quarter_to_date}
+            - {field: PK_Won_Vs_LY__c, kpi: won_revenue, period: quarter_to_date, value: change_pct_vs_last_year}
+        """
+    assert problems(tmp_path, mapping) == [
+        "writeback.sf.fields[1].value: change_pct_vs_last_year needs kpi.compare_to to include last_year: "
+        f"the field would always be empty (partnerkpi.yaml:{FIRST_WRITEBACK_LINE + 3})"
+    ]
+    head = CONNECTORS.replace("previous_quarter]\n", "previous_quarter]\n  compare_to: [prior, last_year]\n")
+    cfg = load(tmp_path, mapping, head)
+    sf = cfg.writeback.for_connector("sf")
+    assert sf is not None and sf.fields[1].value == "change_pct_vs_last_year"

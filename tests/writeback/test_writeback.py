@@ -272,3 +272,29 @@ def test_a_value_that_does_not_fit_the_field_is_never_written_as_garbage() -> No
     assert to_field_value(Decimal("12345678.99"), m) == Decimal("12345678.99")
     assert to_field_value(Decimal("123456789.00"), m) is None  # 9 integer digits > 10 - 2
     assert to_field_value(Decimal("1E+9999"), FieldMapping(field="R", kpi="won_revenue", period="p")) is None
+
+
+def test_a_mapping_can_write_the_change_against_last_year() -> None:
+    won = Figure(Decimal(1200), Decimal(1000), Decimal(200), 0.2, Decimal(800), Decimal(400), 0.5)
+    group = GroupKpis(group=GroupKey(GroupKind.PARTNER, "p1"), period=PERIOD, figures={"won_revenue": won})
+    wb = ConnectorWriteback(
+        fields=[
+            FieldMapping(field="RevLY__c", kpi="won_revenue", period="last_90_days", value="last_year"),
+            FieldMapping(
+                field="RevVsLY__c", kpi="won_revenue", period="last_90_days", value="change_vs_last_year"
+            ),
+            FieldMapping(
+                field="RevVsLYPct__c",
+                kpi="won_revenue",
+                period="last_90_days",
+                value="change_pct_vs_last_year",
+            ),
+        ]
+    )
+    desired = desired_values(result(group), wb, ["p1"])
+    assert desired["p1"] == {
+        "RevLY__c": Decimal("800.00"),
+        "RevVsLY__c": Decimal("400.00"),
+        "RevVsLYPct__c": Decimal("50.00"),
+    }
+    assert wb.fields[2].field_kind.value == "percent"
