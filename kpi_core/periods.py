@@ -103,13 +103,9 @@ def year_earlier(day: date) -> date:
 def last_year_window(
     spec: PeriodSpec, as_of: date, fiscal_start: int = 1, back: int = 0
 ) -> tuple[date, date]:
-    """``[first, last]`` of the same window a year earlier (``back=1``: that window's own prior period).
-
-    Calendar kinds: 12 months back by the prior period's rule (so to-date kinds are clamped alike);
-    last_N_days: the N days ending on ``year_earlier(as_of)``."""
-    if spec.kind is PeriodKind.LAST_N_DAYS:
-        return window(spec, year_earlier(as_of), fiscal_start, back)
-    return window(spec, as_of, fiscal_start, back=12 // _UNIT_MONTHS[spec.kind] + back)
+    """``[first, last]`` of the period as it stood on the same date a year earlier (``back=1``: that
+    window's own prior period): a year-on-year comparison is read by date, for every kind."""
+    return window(spec, year_earlier(as_of), fiscal_start, back)
 
 
 def resolve_period(

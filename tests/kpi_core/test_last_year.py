@@ -75,30 +75,33 @@ def test_month_to_date_last_year_is_clamped_to_the_shorter_february() -> None:
     assert last_year("month_to_date", date(2025, 2, 28)) == (date(2024, 2, 1), date(2024, 2, 28))
 
 
-def test_quarter_to_date_last_year_counts_days_like_the_prior_period() -> None:
+def test_quarter_to_date_last_year_runs_to_the_same_date_not_the_same_day_count() -> None:
     assert last_year("quarter_to_date", date(2024, 5, 10)) == (date(2023, 4, 1), date(2023, 5, 10))
-    # day 61 of Q1 2024 (Feb has 29 days): 61 days of Q1 2023 end on Mar 2
-    assert last_year("quarter_to_date", date(2024, 3, 1)) == (date(2023, 1, 1), date(2023, 3, 2))
-    # day 91 of Q1 2024: Q1 2023 has 90 days, clamped to Mar 31
+    # day 61 of Q1 2024 (Feb has 29 days); last year's quarter up to Mar 1 is 60 days
+    assert last_year("quarter_to_date", date(2024, 3, 1)) == (date(2023, 1, 1), date(2023, 3, 1))
+    # whereas the prior period counts days: 61 days of Q4 2023 end on Nov 30
+    assert resolve_period("quarter_to_date", date(2024, 3, 1)).prior_last == date(2023, 11, 30)
     assert last_year("quarter_to_date", date(2024, 3, 31)) == (date(2023, 1, 1), date(2023, 3, 31))
     assert own_prior("quarter_to_date", date(2024, 5, 10)) == (date(2023, 1, 1), date(2023, 2, 9))
 
 
 def test_a_fiscal_year_from_february_shifts_its_quarters_and_years_a_year_back() -> None:
-    # fiscal quarters Feb-Apr, May-Jul, Aug-Oct, Nov-Jan; as of 2024-03-10 day 39 of Feb-Apr 2024
-    assert last_year("quarter_to_date", date(2024, 3, 10), 2) == (date(2023, 2, 1), date(2023, 3, 11))
-    assert last_year("year_to_date", date(2024, 3, 10), 2) == (date(2023, 2, 1), date(2023, 3, 11))
+    # fiscal quarters Feb-Apr, May-Jul, Aug-Oct, Nov-Jan; as of 2024-03-10, up to Mar 10 a year back
+    assert last_year("quarter_to_date", date(2024, 3, 10), 2) == (date(2023, 2, 1), date(2023, 3, 10))
+    assert last_year("year_to_date", date(2024, 3, 10), 2) == (date(2023, 2, 1), date(2023, 3, 10))
     assert last_year("previous_quarter", date(2024, 5, 10), 2) == (date(2023, 2, 1), date(2023, 4, 30))
     assert last_year("previous_year", date(2024, 5, 10), 2) == (date(2022, 2, 1), date(2023, 1, 31))
     # January belongs to the fiscal year that began the February before
     assert last_year("year_to_date", date(2024, 1, 15), 2) == (date(2022, 2, 1), date(2023, 1, 15))
 
 
-def test_year_to_date_last_year_is_its_prior_period() -> None:
-    for as_of in (date(2024, 2, 29), date(2024, 3, 1), date(2024, 12, 31)):
-        w = resolve_period("year_to_date", as_of, last_year=True)
-        assert (w.last_year_first, w.last_year_last) == (w.prior_first, w.prior_last)
+def test_year_to_date_last_year_is_the_same_dates_a_year_earlier() -> None:
+    assert last_year("year_to_date", date(2024, 2, 29)) == (date(2023, 1, 1), date(2023, 2, 28))
+    assert last_year("year_to_date", date(2024, 3, 1)) == (date(2023, 1, 1), date(2023, 3, 1))
     assert last_year("year_to_date", date(2024, 12, 31)) == (date(2023, 1, 1), date(2023, 12, 31))
+    # between two years without a Feb 29 it is the prior period (the same day count)
+    w = resolve_period("year_to_date", date(2023, 5, 10), last_year=True)
+    assert (w.last_year_first, w.last_year_last) == (w.prior_first, w.prior_last)
 
 
 def test_previous_units_last_year_are_the_whole_unit_a_year_earlier() -> None:
