@@ -231,7 +231,7 @@ def sync(
     ] = None,
 ) -> None:
     """The scheduled job: pull, compute the KPIs, write changed fields back, record the run."""
-    from partnerkpi.commands import run_sync
+    from partnerkpi.commands.sync import run_sync
 
     cfg = load_app_config()
     if rewrite_all and not dry_run:
@@ -265,7 +265,7 @@ def _confirm(yes: bool, what: str) -> None:
 @app.command()
 def pull(connector: ConnectorOpt = None) -> None:
     """Pull changes from the CRMs into the local mirror; compute and write nothing."""
-    from partnerkpi.commands import run_pull
+    from partnerkpi.commands.sync import run_pull
 
     cfg = load_app_config()
     raise typer.Exit(_guard(lambda: run_pull(cfg, _selected(cfg, connector), _progress(), out)))
@@ -281,7 +281,7 @@ def plan(
     as_of: AsOfOpt = None,
 ) -> None:
     """Show what a sync would write, field by field (before and after), from the mirror. Writes nothing."""
-    from partnerkpi.commands import run_plan
+    from partnerkpi.commands.plan import run_plan
 
     cfg = load_app_config()
     raise typer.Exit(_guard(lambda: run_plan(cfg, _selected(cfg, connector), out, format, _parse_day(as_of))))
@@ -306,7 +306,7 @@ def report(
     as_of: AsOfOpt = None,
 ) -> None:
     """The partner scorecard from the local mirror (no CRM needed)."""
-    from partnerkpi.commands import run_history, run_report
+    from partnerkpi.commands.report import run_history, run_report
 
     if format == "html" and out_file is None:
         fail("--format html needs --out FILE", ExitCode.CONFIG)
@@ -336,7 +336,7 @@ def report(
 @app.command()
 def provision(connector: ConnectorOpt = None) -> None:
     """Create the mapped KPI fields in the CRMs (idempotent; an incompatible existing field is refused)."""
-    from partnerkpi.commands import run_provision
+    from partnerkpi.commands.crm import run_provision
 
     cfg = load_app_config()
     raise typer.Exit(_guard(lambda: run_provision(cfg, _selected(cfg, connector), out)))
@@ -345,7 +345,7 @@ def provision(connector: ConnectorOpt = None) -> None:
 @app.command()
 def check(connector: ConnectorOpt = None) -> None:
     """Check config, credentials, fields and API budget, and say what to fix."""
-    from partnerkpi.commands import run_check
+    from partnerkpi.commands.crm import run_check
 
     cfg = load_app_config()
     raise typer.Exit(_guard(lambda: run_check(cfg, _selected(cfg, connector), out)))
@@ -363,7 +363,7 @@ def runs_list(
     """List recent runs (``partnerkpi runs show ID`` for one)."""
     if ctx.invoked_subcommand is not None:
         return
-    from partnerkpi.commands import list_runs
+    from partnerkpi.commands.runs import list_runs
 
     cfg = load_app_config()
     raise typer.Exit(_guard(lambda: list_runs(cfg, out, limit, connector, format)))
@@ -372,7 +372,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run_id: int) -> None:
     """One run: counts, data quality, failures."""
-    from partnerkpi.commands import show_run
+    from partnerkpi.commands.runs import show_run
 
     cfg = load_app_config()
     raise typer.Exit(_guard(lambda: show_run(cfg, out, run_id)))
@@ -391,8 +391,8 @@ def state_reset(
     recorded for it (the next pull records the one it reaches). The run history stays. Asks on a
     terminal; off a terminal it needs --yes. Refused while a run holds the connector's lock (exit 4).
     """
-    from partnerkpi.commands import open_store
-    from partnerkpi.state_commands import run_state_reset
+    from partnerkpi.commands.state import run_state_reset
+    from partnerkpi.commands.store import open_store
 
     cfg = load_app_config()
     raise typer.Exit(

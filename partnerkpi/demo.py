@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.fields import ProvisionAction
-from partnerkpi.commands import open_store
+from partnerkpi.commands.store import open_store
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.exit_codes import worst
 from partnerkpi.pipeline import (

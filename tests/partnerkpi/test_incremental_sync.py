@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from kpi_core.result import KpiResult
-from partnerkpi.commands import run_pull
+from partnerkpi.commands.sync import run_pull
 from partnerkpi.config import AppConfig
 from partnerkpi.pipeline import ConnectorRun, compute_kpis
 from partnerkpi.sandbox.core import Sandbox
@@ -141,7 +141,7 @@ def test_a_mirror_changed_outside_a_sync_is_read_in_full_again(
     synced: Synced, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     edit_deals(sandbox)
-    monkeypatch.setattr("partnerkpi.commands.open_store", lambda cfg: synced.store)
+    monkeypatch.setattr("partnerkpi.commands.sync.open_store", lambda cfg: synced.store)
     # `partnerkpi pull` alone: the mirror moves, no KPI pass is saved
     run_pull(synced.cfg, [NAME], quiet(), Console(quiet=True))
 

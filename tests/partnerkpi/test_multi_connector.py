@@ -29,7 +29,7 @@ from connectors.errors import (
 )
 from connectors.fields import RecordError, WriteResult
 from connectors.file.connector import FileConnector
-from partnerkpi.commands import run_sync
+from partnerkpi.commands.sync import run_sync
 from partnerkpi.config import AppConfig, ConfigError, load_config
 from partnerkpi.config.errors import Problem
 from partnerkpi.exit_codes import PRECEDENCE, ExitCode, exit_code_of, help_text, worst
@@ -228,7 +228,7 @@ def test_an_alert_that_cannot_be_built_never_stops_the_next_connector(
     def broken(*args: object, **kwargs: object) -> int:
         raise ValueError("the alert could not be built")
 
-    monkeypatch.setattr("partnerkpi.commands.send_alerts", broken)
+    monkeypatch.setattr("partnerkpi.commands.sync.send_alerts", broken)
     code, _ = sync_all(cfg)
     assert code == ExitCode.FAILED
     assert written(tmp_path, "beta") == won("beta")

@@ -15,7 +15,7 @@ from rich.console import Console
 from connectors.errors import ConnectionFailed
 from partnerkpi import cli
 from partnerkpi import run_events as events
-from partnerkpi.commands import run_pull
+from partnerkpi.commands.sync import run_pull
 from partnerkpi.config import AppConfig
 from partnerkpi.exit_codes import ExitCode
 from partnerkpi.progress import ProgressReporter

@@ -15,12 +15,12 @@ import pytest
 from rich.console import Console
 from sqlalchemy import func, select
 
-from partnerkpi.commands import open_store
+from partnerkpi.commands.state import run_state_reset
+from partnerkpi.commands.store import open_store
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.state import StateStore
 from partnerkpi.state.identity import Instance
 from partnerkpi.state.tables import kpi_snapshots, ledger, opportunities, runs
-from partnerkpi.state_commands import run_state_reset
 from tests.reliability.harness import cli_command, cli_env, run_cli, run_cli_in_process
 
 CONFIG = """

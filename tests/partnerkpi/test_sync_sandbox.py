@@ -16,7 +16,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from partnerkpi.commands import show_run
+from partnerkpi.commands.runs import show_run
 from partnerkpi.config import AppConfig, load_config
 from partnerkpi.demo import demo_config, sandbox_connectors
 from partnerkpi.pipeline import (
@@ -294,7 +294,7 @@ def test_two_syncs_started_together_one_runs_the_other_exits_4(
 def test_check_reports_the_mapped_fields_in_words_an_ops_engineer_can_act_on(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    from partnerkpi.commands import run_check
+    from partnerkpi.commands.crm import run_check
 
     cfg = write_config(tmp_path, sandbox)
     console = Console(record=True, width=250)
