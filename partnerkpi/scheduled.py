@@ -21,7 +21,8 @@ def scheduler_exit_code(code: ExitStatus) -> ExitStatus:
 
 
 def main() -> None:
-    from partnerkpi.cli import app, global_options_first
+    from partnerkpi.cli.argv import global_options_first
+    from partnerkpi.cli.core import app
 
     try:
         app(args=global_options_first(sys.argv[1:]), standalone_mode=True, prog_name="partnerkpi")

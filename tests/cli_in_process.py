@@ -28,7 +28,8 @@ def run_partnerkpi(
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``partnerkpi ARGS`` in this process: its exit code, stdout and stderr."""
-    from partnerkpi.cli import app, global_options_first
+    from partnerkpi.cli.argv import global_options_first
+    from partnerkpi.cli.core import app
 
     environment: dict[str, str | None] = {k: None for k in os.environ if k.startswith("PARTNERKPI_")}
     environment.update({"COLUMNS": "200", **(env or {})})

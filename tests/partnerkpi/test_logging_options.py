@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from partnerkpi.cli import global_options_first
+from partnerkpi.cli.argv import global_options_first
 from tests.maven_cli import cli, write_config
 
 

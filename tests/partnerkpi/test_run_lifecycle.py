@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 
 from connectors.errors import ConnectionFailed
-from partnerkpi import cli
 from partnerkpi import run_events as events
+from partnerkpi.cli.core import guard
 from partnerkpi.commands.sync import run_pull
 from partnerkpi.config import AppConfig
 from partnerkpi.exit_codes import ExitCode
@@ -32,7 +32,7 @@ def pull(cfg: AppConfig) -> int:
 def cli_exit(cfg: AppConfig) -> int:
     """``partnerkpi pull`` through the CLI's guard: the exit code the process would end with."""
     with pytest.raises(typer.Exit) as caught:
-        cli._guard(lambda: pull(cfg))
+        guard(lambda: pull(cfg))
     return int(caught.value.exit_code)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from partnerkpi import cli
+from partnerkpi.cli.core import guard
 from partnerkpi.errors import UsageError
 from partnerkpi.exit_codes import ExitCode, classified, exit_code_of
 from partnerkpi.pipeline import connector_config
@@ -17,7 +17,7 @@ from tests.partnerkpi.test_multi_connector import file_config
 
 def _exit_of(fn: object) -> int:
     with pytest.raises(typer.Exit) as caught:
-        cli._guard(fn)  # type: ignore[arg-type]
+        guard(fn)  # type: ignore[arg-type]
     return int(caught.value.exit_code)
 
 
