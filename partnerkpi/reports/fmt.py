@@ -4,6 +4,7 @@ signed changes. One place, so that the HTML, the terminal and the history view s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from kpi_core.registry import KpiFigure, Unit
@@ -75,6 +76,16 @@ def days(value: float | None) -> str:
 def percentile(value: float | None) -> str:
     """A percentile rank 0..1 as a whole number 0..100."""
     return DASH if value is None else f"{value * 100:.0f}"
+
+
+def day(d: date) -> str:
+    """A day as the HTML report writes it: ``3 Nov 2026``."""
+    return f"{d.day} {d:%b %Y}"
+
+
+def span(first: date, last: date) -> str:
+    """A range of days: ``1 Oct 2026 – 31 Oct 2026``."""
+    return f"{day(first)} – {day(last)}"
 
 
 def sign(value: float | Decimal) -> str:
