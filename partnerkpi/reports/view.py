@@ -6,7 +6,7 @@ float and int, and ranks the partners."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,46 +47,31 @@ def _as_int(raw: object) -> int | None:
     return None if raw is None else int(raw)  # type: ignore[call-overload]
 
 
-def money_fig(raw: Mapping[str, Any] | None) -> Fig[Decimal]:
+def _fig(raw: Mapping[str, Any] | None, convert: Callable[[object], T | None]) -> Fig[T]:
+    """A figure of the document, its numbers read with ``convert`` (the shares stay floats)."""
     if raw is None:
         return Fig(None, None, None, None)
     return Fig(
-        _as_money(raw["value"]),
-        _as_money(raw["prior"]),
-        _as_money(raw["change"]),
+        convert(raw["value"]),
+        convert(raw["prior"]),
+        convert(raw["change"]),
         raw["change_pct"],
-        _as_money(raw.get("last_year")),
-        _as_money(raw.get("change_vs_last_year")),
+        convert(raw.get("last_year")),
+        convert(raw.get("change_vs_last_year")),
         raw.get("change_pct_vs_last_year"),
     )
+
+
+def money_fig(raw: Mapping[str, Any] | None) -> Fig[Decimal]:
+    return _fig(raw, _as_money)
 
 
 def rate_fig(raw: Mapping[str, Any] | None) -> Fig[float]:
-    if raw is None:
-        return Fig(None, None, None, None)
-    return Fig(
-        _as_float(raw["value"]),
-        _as_float(raw["prior"]),
-        _as_float(raw["change"]),
-        raw["change_pct"],
-        _as_float(raw.get("last_year")),
-        _as_float(raw.get("change_vs_last_year")),
-        raw.get("change_pct_vs_last_year"),
-    )
+    return _fig(raw, _as_float)
 
 
 def count_fig(raw: Mapping[str, Any] | None) -> Fig[int]:
-    if raw is None:
-        return Fig(None, None, None, None)
-    return Fig(
-        _as_int(raw["value"]),
-        _as_int(raw["prior"]),
-        _as_int(raw["change"]),
-        raw["change_pct"],
-        _as_int(raw.get("last_year")),
-        _as_int(raw.get("change_vs_last_year")),
-        raw.get("change_pct_vs_last_year"),
-    )
+    return _fig(raw, _as_int)
 
 
 @dataclass(frozen=True, slots=True)
