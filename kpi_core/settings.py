@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from kpi_core.periods import parse_period
 from kpi_core.schema import Segment
+from kpi_core.tier_settings import TierSettings
 
 DEFAULT_CHANNEL_SEGMENTS: dict[Segment, list[str]] = {
     Segment.PAID: ["PAID_SEARCH", "PAID_SOCIAL", "Advertisement", "Purchased List"],
@@ -147,6 +148,9 @@ class KpiSettings(BaseModel):
         default_factory=_default_comparisons,
         min_length=1,
         description="prior (the period just before), last_year (the same window a year earlier), or both.",
+    )
+    tiers: TierSettings | None = Field(
+        default=None, description="Partner tiers with hysteresis (kpis.md, Partner tiers); off by default."
     )
 
     @field_validator("periods")
