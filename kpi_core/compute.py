@@ -9,13 +9,13 @@ One pass over the opportunities (kpi_core.accumulate), then per group and period
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 
 from kpi_core.accumulate import Accumulated, Accumulator, DayIndex, Window
 from kpi_core.comparison import Base, PipelineSnapshot, SnapshotLookup, base_values
@@ -29,11 +29,13 @@ from kpi_core.result import (
     KpiResult,
     PeriodWindow,
     PipelineSource,
+    TierStanding,
 )
 from kpi_core.schema import SEGMENTS, Opportunity
-from kpi_core.scoring import Score, baseline_win_rate, quality_scores
+from kpi_core.scoring import Score, window_scores
 from kpi_core.settings import KpiSettings
 from kpi_core.tally import OpenTally, Tally
+from kpi_core.tier_values import partner_tiers, tier_windows
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,20 @@ def _compute(
     groups = _groups(acc, scope, len(windows), len(days))
     lookup = SnapshotLookup(pipeline_snapshot)
     partners_group = groups[-3]
+    tiers: list[TierStanding] | None = None
+    if settings.tiers is not None:
+        position = {span: i for i, span in enumerate(windows)}
+        partner_tallies = [g.tallies for g in groups[: len(scope)]]
+        tiers = partner_tiers(partner_tallies, partners_group.tallies, position, settings, as_of)
     result: list[GroupKpis] = []
     for period in periods:
         scores = _scores(groups[: len(scope)], partners_group, period, settings)
         for i, group in enumerate(groups):
             score = [s[i] for s in scores] if i < len(scope) else None
-            result.append(_group_kpis(group, period, settings, lookup, score))
+            out = _group_kpis(group, period, settings, lookup, score)
+            if tiers is not None and i < len(scope):
+                out = dataclasses.replace(out, tier=tiers[i])
+            result.append(out)
     return KpiResult(
         as_of=as_of,
         currency=settings.reporting_currency,
@@ -163,6 +173,9 @@ def _layout(settings: KpiSettings, as_of: date) -> tuple[list[_Period], list[Win
             windows.setdefault(span, len(windows))
         days.update(ends)
         resolved.append((w, spans, ends))
+    if settings.tiers is not None:  # after the periods' own windows: without tiers the layout is unchanged
+        for span in tier_windows(settings.tiers, as_of, fiscal):
+            windows.setdefault(span, len(windows))
     day_list = sorted(days)
     position = {d: i for i, d in enumerate(day_list)}
 
@@ -206,20 +219,9 @@ def _scores(
 ) -> list[list[Score]]:
     """The quality score of each partner in scope, in P, in the prior period (and in the last-year
     window), each among the same scope with its own window's p0."""
-    k = Fraction(repr(settings.smoothing_k))
 
     def in_window(w: int) -> list[Score]:
-        everyone = all_partners.tallies[w]
-        p0 = baseline_win_rate(sum(everyone.won), sum(everyone.lost))
-        tallies = [g.tallies[w] for g in partner_groups]
-        return quality_scores(
-            [sum(t.won_amount, Decimal(0)) for t in tallies],
-            [sum(t.won) for t in tallies],
-            [(sum(t.won), sum(t.lost)) for t in tallies],
-            weights=settings.weights,
-            k=k,
-            p0=p0,
-        )
+        return window_scores([g.tallies[w] for g in partner_groups], all_partners.tallies[w], settings)
 
     bases = [period.prior] if period.last_year is None else [period.prior, period.last_year]
     return [in_window(period.now), *(in_window(b.window) for b in bases)]

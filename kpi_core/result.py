@@ -79,6 +79,17 @@ class PipelineSource(str, enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class TierStanding:
+    """A partner's tier after the replay of kpis.md, "Partner tiers" (None: no tier)."""
+
+    tier: str | None
+    reached_on: date | None
+    """The first day after the evaluation period in which ``tier`` was reached."""
+    previous: str | None
+    """The tier one evaluation earlier (after all but the last period of the same replay)."""
+
+
+@dataclass(frozen=True, slots=True)
 class GroupKpis:
     group: GroupKey
     period: PeriodWindow
@@ -92,6 +103,8 @@ class GroupKpis:
     pipeline_prior_source: PipelineSource = PipelineSource.REBUILT
     pipeline_last_year_source: PipelineSource | None = None
     """Where the last-year window's last-day open amount came from; None without ``last_year``."""
+    tier: TierStanding | None = None
+    """Partners only, with ``kpi.tiers``: the partner's tier (the same in every period's group)."""
 
 
 @dataclass

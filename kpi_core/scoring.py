@@ -13,7 +13,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Protocol, TypeVar
 
-from kpi_core.settings import ScoreWeights
+from kpi_core.settings import KpiSettings, ScoreWeights
+from kpi_core.tally import Tally
 
 
 class _Comparable(Protocol):
@@ -82,3 +83,17 @@ def quality_scores(
         score = min(max(raw, 0.0), 100.0)  # weights sum to 1 within 1e-9: keep float dust inside [0, 100]
         scores.append(Score(score, rate, pct_revenue[i], pct_count[i], pct_smoothed[i]))
     return scores
+
+
+def window_scores(tallies: Sequence[Tally], everyone: Tally, settings: KpiSettings) -> list[Score]:
+    """The quality score of each partner (its tally of one window) among them, with that window's p0
+    (``everyone``: the partners group's tally of the window)."""
+    p0 = baseline_win_rate(sum(everyone.won), sum(everyone.lost))
+    return quality_scores(
+        [sum(t.won_amount, Decimal(0)) for t in tallies],
+        [sum(t.won) for t in tallies],
+        [(sum(t.won), sum(t.lost)) for t in tallies],
+        weights=settings.weights,
+        k=Fraction(repr(settings.smoothing_k)),
+        p0=p0,
+    )
