@@ -92,7 +92,17 @@ def mix_title(g: GroupView) -> str:
 def partner_cell(g: GroupView) -> str:
     star = "<sup class=ls>*</sup>" if g.low_sample else ""  # the legend above the table explains it
     pid = g.partner_id or ""
-    return f"<th>{escape(g.label)}{star}" + (f"<small>{escape(pid)}</small>" if g.name and pid else "")
+    tier = tier_badge(g)
+    return f"<th>{escape(g.label)}{star}{tier}" + (f"<small>{escape(pid)}</small>" if g.name and pid else "")
+
+
+def tier_badge(g: GroupView) -> str:
+    """With kpi.tiers: the partner's tier and since when (kpis.md, "Partner tiers"); nothing without."""
+    if g.tier is None or not g.tier["tier"]:
+        return ""
+    since = f"since {g.tier['reached_on']}" if g.tier["reached_on"] else ""
+    was = f", was {g.tier['previous'] or 'no tier'}" if g.tier["previous"] != g.tier["tier"] else ""
+    return f' <span class=tier title="{escape(since + was)}">{escape(g.tier["tier"])}</span>'
 
 
 def partner_row(rank: int, g: GroupView, p: PeriodView, history: PartnerHistory | None) -> str:

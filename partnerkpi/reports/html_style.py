@@ -94,6 +94,7 @@ border-bottom:1px solid #c9ced8;background:var(--card)}
 .up{color:var(--up)}.dn{color:var(--down)}.eq,.na{color:var(--faint)}
 .up::before{content:"▲ ";font-size:.8em}.dn::before{content:"▼ ";font-size:.8em}
 .ls{color:var(--down);font-weight:700;margin-left:2px}
+.tier{font-size:.75em;font-weight:600;border:1px solid currentColor;border-radius:3px;padding:0 3px;margin-left:4px}
 svg.defs{position:absolute}
 .dq{margin-top:18px;border:1px solid var(--line);border-radius:8px;background:var(--card);padding:4px 20px 16px}
 .dq table{border-collapse:collapse;width:100%;font-size:13px}

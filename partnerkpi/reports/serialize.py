@@ -1,7 +1,7 @@
 """KPI results as plain JSON-ready data: the one shape behind the JSON report, the CSV export and the
 stored KPI snapshots. Money is a decimal string (exact); rates are floats; dates ISO 8601. The last-year
 keys appear only with ``kpi.compare_to: last_year`` (a period then has ``last_year_first``): without it
-the document is what it always was."""
+the document is what it always was. Likewise the tier keys of a partner group, only with ``kpi.tiers``."""
 
 from __future__ import annotations
 
@@ -69,6 +69,10 @@ def group_dict(g: GroupKpis, partner_names: Mapping[str, str | None] | None = No
     }
     if g.pipeline_last_year_source is not None:
         out["pipeline_last_year_source"] = g.pipeline_last_year_source.value
+    if g.tier is not None:
+        out["tier"] = g.tier.tier
+        out["tier_reached_on"] = g.tier.reached_on.isoformat() if g.tier.reached_on else None
+        out["tier_previous"] = g.tier.previous
     return out
 
 

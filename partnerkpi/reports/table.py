@@ -45,6 +45,16 @@ def _cell(g: GroupKpis, kpi: KpiFigure) -> Text:
     return out
 
 
+def _tier_cell(g: GroupKpis) -> Text:
+    """The partner's tier; a dot when it differs from the tier one evaluation earlier."""
+    if g.tier is None:
+        return Text("")
+    out = Text(g.tier.tier or "-", style="bold" if g.tier.tier else "dim")
+    if g.tier.previous != g.tier.tier:
+        out.append(" •", style="yellow")
+    return out
+
+
 def scorecard_table(
     result: KpiResult,
     period: str,
@@ -56,9 +66,12 @@ def scorecard_table(
     rows = [g for g in result.groups if g.period.name == period and g.group.kind is GroupKind.PARTNER]
     score = KpiFigure.QUALITY_SCORE.value
     rows.sort(key=lambda g: -(float(g.figures[score].value or 0) if score in g.figures else 0))
+    tiered = any(g.tier is not None for g in rows)
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
     table.add_column("#", justify="right", width=3)
-    table.add_column("Partner", overflow="ellipsis", max_width=24, no_wrap=True)
+    table.add_column("Partner", overflow="ellipsis", max_width=14 if tiered else 24, no_wrap=True)
+    if tiered:  # kpi.tiers configured: the column fits the 100 by taking from the partner's name
+        table.add_column("Tier", overflow="ellipsis", max_width=10, no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
     table.add_column("Won", justify="right", no_wrap=True)
     table.add_column("Revenue", justify="right", no_wrap=True)
@@ -73,6 +86,7 @@ def scorecard_table(
         table.add_row(
             str(i),
             label,
+            *([_tier_cell(g)] if tiered else []),
             _cell(g, KpiFigure.QUALITY_SCORE),
             _cell(g, KpiFigure.DEAL_COUNT),
             _cell(g, KpiFigure.WON_REVENUE),
@@ -86,6 +100,7 @@ def scorecard_table(
                 table.add_row(
                     "",
                     Text(_AGGREGATE_LABELS[kind], style="bold"),
+                    *([""] if tiered else []),
                     "",
                     _cell(g, KpiFigure.DEAL_COUNT),
                     _cell(g, KpiFigure.WON_REVENUE),
@@ -101,6 +116,8 @@ def scorecard_table(
         table.caption = f"top {limit} of {len(rows)} partners · * fewer closed deals than min_closed"
     else:
         table.caption = f"* fewer closed deals than min_closed · {against}"
+    if tiered:
+        table.caption += " · • new tier"
     return table
 
 

@@ -85,6 +85,8 @@ class GroupView:
     pipeline_prior_source: str
     figures: Mapping[str, Any]
     channels: Mapping[str, Mapping[str, Any]]
+    tier: Mapping[str, str | None] | None = None
+    """With kpi.tiers: ``{"tier", "reached_on", "previous"}`` of a partner group; None without."""
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> GroupView:
@@ -97,6 +99,15 @@ class GroupView:
             pipeline_prior_source=raw.get("pipeline_prior_source", "rebuilt"),
             figures=raw.get("figures", {}),
             channels=raw.get("channels", {}),
+            tier=(
+                {
+                    "tier": raw["tier"],
+                    "reached_on": raw.get("tier_reached_on"),
+                    "previous": raw.get("tier_previous"),
+                }
+                if "tier" in raw
+                else None
+            ),
         )
 
     @property
