@@ -13,8 +13,13 @@ from connectors.fields import FieldKind, FieldSpec
 from kpi_core.registry import SEGMENT_FIGURES, KpiFigure, Unit, figure_names, segment_kpis
 from kpi_core.schema import SEGMENTS as SEGMENT_MEMBERS
 
-SPECIAL_KPIS = ("updated_at", "period_label", "score_breakdown")
-"""Not figures: when the partner's values last changed, the period's label, a readable score breakdown."""
+SPECIAL_KPIS = ("updated_at", "period_label", "score_breakdown", "tier", "tier_reached_on")
+"""Not figures: when the partner's values last changed, the period's label, a readable score breakdown,
+the partner's tier and the day it was reached (with kpi.tiers)."""
+TIER_KPIS = frozenset({"tier", "tier_reached_on"})
+"""The same in every period: a mapping of them needs no period, and holds their value only."""
+TIER_KINDS = {"tier": (FieldKind.TEXT,), "tier_reached_on": (FieldKind.DATETIME, FieldKind.TEXT)}
+"""A tier is its name; its date a date-time at midnight UTC, or the ISO date as text."""
 
 UNIT_KIND: dict[Unit, FieldKind] = {
     Unit.MONEY: FieldKind.CURRENCY,
@@ -68,8 +73,10 @@ def figure_name(kpi: str) -> str:
 def default_kind(kpi: str, part: ValuePart) -> FieldKind:
     if kpi == "updated_at":
         return FieldKind.DATETIME
-    if kpi in ("period_label", "score_breakdown"):
+    if kpi in ("period_label", "score_breakdown", "tier"):
         return FieldKind.TEXT
+    if kpi == "tier_reached_on":
+        return FieldKind.DATETIME
     if part in ("change_pct", "change_pct_vs_last_year"):
         return FieldKind.PERCENT
     figure = KpiFigure.lookup(figure_name(kpi))
@@ -119,10 +126,15 @@ class FieldMapping(BaseModel):
         ),
     )
     kpi: str = Field(
-        description="A figure, channels.<segment>.<figure>, updated_at, period_label or score_breakdown.",
+        description=(
+            "A figure, channels.<segment>.<figure>, updated_at, period_label, score_breakdown, tier or "
+            "tier_reached_on."
+        ),
         json_schema_extra={"enum": list(KNOWN_KPIS)},
     )
-    period: str | None = Field(default=None, description="A period of kpi.periods; not for updated_at.")
+    period: str | None = Field(
+        default=None, description="A period of kpi.periods; not for updated_at, optional for the tier."
+    )
     value: ValuePart = "value"
     kind: FieldKind | None = None
     label: str | None = None
@@ -138,8 +150,15 @@ class FieldMapping(BaseModel):
         problem = kpi_problem(self.kpi)
         if problem is not None:
             raise ValueError(f"kpi: {problem}")
-        if self.kpi != "updated_at" and self.period is None:
+        if self.kpi != "updated_at" and self.kpi not in TIER_KPIS and self.period is None:
             raise ValueError(f"kpi {self.kpi!r} needs a period (one of kpi.periods)")
+        if self.kpi in TIER_KPIS:
+            if self.value != "value":
+                raise ValueError(f"value: {self.kpi} has no {self.value} (map tier's value only)")
+            kinds = TIER_KINDS[self.kpi]
+            if self.field_kind not in kinds:
+                allowed = " or ".join(k.value for k in kinds)
+                raise ValueError(f"kind: {self.kpi} goes into a {allowed} field, not {self.field_kind.value}")
         return self
 
     @property
@@ -166,6 +185,10 @@ class FieldMapping(BaseModel):
 def _describe(m: FieldMapping) -> str:
     if m.kpi == "updated_at":
         return "When partnerkpi last changed this partner's KPI values. Set by partnerkpi; do not edit."
+    if m.kpi == "tier":
+        return "The partner's tier (kpi.tiers). Computed by partnerkpi from opportunities; do not edit."
+    if m.kpi == "tier_reached_on":
+        return "The day the partner reached its tier. Computed by partnerkpi from opportunities; do not edit."
     period = (m.period or "").replace("_", " ")
     part = {
         "value": "",

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from connectors.fields import FieldKind, FieldSpec, FieldUpdate, FieldValue
 from connectors.values import plain_number, to_decimal, utc_datetime
 from kpi_core.registry import KpiFigure
-from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult
+from kpi_core.result import Figure, GroupKind, GroupKpis, KpiResult, TierStanding
 from kpi_core.schema import Segment
-from writeback.mapping import ConnectorWriteback, FieldMapping, figure_name
+from writeback.mapping import TIER_KPIS, ConnectorWriteback, FieldMapping, figure_name
 
 BREAKDOWN_LABELS = (
     (KpiFigure.PCT_WON_REVENUE, "Revenue"),
@@ -120,6 +120,20 @@ def period_label(group: GroupKpis) -> str:
     return f"{p.name.replace('_', ' ')}: {p.first.isoformat()} to {p.last.isoformat()}"
 
 
+def tier_value(standing: TierStanding | None, mapping: FieldMapping) -> object:
+    """The tier's name, or the day it was reached: midnight UTC in a DATETIME field, ISO text otherwise."""
+    if standing is None:
+        return None
+    if mapping.kpi == "tier":
+        return standing.tier
+    reached: date | None = standing.reached_on
+    if reached is None:
+        return None
+    if mapping.field_kind is FieldKind.DATETIME:
+        return datetime.combine(reached, time(0), tzinfo=timezone.utc)
+    return reached.isoformat()
+
+
 def desired_values(
     result: KpiResult,
     writeback: ConnectorWriteback,
@@ -134,9 +148,11 @@ def desired_values(
     converted amount is never rounded twice. Fields whose value is None and whose mapping says
     ``on_null: keep`` are left out (never written)."""
     by_key: dict[tuple[str, str], GroupKpis] = {}
+    tiers: dict[str, TierStanding | None] = {}
     for group in result.groups:
         if group.group.kind is GroupKind.PARTNER and group.group.partner_id is not None:
             by_key[(group.group.partner_id, group.period.name)] = group
+            tiers[group.group.partner_id] = group.tier  # the same in every period
     mappings = [m for m in writeback.fields if m.kpi != "updated_at"]
     exact: dict[str, dict[str, FieldValue]] = {}
     for partner_id in partner_ids:
@@ -144,7 +160,9 @@ def desired_values(
         for m in mappings:
             found = by_key.get((partner_id, m.period or ""))
             raw: object = None
-            if found is not None:
+            if m.kpi in TIER_KPIS:
+                raw = tier_value(tiers.get(partner_id), m)
+            elif found is not None:
                 if m.kpi == "score_breakdown":
                     raw = score_breakdown(found)
                 elif m.kpi == "period_label":

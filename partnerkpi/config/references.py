@@ -30,6 +30,7 @@ from partnerkpi.config.models import AppConfig
 from partnerkpi.config.yamlsource import Document
 from writeback.mapping import (
     LAST_YEAR_PARTS,
+    TIER_KPIS,
     ConnectorWriteback,
     FieldMapping,
     did_you_mean,
@@ -150,6 +151,8 @@ def _references(find: _Finder, base: YamlPath, fields: Iterable[FieldMapping], k
                 f"coverage of {m.period} is a partner's open pipeline over its own target, and kpi.targets "
                 f"has no partner:<id> target for {m.period}: the field would always be empty",
             )
+        if m.kpi in TIER_KPIS and kpi.tiers is None:
+            find.at((*base, i, "kpi"), f"{m.kpi} needs kpi.tiers: the field would always be empty")
         if m.value in LAST_YEAR_PARTS and not kpi.last_year:
             find.at(
                 (*base, i, "value"),

@@ -456,3 +456,26 @@ def test_a_last_year_part_needs_compare_to_last_year(tmp_path: Path) -> None:
     cfg = load(tmp_path, mapping, head)
     sf = cfg.writeback.for_connector("sf")
     assert sf is not None and sf.fields[1].value == "change_pct_vs_last_year"
+
+
+def test_a_tier_field_needs_kpi_tiers(tmp_path: Path) -> None:
+    mapping = """
+        sf:
+          fields:
+            - {field: PK_Won_Revenue__c, kpi: won_revenue, period: quarter_to_date}
+            - {field: PK_Tier__c, kpi: tier}
+            - {field: PK_Tier_Since__c, kpi: tier_reached_on}
+        """
+    assert problems(tmp_path, mapping) == [
+        "writeback.sf.fields[1].kpi: tier needs kpi.tiers: the field would always be empty "
+        f"(partnerkpi.yaml:{FIRST_WRITEBACK_LINE + 3})",
+        "writeback.sf.fields[2].kpi: tier_reached_on needs kpi.tiers: the field would always be empty "
+        f"(partnerkpi.yaml:{FIRST_WRITEBACK_LINE + 4})",
+    ]
+    tiers = (
+        "  tiers:\n    measure: won_revenue\n    period: previous_quarter\n"
+        "    levels: [{name: Gold, min: 1000}, {name: Registered, min: 0}]\n"
+    )
+    cfg = load(tmp_path, mapping, CONNECTORS.replace("previous_quarter]\n", "previous_quarter]\n" + tiers))
+    sf = cfg.writeback.for_connector("sf")
+    assert sf is not None and [m.kpi for m in sf.fields[1:]] == ["tier", "tier_reached_on"]
