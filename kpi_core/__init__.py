@@ -14,9 +14,11 @@ from kpi_core.result import (
     KpiResult,
     PeriodWindow,
     PipelineSource,
+    TierStanding,
 )
 from kpi_core.schema import SEGMENTS, Opportunity, Partner, Segment, Status
 from kpi_core.settings import KpiSettings, ScoreWeights, Target
+from kpi_core.tier_settings import TierLevel, TierSettings
 
 __all__ = [
     "SEGMENTS",
@@ -43,6 +45,9 @@ __all__ = [
     "Segment",
     "Status",
     "Target",
+    "TierLevel",
+    "TierSettings",
+    "TierStanding",
     "Unit",
     "compute",
     "parse_period",
