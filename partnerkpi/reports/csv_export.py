@@ -1,4 +1,6 @@
 """A flat CSV of every figure: one row per connector, period, group and figure (BI-friendly, long form).
+With ``kpi.compare_to: last_year`` the rows also carry the last-year window and each figure's last-year
+value and change (LAST_YEAR_COLUMNS, at the end); without it the file is as it always was.
 
 Text cells (partner names and ids come from the CRM) are guarded against spreadsheet formulas
 (connectors.spreadsheet); the figure columns are our own numbers and stay numbers (``-12.5``)."""
@@ -27,7 +29,16 @@ COLUMNS = (
     "change",
     "change_pct",
 )
-NUMBER_COLUMNS = frozenset({"value", "prior", "change", "change_pct"})
+FIGURE_PARTS = ("value", "prior", "change", "change_pct")
+LAST_YEAR_PARTS = ("last_year", "change_vs_last_year", "change_pct_vs_last_year")
+LAST_YEAR_COLUMNS = ("last_year_first", "last_year_last", *LAST_YEAR_PARTS)
+NUMBER_COLUMNS = frozenset({*FIGURE_PARTS, *LAST_YEAR_PARTS})
+
+
+def columns(document: dict[str, Any]) -> tuple[str, ...]:
+    """COLUMNS, then LAST_YEAR_COLUMNS when the document compares with last year."""
+    compared = any("last_year_first" in p for conn in document["connectors"] for p in conn["periods"])
+    return (*COLUMNS, *LAST_YEAR_COLUMNS) if compared else COLUMNS
 
 
 def rows(document: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -45,6 +56,8 @@ def rows(document: dict[str, Any]) -> Iterable[dict[str, Any]]:
                 "group_kind": g["group"]["kind"],
                 "partner_id": g["group"]["partner_id"] or "",
                 "partner_name": g["group"]["name"] or "",
+                "last_year_first": p.get("last_year_first", ""),
+                "last_year_last": p.get("last_year_last", ""),
             }
             for name, fig in g["figures"].items():
                 yield {**base, "segment": "", "figure": name, **_fig(fig)}
@@ -54,14 +67,15 @@ def rows(document: dict[str, Any]) -> Iterable[dict[str, Any]]:
 
 
 def _fig(fig: dict[str, Any]) -> dict[str, str]:
-    return {k: "" if fig[k] is None else str(fig[k]) for k in ("value", "prior", "change", "change_pct")}
+    return {k: "" if fig.get(k) is None else str(fig[k]) for k in (*FIGURE_PARTS, *LAST_YEAR_PARTS)}
 
 
 def write_csv(document: dict[str, Any], out: IO[str]) -> int:
     writer = CsvWriter(out)
-    writer.writerow(COLUMNS)
+    header = columns(document)
+    writer.writerow(header)
     n = 0
     for row in rows(document):
-        writer.writerow([row[c] if c in NUMBER_COLUMNS else guard_cell(str(row[c])) for c in COLUMNS])
+        writer.writerow([row[c] if c in NUMBER_COLUMNS else guard_cell(str(row[c])) for c in header])
         n += 1
     return n

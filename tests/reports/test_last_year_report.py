@@ -3,6 +3,7 @@ it the document is exactly what it was (docs/output-schema.md: fields are only e
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import date
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
+from partnerkpi.reports.csv_export import COLUMNS, LAST_YEAR_COLUMNS, write_csv
 from partnerkpi.reports.serialize import connector_report, json_default
 from partnerkpi.reports.table import print_scorecard
 from partnerkpi.reports.view import connector_view
@@ -78,3 +80,32 @@ def test_the_report_view_reads_the_last_year_values() -> None:
     assert (p.last_year_first, p.last_year_last) == (date(2023, 4, 1), date(2023, 5, 10))
     fig = p.partners[0].money("won_revenue")
     assert (fig.last_year, fig.change_pct_vs_last_year) == (200, 3.0)
+
+
+def csv_rows(connector: dict) -> tuple[list[str], list[dict[str, str]]]:  # type: ignore[type-arg]
+    buffer = io.StringIO()
+    write_csv({"connectors": [connector]}, buffer)
+    reader = csv.DictReader(io.StringIO(buffer.getvalue()))
+    found = list(reader)
+    return list(reader.fieldnames or ()), found
+
+
+def test_the_csv_export_keeps_its_columns_without_last_year() -> None:
+    header, _ = csv_rows(report())
+    assert tuple(header) == COLUMNS
+
+
+def test_the_csv_export_carries_the_last_year_window_and_values_when_compared() -> None:
+    header, found = csv_rows(report(compare_to=BOTH))
+    assert tuple(header) == (*COLUMNS, *LAST_YEAR_COLUMNS)
+    row = next(
+        r for r in found if r["partner_id"] == "p1" and r["figure"] == "won_revenue" and not r["segment"]
+    )
+    assert (row["last_year_first"], row["last_year_last"]) == ("2023-04-01", "2023-05-10")
+    assert (row["value"], row["prior"], row["change"]) == ("800", "100", "700")
+    assert (row["last_year"], row["change_vs_last_year"], row["change_pct_vs_last_year"]) == (
+        "200",
+        "600",
+        "3.0",
+    )
+    assert all(r["last_year_first"] == "2023-04-01" for r in found)  # every row, segments included
