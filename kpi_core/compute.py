@@ -266,7 +266,7 @@ def _group_kpis(
             values["pct_won_revenue"] = s.pct_won_revenue
             values["pct_deal_count"] = s.pct_deal_count
             values["pct_win_rate_smoothed"] = s.pct_win_rate_smoothed
-        low_sample = sum(now_t.won) + sum(now_t.lost) < settings.min_closed
+        low_sample = now_t.won_count + now_t.lost_count < settings.min_closed
 
     figures: dict[str, Figure] = {name: figure(value[name], prior[name]) for name in value}
     ly_tally = None

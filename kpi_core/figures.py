@@ -52,7 +52,7 @@ def deal_velocity(t: Tally, open_count: int, avg_deal_size: Decimal | None) -> D
     """open_count x win_rate x avg_deal_size / avg_cycle_days, in Decimal; 0 for an empty pipeline."""
     if open_count == 0:
         return ZERO
-    won, closed = sum(t.won), sum(t.won) + sum(t.lost)
+    won, closed = t.won_count, t.won_count + t.lost_count
     if not closed or avg_deal_size is None or not t.cycle_deals:
         return None
     cycle = max(Decimal(t.cycle_days) / Decimal(t.cycle_deals), Decimal(1))
@@ -61,10 +61,10 @@ def deal_velocity(t: Tally, open_count: int, avg_deal_size: Decimal | None) -> D
 
 def window_values(t: Tally, open_last: OpenTally) -> Values:
     """Every group figure of one window that depends on that window alone (pipeline as of its last day)."""
-    won, lost = sum(t.won), sum(t.lost)
-    won_revenue = sum(t.won_amount, ZERO)
+    won, lost = t.won_count, t.lost_count
+    won_revenue = t.won_revenue
     avg_deal_size = won_revenue / t.won_with_amount if t.won_with_amount else None
-    created = sum(t.created)
+    created = t.created_count
     return {
         "deal_count": won,
         "won_revenue": won_revenue,
@@ -84,7 +84,7 @@ def window_values(t: Tally, open_last: OpenTally) -> Values:
 
 def segment_values(t: Tally, segment: int) -> Values:
     """One segment's channel figures in one window."""
-    total = sum(t.won_amount, ZERO)
+    total = t.won_revenue
     won, lost = t.won[segment], t.lost[segment]
     return {
         "deal_count": won,

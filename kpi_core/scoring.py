@@ -88,11 +88,11 @@ def quality_scores(
 def window_scores(tallies: Sequence[Tally], everyone: Tally, settings: KpiSettings) -> list[Score]:
     """The quality score of each partner (its tally of one window) among them, with that window's p0
     (``everyone``: the partners group's tally of the window)."""
-    p0 = baseline_win_rate(sum(everyone.won), sum(everyone.lost))
+    p0 = baseline_win_rate(everyone.won_count, everyone.lost_count)
     return quality_scores(
-        [sum(t.won_amount, Decimal(0)) for t in tallies],
-        [sum(t.won) for t in tallies],
-        [(sum(t.won), sum(t.lost)) for t in tallies],
+        [t.won_revenue for t in tallies],
+        [t.won_count for t in tallies],
+        [(t.won_count, t.lost_count) for t in tallies],
         weights=settings.weights,
         k=Fraction(repr(settings.smoothing_k)),
         p0=p0,

@@ -37,6 +37,23 @@ class Tally:
     created_won: list[int] = field(default_factory=_counts)
     created_open: int = 0
 
+    @property
+    def won_count(self) -> int:
+        return sum(self.won)
+
+    @property
+    def lost_count(self) -> int:
+        return sum(self.lost)
+
+    @property
+    def created_count(self) -> int:
+        return sum(self.created)
+
+    @property
+    def won_revenue(self) -> Decimal:
+        """Sum of amount over WON, every segment (the figure of kpis.md)."""
+        return sum(self.won_amount, ZERO)
+
     def add(self, other: Tally) -> None:
         for i in range(len(SEGMENTS)):
             self.won[i] += other.won[i]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 
 from kpi_core.periods import window
 from kpi_core.registry import KpiFigure
@@ -25,7 +24,7 @@ def tier_windows(tiers: TierSettings, as_of: date, fiscal_start: int) -> list[Wi
 
 
 def _has_data(t: Tally) -> bool:
-    return sum(t.created) + sum(t.won) + sum(t.lost) > 0
+    return t.created_count + t.won_count + t.lost_count > 0
 
 
 def _values(
@@ -34,8 +33,8 @@ def _values(
     if figure is KpiFigure.QUALITY_SCORE:
         return [s.quality_score for s in window_scores(tallies, everyone, settings)]
     if figure is KpiFigure.WON_REVENUE:
-        return [sum(t.won_amount, Decimal(0)) for t in tallies]
-    return [sum(t.won) for t in tallies]  # deal_count (TierSettings admits no other measure)
+        return [t.won_revenue for t in tallies]
+    return [t.won_count for t in tallies]  # deal_count (TierSettings admits no other measure)
 
 
 def partner_tiers(
