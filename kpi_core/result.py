@@ -71,6 +71,12 @@ class Figure:
     change_pct_vs_last_year: float | None = None
 
 
+FIGURE_PARTS = ("value", "prior", "change", "change_pct")
+"""The parts of every ``Figure``, as the JSON output and the CSV name them."""
+LAST_YEAR_PARTS = ("last_year", "change_vs_last_year", "change_pct_vs_last_year")
+"""The parts a ``Figure`` holds with ``compare_to: last_year`` (None without)."""
+
+
 class PipelineSource(str, enum.Enum):
     REBUILT = "rebuilt"
     """OPEN_AT(L') (or of the last-year window's last day) rebuilt from today's records."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from connectors.fields import FieldKind, FieldSpec
 from kpi_core.registry import SEGMENT_FIGURES, KpiFigure, Unit, figure_names, segment_kpis
+from kpi_core.result import LAST_YEAR_PARTS as FIGURE_LAST_YEAR_PARTS
 from kpi_core.schema import SEGMENTS as SEGMENT_MEMBERS
 
 SPECIAL_KPIS = ("updated_at", "period_label", "score_breakdown", "tier", "tier_reached_on")
@@ -56,7 +57,7 @@ ValuePart = Literal[
 ]
 """Which part of a figure a field holds (kpi_core.Figure's attributes; the last-year ones need
 ``kpi.compare_to: last_year``)."""
-LAST_YEAR_PARTS = frozenset({"last_year", "change_vs_last_year", "change_pct_vs_last_year"})
+LAST_YEAR_PARTS = frozenset(FIGURE_LAST_YEAR_PARTS)
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

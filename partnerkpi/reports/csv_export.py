@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from connectors.spreadsheet import CsvWriter, guard_cell
+from kpi_core.result import FIGURE_PARTS, LAST_YEAR_PARTS
 
 COLUMNS = (
     "connector",
@@ -29,8 +30,6 @@ COLUMNS = (
     "change",
     "change_pct",
 )
-FIGURE_PARTS = ("value", "prior", "change", "change_pct")
-LAST_YEAR_PARTS = ("last_year", "change_vs_last_year", "change_pct_vs_last_year")
 LAST_YEAR_COLUMNS = ("last_year_first", "last_year_last", *LAST_YEAR_PARTS)
 NUMBER_COLUMNS = frozenset({*FIGURE_PARTS, *LAST_YEAR_PARTS})
 

@@ -10,7 +10,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from kpi_core.result import DataQuality, Figure, GroupKpis, KpiResult, Number, PeriodWindow
+from kpi_core.result import (
+    FIGURE_PARTS,
+    LAST_YEAR_PARTS,
+    DataQuality,
+    Figure,
+    GroupKpis,
+    KpiResult,
+    Number,
+    PeriodWindow,
+)
 
 SCHEMA_VERSION = "partnerkpi.report/v1"
 
@@ -25,17 +34,8 @@ def number(value: Number | None) -> str | float | int | None:
 
 def figure_dict(fig: Figure, last_year: bool = False) -> dict[str, Any]:
     """``last_year``: also the last-year value and the change against it."""
-    out = {
-        "value": number(fig.value),
-        "prior": number(fig.prior),
-        "change": number(fig.change),
-        "change_pct": fig.change_pct,
-    }
-    if last_year:
-        out["last_year"] = number(fig.last_year)
-        out["change_vs_last_year"] = number(fig.change_vs_last_year)
-        out["change_pct_vs_last_year"] = fig.change_pct_vs_last_year
-    return out
+    parts = (*FIGURE_PARTS, *LAST_YEAR_PARTS) if last_year else FIGURE_PARTS
+    return {part: number(getattr(fig, part)) for part in parts}
 
 
 def period_dict(p: PeriodWindow) -> dict[str, str]:
