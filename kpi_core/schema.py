@@ -9,6 +9,7 @@ time, so that a change of rules or settings never needs a re-pull.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -58,6 +59,15 @@ class Opportunity:
     modified_at: datetime
     deleted: bool = False
     stage: str | None = None
+    influencers: tuple[str, ...] = ()
+    """The partners that took part in the deal in a role other than sourcing it (kpis.md, "Sourced and
+    influenced"): distinct, in id order, never ``partner_id`` itself; build it with :func:`influencer_ids`."""
+
+
+def influencer_ids(sourced: str | None, involved: Iterable[str | None]) -> tuple[str, ...]:
+    """The influencers of a deal from every partner id met on it in any role: the sourced partner and
+    empty ids left out, each id once, in one order (so that an unchanged deal compares equal)."""
+    return tuple(sorted({p for p in involved if p and p != sourced}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,13 @@ class ColumnMap(BaseModel):
         default=None, description="The partner's id; no column: every deal is direct."
     )
     partner_name: str | None = None
+    influencers: str | None = Field(
+        default=None,
+        description=(
+            "The partners that influenced the deal (any role but sourcing it): ids separated by "
+            "influencer_separator, or a JSON list in a JSONL file."
+        ),
+    )
     currency: str | None = None
     expected_close: str | None = Field(
         default=None, description="The expected close day of open deals (may name the same column as closed)."
@@ -99,6 +106,9 @@ class FileConnectorConfig(ConnectorConfig):
     )
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     quotechar: str = Field(default='"', min_length=1, max_length=1)
+    influencer_separator: str = Field(
+        default=";", min_length=1, max_length=1, description="Between the ids of columns.influencers."
+    )
     decimal_separator: Literal[".", ","] = "."
     thousands_separator: Literal[",", ".", " ", "'", "_"] | None = None
     columns: ColumnMap

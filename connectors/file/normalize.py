@@ -23,7 +23,7 @@ from connectors.file.parse import (
     text,
 )
 from connectors.file.reader import RawRecord
-from kpi_core.schema import Opportunity, Status
+from kpi_core.schema import Opportunity, Status, influencer_ids
 
 T = TypeVar("T")
 
@@ -54,6 +54,13 @@ class Normalizer:
         if field not in values:
             return None
         return self._ok(field, self.dates.day(values[field]))
+
+    def _influencers(self, value: object) -> list[str | None]:
+        """A JSON list (JSONL) as it is; text split at the separator."""
+        if isinstance(value, list):
+            return [text(v) for v in value]
+        cell = text(value)
+        return [] if cell is None else [text(v) for v in cell.split(self.config.influencer_separator)]
 
     def __call__(self, record: RawRecord) -> Opportunity | Skip:
         if record.error is not None:
@@ -98,9 +105,10 @@ class Normalizer:
         if "deleted" in values:
             deleted = self._ok("deleted", parse_bool(values["deleted"]))
 
+        sourced = text(values.get("partner"))
         return Opportunity(
             id=opportunity_id,
-            partner_id=text(values.get("partner")),
+            partner_id=sourced,
             amount=amount,
             amount_original=amount_original,
             currency=currency,
@@ -113,4 +121,5 @@ class Normalizer:
             modified_at=modified or self.fallback_modified,
             deleted=bool(deleted),
             stage=stage,
+            influencers=influencer_ids(sourced, self._influencers(values.get("influencers"))),
         )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
 )
 
 from kpi_core import clock
@@ -169,7 +170,14 @@ def _v3_instances(conn: Connection) -> None:
     Index("ix_kpi_snapshots_as_of", snapshots.c.connector, snapshots.c.as_of).create(conn)
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_incremental_kpis, _v3_instances]
+def _v4_influencers(conn: Connection) -> None:
+    """Version 4: each opportunity's influencing partners (sourced and influenced attribution). Rows of
+    before have none (NULL) until their next pull: a connector that reads influencers says so at its
+    first run after the upgrade (the pull re-reads partner roles from the start, see docs)."""
+    conn.execute(text("ALTER TABLE opportunities ADD COLUMN influencers TEXT"))
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_incremental_kpis, _v3_instances, _v4_influencers]
 """MIGRATIONS[i] takes the schema from version i to version i + 1."""
 
 

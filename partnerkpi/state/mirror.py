@@ -15,6 +15,7 @@ from connectors.base import PullBatch
 from kpi_core.schema import Opportunity, Partner, Status
 from partnerkpi.state.records import BatchCounts, MirrorChanges
 from partnerkpi.state.tables import mirror_versions, opportunities, partners
+from partnerkpi.state.types import id_list
 from partnerkpi.state.upsert import upsert
 
 IN_CHUNK = 500
@@ -269,6 +270,7 @@ _RAW_READERS: Mapping[str, Callable[[Any], Any]] = {
     "expected_close_on": _day,
     "modified_at": _moment,
     "deleted": bool,
+    "influencers": id_list,
 }
 """How a raw column becomes its field's value; a column not named here is used as the driver gives it."""
 _READERS = tuple(_RAW_READERS.get(name) for name in _READ_COLUMNS)

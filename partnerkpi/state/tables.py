@@ -19,9 +19,9 @@ from sqlalchemy import (
     Text,
 )
 
-from partnerkpi.state.types import JsonText, MoneyText, UtcDateTime
+from partnerkpi.state.types import IdList, JsonText, MoneyText, UtcDateTime
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version this code reads and writes; migrations.MIGRATIONS has one step per version."""
 
 metadata = MetaData()
@@ -68,6 +68,7 @@ opportunities = Table(
     Column("modified_at", UtcDateTime, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("seen_run_id", Integer),
+    Column("influencers", IdList),
 )
 
 partners = Table(

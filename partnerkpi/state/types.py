@@ -81,3 +81,21 @@ class JsonText(TypeDecorator[Any]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(value)
+
+
+class IdList(TypeDecorator[tuple[str, ...]]):
+    """A tuple of ids as a JSON array in a TEXT column; the empty tuple as NULL (most deals have none)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        return json.dumps(list(value), separators=(",", ":")) if value else None
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...]:
+        return id_list(value)
+
+
+def id_list(value: str | None) -> tuple[str, ...]:
+    """What :class:`IdList` stored, back as a tuple (the mirror's raw read uses it too)."""
+    return tuple(json.loads(value)) if value else ()

@@ -33,7 +33,7 @@ from partnerkpi.pipeline import compute_kpis, sync_connector
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.state import SnapshotRow, StateStore
 from partnerkpi.state import engine as state_engine
-from partnerkpi.state.tables import kpi_snapshots
+from partnerkpi.state.tables import SCHEMA_VERSION, kpi_snapshots
 from tests.cli_in_process import run_partnerkpi
 from tests.reliability.harness import REPO, cli_env, run_cli
 
@@ -241,7 +241,9 @@ def test_check_runs_quick_check_and_fails_on_a_corrupt_state(tmp_path: Path) -> 
     config, state = synced_state(tmp_path)
     good = run_cli(config, "check")
     assert good.returncode == 0, good.stdout + good.stderr
-    assert f"ok state: {state} (schema version 3, quick_check ok)" in " ".join(good.stdout.split())
+    assert f"ok state: {state} (schema version {SCHEMA_VERSION}, quick_check ok)" in " ".join(
+        good.stdout.split()
+    )
     corrupt_a_page(state)
     bad = run_cli(config, "check")
     assert bad.returncode != 0

@@ -138,6 +138,22 @@ def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:
         assert conn.execute(select(schema_version.c.version)).scalars().all() == list(range(1, newer + 1))
 
 
+def test_a_state_of_schema_version_3_upgrades_with_its_opportunities_kept_and_no_influencers(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite"
+    engine = create_engine(f"sqlite:///{path}")
+    assert migrate(engine, MIGRATIONS[:3]) == 3
+    row = {k: v for k, v in mirror.opportunity_values(opp("A")).items() if k != "influencers"}
+    with engine.begin() as conn:
+        conn.execute(insert(opportunities).values(connector="crm", id="A", status="open", **{
+            k: v for k, v in row.items() if k != "status"}))  # fmt: skip
+    store = StateStore.open(f"sqlite:///{path}")
+    assert all_opps(store) == [opp("A")]
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A", influencers=("P9",))]), 1)
+    assert all_opps(store) == [opp("A", influencers=("P9",))]
+
+
 def test_the_migrations_build_exactly_the_tables_the_code_reads(store: StateStore) -> None:
     reference = create_engine("sqlite://")
     metadata.create_all(reference)
@@ -309,7 +325,7 @@ def test_the_mirror_stores_every_opportunity_field_in_the_dataclass_order() -> N
 
 def test_an_opportunity_with_every_field_set_comes_back_whole_by_both_read_paths(store: StateStore) -> None:
     full = opp("A", status=Status.WON, closed_on=date(2026, 11, 2), amount_original=Decimal("90.5"),
-               currency="EUR", deleted=False)  # fmt: skip
+               currency="EUR", deleted=False, influencers=("P2", "P3"))  # fmt: skip
     assert all(getattr(full, f.name) not in (None, f.default) for f in dataclasses.fields(Opportunity)
                if f.name != "deleted")  # fmt: skip
     store.apply_pull_batch("crm", PullBatch(opportunities=[full]), 1)
