@@ -20,6 +20,7 @@ from decimal import Decimal
 from kpi_core.accumulate import Accumulated, Accumulator, DayIndex, Window
 from kpi_core.comparison import Base, PipelineSnapshot, SnapshotLookup, base_values
 from kpi_core.figures import Values, channel_figures, figure, money_ratio, versus_last_year, window_values
+from kpi_core.influence import Series, influenced_figures, influenced_series
 from kpi_core.periods import last_year_window, parse_period, resolve_period, window
 from kpi_core.result import (
     Figure,
@@ -83,7 +84,7 @@ def accumulator(*, settings: KpiSettings, as_of: date, partners: Collection[str]
     """An empty pass for these settings and day: add records (or load a saved state and fold in the
     records that changed since), then hand it to :func:`kpis`."""
     _, windows, days = _layout(settings, as_of)
-    return Accumulator(DayIndex.build(windows, days), settings.segment_table(), partners)
+    return Accumulator(DayIndex.build(windows, days), settings.segment_table(), partners, settings.influenced)
 
 
 def kpis(
@@ -133,6 +134,10 @@ def _compute(
         position = {span: i for i, span in enumerate(windows)}
         partner_tallies = [g.tallies for g in groups[: len(scope)]]
         tiers = partner_tiers(partner_tallies, partners_group.tallies, position, settings, as_of)
+    influenced = None
+    if acc.influence is not None:
+        sourced = [Series(g.tallies, g.open_at) for g in groups]
+        influenced = influenced_series(acc.influence, scope, sourced)
     result: list[GroupKpis] = []
     for period in periods:
         scores = _scores(groups[: len(scope)], partners_group, period, settings)
@@ -141,6 +146,11 @@ def _compute(
             out = _group_kpis(group, period, settings, lookup, score)
             if tiers is not None and i < len(scope):
                 out = dataclasses.replace(out, tier=tiers[i])
+            if influenced is not None:
+                figures = influenced_figures(
+                    influenced[i], period.now, period.last, period.prior, period.last_year
+                )
+                out = dataclasses.replace(out, influenced=figures)
             result.append(out)
     return KpiResult(
         as_of=as_of,

@@ -177,6 +177,20 @@ SEGMENT_FIGURES: tuple[KpiFigure, ...] = tuple(f for f in KpiFigure if f.per_seg
 """The figures of ``channels.<segment>``, in registry order."""
 
 
+INFLUENCED_FIGURES: tuple[KpiFigure, ...] = (
+    KpiFigure.DEAL_COUNT,
+    KpiFigure.WON_REVENUE,
+    KpiFigure.AVG_DEAL_SIZE,
+    KpiFigure.OPEN_COUNT,
+    KpiFigure.OPEN_AMOUNT,
+    KpiFigure.WEIGHTED_AMOUNT,
+    KpiFigure.CREATED_COUNT,
+    KpiFigure.CLOSED_COUNT,
+)
+"""The money and count figures that also exist over a partner's influenced deals (``GroupKpis.influenced``,
+``attribution: influenced`` in a mapping): the same formulas over the deals the partner took part in."""
+
+
 def figure_names() -> list[str]:
     """Every figure name, in registry order."""
     return [f.value for f in KpiFigure]

@@ -111,6 +111,9 @@ class GroupKpis:
     """Where the last-year window's last-day open amount came from; None without ``last_year``."""
     tier: TierStanding | None = None
     """Partners only, with ``kpi.tiers``: the partner's tier (the same in every period's group)."""
+    influenced: dict[str, Figure] = field(default_factory=dict)
+    """With ``kpi.attribution`` influenced: the figures of registry.INFLUENCED_FIGURES over the group's
+    influenced deals (kpis.md, "Sourced and influenced"); empty otherwise."""
 
 
 @dataclass

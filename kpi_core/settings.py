@@ -113,6 +113,14 @@ Comparison = Literal["prior", "last_year"]
 """What every period is compared with (kpis.md, "Same period last year")."""
 
 
+Attribution = Literal["sourced", "influenced"]
+"""Which deals count as a partner's (kpis.md, "Sourced and influenced")."""
+
+
+def _default_attribution() -> list[Attribution]:
+    return ["sourced"]
+
+
 def _default_comparisons() -> list[Comparison]:
     return ["prior"]
 
@@ -149,6 +157,14 @@ class KpiSettings(BaseModel):
         min_length=1,
         description="prior (the period just before), last_year (the same window a year earlier), or both.",
     )
+    attribution: list[Attribution] = Field(
+        default_factory=_default_attribution,
+        min_length=1,
+        description=(
+            "sourced (the deals a partner brought: every figure), or [sourced, influenced] (also the "
+            "money and count figures over the deals a partner took part in, in any role)."
+        ),
+    )
     tiers: TierSettings | None = Field(
         default=None, description="Partner tiers with hysteresis (kpis.md, Partner tiers); off by default."
     )
@@ -174,6 +190,23 @@ class KpiSettings(BaseModel):
             if name in value[:i]:
                 raise ValueError(f"compare_to[{i}]: {name!r} is listed twice")
         return value
+
+    @field_validator("attribution")
+    @classmethod
+    def _sourced_always(cls, value: list[Attribution]) -> list[Attribution]:
+        for i, name in enumerate(value):
+            if name in value[:i]:
+                raise ValueError(f"attribution[{i}]: {name!r} is listed twice")
+        if "sourced" not in value:
+            raise ValueError(
+                "attribution: sourced figures are always computed; list sourced (and influenced)"
+            )
+        return value
+
+    @property
+    def influenced(self) -> bool:
+        """Whether the influenced figures are computed too."""
+        return "influenced" in self.attribution
 
     @property
     def last_year(self) -> bool:

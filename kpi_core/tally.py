@@ -54,17 +54,25 @@ class Tally:
         """Sum of amount over WON, every segment (the figure of kpis.md)."""
         return sum(self.won_amount, ZERO)
 
-    def add(self, other: Tally) -> None:
+    def add(self, other: Tally, sign: int = 1) -> None:
+        """Adds ``other`` (``sign`` -1: takes it away, for a part known to be included)."""
         for i in range(len(SEGMENTS)):
-            self.won[i] += other.won[i]
-            self.lost[i] += other.lost[i]
-            self.won_amount[i] += other.won_amount[i]
-            self.created[i] += other.created[i]
-            self.created_won[i] += other.created_won[i]
-        self.won_with_amount += other.won_with_amount
-        self.cycle_days += other.cycle_days
-        self.cycle_deals += other.cycle_deals
-        self.created_open += other.created_open
+            self.won[i] += sign * other.won[i]
+            self.lost[i] += sign * other.lost[i]
+            self.won_amount[i] += sign * other.won_amount[i]
+            self.created[i] += sign * other.created[i]
+            self.created_won[i] += sign * other.created_won[i]
+        self.won_with_amount += sign * other.won_with_amount
+        self.cycle_days += sign * other.cycle_days
+        self.cycle_deals += sign * other.cycle_deals
+        self.created_open += sign * other.created_open
+
+    def plus(self, other: Tally, sign: int = 1) -> Tally:
+        """A new tally: this one with ``other`` added (or taken away)."""
+        out = Tally()
+        out.add(self)
+        out.add(other, sign)
+        return out
 
 
 @dataclass
@@ -75,7 +83,14 @@ class OpenTally:
     amount: Decimal = ZERO
     weighted: Decimal = ZERO
 
-    def add(self, other: OpenTally) -> None:
-        self.count += other.count
-        self.amount += other.amount
-        self.weighted += other.weighted
+    def add(self, other: OpenTally, sign: int = 1) -> None:
+        self.count += sign * other.count
+        self.amount += sign * other.amount
+        self.weighted += sign * other.weighted
+
+    def plus(self, other: OpenTally, sign: int = 1) -> OpenTally:
+        return OpenTally(
+            self.count + sign * other.count,
+            self.amount + sign * other.amount,
+            self.weighted + sign * other.weighted,
+        )

@@ -26,6 +26,7 @@ def opp(
     deleted: bool = False,
     original: Decimal | int | str | object | None = _UNSET,
     currency: str | None = "USD",
+    influencers: tuple[str, ...] = (),
 ) -> Opportunity:
     """An opportunity; a closed one closes on 2024-03-31 unless told, amount_original = amount unless told."""
     value = None if amount is None else Decimal(amount)
@@ -47,6 +48,7 @@ def opp(
         channel=channel,
         modified_at=MODIFIED,
         deleted=deleted,
+        influencers=influencers,
     )
 
 
