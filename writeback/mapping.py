@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from connectors.fields import FieldKind, FieldSpec
-from kpi_core.registry import SEGMENT_FIGURES, KpiFigure, Unit, figure_names, segment_kpis
+from kpi_core.registry import INFLUENCED_FIGURES, SEGMENT_FIGURES, KpiFigure, Unit, figure_names, segment_kpis
 from kpi_core.result import LAST_YEAR_PARTS as FIGURE_LAST_YEAR_PARTS
 from kpi_core.schema import SEGMENTS as SEGMENT_MEMBERS
 
@@ -58,6 +58,8 @@ ValuePart = Literal[
 """Which part of a figure a field holds (kpi_core.Figure's attributes; the last-year ones need
 ``kpi.compare_to: last_year``)."""
 LAST_YEAR_PARTS = frozenset(FIGURE_LAST_YEAR_PARTS)
+INFLUENCED_KPIS = frozenset(f.value for f in INFLUENCED_FIGURES)
+"""The figures a mapping may take with ``attribution: influenced``."""
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -137,6 +139,13 @@ class FieldMapping(BaseModel):
         default=None, description="A period of kpi.periods; not for updated_at, optional for the tier."
     )
     value: ValuePart = "value"
+    attribution: Literal["sourced", "influenced"] = Field(
+        default="sourced",
+        description=(
+            "sourced: the deals the partner brought; influenced: the deals it took part in, in any role "
+            "(a money or count figure; needs kpi.attribution to include influenced)."
+        ),
+    )
     kind: FieldKind | None = None
     label: str | None = None
     description: str | None = None
@@ -153,6 +162,11 @@ class FieldMapping(BaseModel):
             raise ValueError(f"kpi: {problem}")
         if self.kpi != "updated_at" and self.kpi not in TIER_KPIS and self.period is None:
             raise ValueError(f"kpi {self.kpi!r} needs a period (one of kpi.periods)")
+        if self.attribution == "influenced" and self.kpi not in INFLUENCED_KPIS:
+            raise ValueError(
+                f"attribution: {self.kpi} has no influenced version (those with one: "
+                f"{', '.join(sorted(INFLUENCED_KPIS))})"
+            )
         if self.kpi in TIER_KPIS:
             if self.value != "value":
                 raise ValueError(f"value: {self.kpi} has no {self.value} (map tier's value only)")
@@ -172,9 +186,12 @@ class FieldMapping(BaseModel):
 
     def spec(self) -> FieldSpec:
         period = f" ({self.period.replace('_', ' ')})" if self.period else ""
+        kpi = self.kpi.replace("_", " ").replace(".", " ")
+        if self.attribution == "influenced":
+            kpi = f"influenced {kpi}"
         return FieldSpec(
             name=self.field,
-            label=self.label or f"Partner {self.kpi.replace('_', ' ').replace('.', ' ')}{period}",
+            label=self.label or f"Partner {kpi}{period}",
             kind=self.field_kind,
             description=self.description or _describe(self),
             precision=self.precision,
@@ -200,8 +217,10 @@ def _describe(m: FieldMapping) -> str:
         "change_vs_last_year": ", change against the same period last year",
         "change_pct_vs_last_year": ", relative change against the same period last year",
     }[m.value]
+    over = ", over the deals the partner took part in" if m.attribution == "influenced" else ""
     return (
-        f"{m.kpi.replace('_', ' ')} ({period}){part}. Computed by partnerkpi from opportunities; do not edit."
+        f"{m.kpi.replace('_', ' ')} ({period}){part}{over}. Computed by partnerkpi from opportunities; "
+        "do not edit."
     )
 
 

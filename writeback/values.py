@@ -89,7 +89,10 @@ def canonical_live(value: FieldValue, kind: FieldKind) -> str | None:
     return canonical(value)
 
 
-def _figure(group: GroupKpis, kpi: str) -> Figure | None:
+def _figure(group: GroupKpis, mapping: FieldMapping) -> Figure | None:
+    kpi = mapping.kpi
+    if mapping.attribution == "influenced":
+        return group.influenced.get(kpi)
     if kpi.startswith("channels."):
         _, segment, name = kpi.split(".")
         return group.channels.get(Segment(segment), {}).get(name)
@@ -168,7 +171,7 @@ def desired_values(
                 elif m.kpi == "period_label":
                     raw = period_label(found)
                 else:
-                    fig = _figure(found, m.kpi)
+                    fig = _figure(found, m)
                     raw = getattr(fig, m.value) if fig is not None else None
             values[m.field] = exact_value(raw, m)
         exact[partner_id] = values

@@ -151,6 +151,12 @@ def _references(find: _Finder, base: YamlPath, fields: Iterable[FieldMapping], k
                 f"coverage of {m.period} is a partner's open pipeline over its own target, and kpi.targets "
                 f"has no partner:<id> target for {m.period}: the field would always be empty",
             )
+        if m.attribution == "influenced" and not kpi.influenced:
+            find.at(
+                (*base, i, "attribution"),
+                "attribution influenced needs kpi.attribution to include influenced: the field would "
+                "always be empty",
+            )
         if m.kpi in TIER_KPIS and kpi.tiers is None:
             find.at((*base, i, "kpi"), f"{m.kpi} needs kpi.tiers: the field would always be empty")
         if m.value in LAST_YEAR_PARTS and not kpi.last_year:

@@ -1,6 +1,8 @@
 """A flat CSV of every figure: one row per connector, period, group and figure (BI-friendly, long form).
 With ``kpi.compare_to: last_year`` the rows also carry the last-year window and each figure's last-year
-value and change (LAST_YEAR_COLUMNS, at the end); without it the file is as it always was.
+value and change (LAST_YEAR_COLUMNS, at the end); with influenced attribution, an ``attribution`` column
+(``sourced``, or ``influenced`` for the rows of a group's influenced figures) comes last. Without them the
+file is as it always was.
 
 Text cells (partner names and ids come from the CRM) are guarded against spreadsheet formulas
 (connectors.spreadsheet); the figure columns are our own numbers and stay numbers (``-12.5``)."""
@@ -31,13 +33,17 @@ COLUMNS = (
     "change_pct",
 )
 LAST_YEAR_COLUMNS = ("last_year_first", "last_year_last", *LAST_YEAR_PARTS)
+ATTRIBUTION_COLUMN = "attribution"
 NUMBER_COLUMNS = frozenset({*FIGURE_PARTS, *LAST_YEAR_PARTS})
 
 
 def columns(document: dict[str, Any]) -> tuple[str, ...]:
-    """COLUMNS, then LAST_YEAR_COLUMNS when the document compares with last year."""
+    """COLUMNS, then LAST_YEAR_COLUMNS when the document compares with last year, then the attribution
+    column when a group has influenced figures."""
     compared = any("last_year_first" in p for conn in document["connectors"] for p in conn["periods"])
-    return (*COLUMNS, *LAST_YEAR_COLUMNS) if compared else COLUMNS
+    attributed = any("influenced" in g for conn in document["connectors"] for g in conn["groups"])
+    out = (*COLUMNS, *LAST_YEAR_COLUMNS) if compared else COLUMNS
+    return (*out, ATTRIBUTION_COLUMN) if attributed else out
 
 
 def rows(document: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -57,12 +63,15 @@ def rows(document: dict[str, Any]) -> Iterable[dict[str, Any]]:
                 "partner_name": g["group"]["name"] or "",
                 "last_year_first": p.get("last_year_first", ""),
                 "last_year_last": p.get("last_year_last", ""),
+                ATTRIBUTION_COLUMN: "sourced",
             }
             for name, fig in g["figures"].items():
                 yield {**base, "segment": "", "figure": name, **_fig(fig)}
             for segment, figs in g["channels"].items():
                 for name, fig in figs.items():
                     yield {**base, "segment": segment, "figure": name, **_fig(fig)}
+            for name, fig in g.get("influenced", {}).items():
+                yield {**base, "segment": "", "figure": name, **_fig(fig), ATTRIBUTION_COLUMN: "influenced"}
 
 
 def _fig(fig: dict[str, Any]) -> dict[str, str]:

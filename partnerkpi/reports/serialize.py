@@ -1,7 +1,8 @@
 """KPI results as plain JSON-ready data: the one shape behind the JSON report, the CSV export and the
 stored KPI snapshots. Money is a decimal string (exact); rates are floats; dates ISO 8601. The last-year
 keys appear only with ``kpi.compare_to: last_year`` (a period then has ``last_year_first``): without it
-the document is what it always was. Likewise the tier keys of a partner group, only with ``kpi.tiers``."""
+the document is what it always was. Likewise the tier keys of a partner group, only with ``kpi.tiers``,
+and a group's ``influenced`` figures, only with ``kpi.attribution`` influenced."""
 
 from __future__ import annotations
 
@@ -69,6 +70,8 @@ def group_dict(g: GroupKpis, partner_names: Mapping[str, str | None] | None = No
     }
     if g.pipeline_last_year_source is not None:
         out["pipeline_last_year_source"] = g.pipeline_last_year_source.value
+    if g.influenced:
+        out["influenced"] = {k: figure_dict(v, ly) for k, v in sorted(g.influenced.items())}
     if g.tier is not None:
         out["tier"] = g.tier.tier
         out["tier_reached_on"] = g.tier.reached_on.isoformat() if g.tier.reached_on else None
