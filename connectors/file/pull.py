@@ -117,9 +117,14 @@ class FilePull:
                 continue
             self._note_duplicate(record, result.id)
             chunk[result.id] = result
-            if collect_partners and result.partner_id is not None and not result.deleted:
+            if collect_partners and not result.deleted:
                 # a partner seen only on deleted records is not one the source "has seen" (kpis.md)
-                self._note_partner(result.partner_id, record, new_partners)
+                if result.partner_id is not None:
+                    self._note_partner(
+                        result.partner_id, text(record.values.get("partner_name")), new_partners
+                    )
+                for influencer in result.influencers:  # a partner too; partner_name names the sourced one
+                    self._note_partner(influencer, None, new_partners)
             if len(chunk) >= config.batch_size:
                 yield list(chunk.values()), list(new_partners.values())
                 chunk, new_partners = {}, {}
@@ -133,10 +138,9 @@ class FilePull:
         else:
             self._seen_hashes.add(key)
 
-    def _note_partner(self, partner_id: str, record: RawRecord, out: dict[str, Partner]) -> None:
+    def _note_partner(self, partner_id: str, name: str | None, out: dict[str, Partner]) -> None:
         """A partner goes out when first seen, and again if it had no name and now has one (the first
         name seen stands)."""
-        name = text(record.values.get("partner_name"))
         if partner_id in self._partner_names and (
             name is None or self._partner_names[partner_id] is not None
         ):
