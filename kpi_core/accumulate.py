@@ -16,24 +16,19 @@ so a pass over deals without any costs one attribute test per record.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from decimal import Decimal, localcontext
 from typing import Any
 
+from kpi_core.accumulated import ANY_INFLUENCER, Accumulated, Influence
 from kpi_core.counters import (
     CACHE_LIMIT,
     EXACT,
-    INT_COUNTERS,
-    MONEY_COUNTERS,
     OVERFLOW_SLOT,
-    SIGNATURE_STRIDE,
     STATES,
     WEIGHT_SLOTS,
     Blocks,
@@ -42,90 +37,15 @@ from kpi_core.counters import (
     spread_open,
     spread_tallies,
 )
+from kpi_core.day_index import DayIndex
 from kpi_core.result import DataQuality
 from kpi_core.schema import SEGMENTS, Opportunity, Segment, Status
 from kpi_core.settings import channel_key
 from kpi_core.tally import ZERO, OpenTally, Tally
 
-Window = tuple[date, date]
 _UNCLASSIFIED = SEGMENTS.index(Segment.UNCLASSIFIED)
 _WON_WEIGHT = 1.0
 """The probability a won deal counts with in a rebuilt past pipeline."""
-
-
-@dataclass(frozen=True)
-class DayIndex:
-    """For each day that matters: which windows contain it (a signature) and where it sits among the
-    pipeline days; one dict lookup per date in the hot loop."""
-
-    windows: tuple[Window, ...]
-    signatures: tuple[tuple[int, ...], ...]
-    """Signature number -> the indexes of the windows that contain its days."""
-    days: tuple[date, ...]
-    """The pipeline days d of OPEN_AT(d), ascending."""
-    info: dict[date, tuple[int, int]]
-    """day -> (signature x 12, or -1 outside every window; the number of pipeline days before it)."""
-    first: date
-    """Days before ``first`` are (-1, 0); days not in ``info`` from ``first`` on are (-1, len(days))."""
-
-    @classmethod
-    def build(cls, windows: Sequence[Window], days: Iterable[date]) -> DayIndex:
-        pipeline_days = tuple(sorted(set(days)))
-        starts = [f for f, _ in windows] + list(pipeline_days[:1])
-        stops = [last for _, last in windows] + list(pipeline_days[-1:])
-        first, last = min(starts), max(stops) + timedelta(days=1)
-        signatures: dict[tuple[int, ...], int] = {}
-        info: dict[date, tuple[int, int]] = {}
-        for offset in range((last - first).days + 1):
-            day = first + timedelta(days=offset)
-            members = tuple(i for i, (f, end) in enumerate(windows) if f <= day <= end)
-            code = signatures.setdefault(members, len(signatures)) * SIGNATURE_STRIDE if members else -1
-            info[day] = (code, bisect.bisect_left(pipeline_days, day))
-        return cls(tuple(windows), tuple(signatures), pipeline_days, info, first)
-
-
-ANY_INFLUENCER = ""
-"""The influence block of direct deals some partner influenced (no partner id is empty)."""
-
-
-@dataclass
-class Influence:
-    """What influenced attribution adds to the sourced tallies: per partner id, the deals it influenced
-    without sourcing them; under ``ANY_INFLUENCER``, the direct deals some partner influenced."""
-
-    partner_ids: list[str | None]
-    tallies: list[list[Tally]]
-    open_at: list[list[OpenTally]]
-
-    def at(self, partner_id: str) -> int | None:
-        """The index of a partner's (or ANY_INFLUENCER's) block; None when nothing was added to it."""
-        try:
-            return self.partner_ids.index(partner_id)
-        except ValueError:
-            return None
-
-
-@dataclass
-class Accumulated:
-    """The pass's outcome: per group index, a Tally per window and an OpenTally per pipeline day.
-
-    Index 0 is direct, 1 .. len(partner_ids) - 1 one partner each; then all partners, then overall."""
-
-    partner_ids: list[str | None]
-    tallies: list[list[Tally]]
-    open_at: list[list[OpenTally]]
-    data_quality: DataQuality = field(default_factory=DataQuality)
-    seen: int = 0
-    influence: Influence | None = None
-    """With influenced attribution on; None otherwise."""
-
-    @property
-    def all_partners(self) -> int:
-        return len(self.partner_ids)
-
-    @property
-    def overall(self) -> int:
-        return len(self.partner_ids) + 1
 
 
 def _segment_code(raw: str | None, table: dict[str, Segment]) -> int:
@@ -388,14 +308,14 @@ class Accumulator:
         state: dict[str, Any] = {
             "format": STATE_FORMAT,
             "fingerprint": self.fingerprint,
-            **_blocks_state(self.blocks),
+            **self.blocks.dump(),
             "weights": [format(w, "f") for w in self.weights.weights],
             "slots": [[p, s] for p, s in self.weights.slot_of.items()],
             "data_quality": self.dq.as_dict(),
             "seen": self.seen,
         }
         if self.influence is not None:
-            state["influence"] = _blocks_state(self.influence)
+            state["influence"] = self.influence.dump()
         return state
 
     def load(self, state: Mapping[str, Any]) -> bool:
@@ -408,8 +328,11 @@ class Accumulator:
             return False
         if list(state["partner_ids"])[: len(self.partner_ids)] != self.partner_ids:
             return False
-        blocks = self._loaded_blocks(state)
-        influence = self._loaded_blocks(state["influence"]) if self.influence is not None else None
+        signatures, days = len(self.index.signatures), len(self.index.days)
+        blocks = Blocks.loaded(state, signatures, days)
+        influence = (
+            Blocks.loaded(state["influence"], signatures, days) if self.influence is not None else None
+        )
         if blocks is None or (self.influence is not None and influence is None):
             return False
         self.blocks, self.influence = blocks, influence
@@ -419,33 +342,6 @@ class Accumulator:
         self.dq = DataQuality(**state["data_quality"])
         self.seen = int(state["seen"])
         return True
-
-    def _loaded_blocks(self, state: Mapping[str, Any]) -> Blocks | None:
-        """Blocks from their saved form; None when its lists do not fit this layout."""
-        loaded = self._blocks()
-        for partner_id in state["partner_ids"][1:]:
-            loaded.register(partner_id)
-        c = loaded.counters
-        for name in INT_COUNTERS:
-            values = [int(v) for v in state["ints"][name]]
-            if len(values) != len(getattr(c, name)):
-                return None
-            setattr(c, name, values)
-        for name in MONEY_COUNTERS:
-            money = [Decimal(v) for v in state["money"][name]]
-            if len(money) != len(getattr(c, name)):
-                return None
-            setattr(c, name, money)
-        return loaded
-
-
-def _blocks_state(blocks: Blocks) -> dict[str, Any]:
-    c = blocks.counters
-    return {
-        "partner_ids": blocks.partner_ids,
-        "ints": {name: getattr(c, name) for name in INT_COUNTERS},
-        "money": {name: [format(v, "f") for v in getattr(c, name)] for name in MONEY_COUNTERS},
-    }
 
 
 def _influence_rows(opportunities: Iterable[Opportunity]) -> Iterator[Opportunity]:

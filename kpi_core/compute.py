@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from kpi_core.accumulate import Accumulated, Accumulator, DayIndex, Window
+from kpi_core.accumulate import Accumulator
+from kpi_core.accumulated import Accumulated
 from kpi_core.comparison import Base, PipelineSnapshot, SnapshotLookup, base_values
+from kpi_core.day_index import DayIndex, Window
 from kpi_core.figures import Values, channel_figures, figure, money_ratio, versus_last_year, window_values
 from kpi_core.influence import Series, influenced_figures, influenced_series
 from kpi_core.periods import last_year_window, parse_period, resolve_period, window

@@ -6,7 +6,7 @@ its tallies per window and its open pipeline per day.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
@@ -96,6 +96,34 @@ class Blocks:
         self.partner_ids.append(partner_id)
         self.counters.grow()
         return self.group_of[partner_id]
+
+    def dump(self) -> dict[str, Any]:
+        """JSON-ready: the group ids and every counter list (money as exact decimal strings)."""
+        c = self.counters
+        return {
+            "partner_ids": self.partner_ids,
+            "ints": {name: getattr(c, name) for name in INT_COUNTERS},
+            "money": {name: [format(v, "f") for v in getattr(c, name)] for name in MONEY_COUNTERS},
+        }
+
+    @classmethod
+    def loaded(cls, state: Mapping[str, Any], signatures: int, days: int) -> Blocks | None:
+        """Blocks from :meth:`dump`'s form; None when its lists do not fit this layout."""
+        loaded = cls(signatures, days)
+        for partner_id in state["partner_ids"][1:]:
+            loaded.register(partner_id)
+        c = loaded.counters
+        for name in INT_COUNTERS:
+            values = [int(v) for v in state["ints"][name]]
+            if len(values) != len(getattr(c, name)):
+                return None
+            setattr(c, name, values)
+        for name in MONEY_COUNTERS:
+            money = [Decimal(v) for v in state["money"][name]]
+            if len(money) != len(getattr(c, name)):
+                return None
+            setattr(c, name, money)
+        return loaded
 
 
 class WeightSlots:

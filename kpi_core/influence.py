@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kpi_core.accumulate import ANY_INFLUENCER, Influence
+from kpi_core.accumulated import ANY_INFLUENCER, Influence
 from kpi_core.comparison import Base
 from kpi_core.figures import Values, figure, versus_last_year, window_values
 from kpi_core.registry import INFLUENCED_FIGURES
