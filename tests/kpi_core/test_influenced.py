@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpi_core import GroupKind, KpiResult, KpiSettings, Opportunity, Status, compute
+from kpi_core.accumulate import relabelled
 from kpi_core.compute import accumulator, kpis
 from kpi_core.registry import INFLUENCED_FIGURES
-from tests.kpi_core.builders import group, opp, run
+from tests.kpi_core.builders import MODIFIED, group, opp, run
 from tests.kpi_core.test_properties import AS_OF, opportunities
 
 WON, LOST, OPEN = Status.WON, Status.LOST, Status.OPEN
@@ -196,3 +197,14 @@ def test_a_saved_state_without_influence_is_not_folded_into_an_influenced_pass()
     fresh = accumulator(settings=SETTINGS, as_of=AS_OF, partners=SCOPE)
     assert fresh.fingerprint != saved.fingerprint
     assert not fresh.load(saved.state())
+
+
+def test_relabelling_a_deal_for_an_influencer_copies_every_other_field() -> None:
+    full = Opportunity(
+        id="o1", partner_id="A", amount=Decimal("9.5"), amount_original=Decimal("10"), currency="EUR",
+        status=WON, created_on=date(2024, 1, 2), closed_on=date(2024, 2, 3), expected_close_on=date(2024, 2, 1),
+        probability=0.7, channel="Web", modified_at=MODIFIED, deleted=True, stage="Closed Won",
+        influencers=("B", "C"),
+    )  # fmt: skip
+    assert all(getattr(full, f.name) not in (None, f.default) for f in dataclasses.fields(Opportunity))
+    assert relabelled(full, "B") == dataclasses.replace(full, partner_id="B")
