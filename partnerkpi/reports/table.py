@@ -31,10 +31,11 @@ def _arrow(fig: Figure | None, higher_is_better: bool = True, last_year: bool = 
     return Text("▲" if change > 0 else "▼", style="green" if good else "red")
 
 
-def _cell(g: GroupKpis, kpi: KpiFigure) -> Text:
+def _cell(g: GroupKpis, kpi: KpiFigure, influenced: bool = False) -> Text:
     """The figure as fmt writes its unit (counts without separators: the columns are narrow), its
-    arrow against the prior period and, with last_year configured, a second one against last year."""
-    fig = g.figures.get(kpi.value)
+    arrow against the prior period and, with last_year configured, a second one against last year.
+    ``influenced``: the figure over the group's influenced deals."""
+    fig = (g.influenced if influenced else g.figures).get(kpi.value)
     text = fmt.figure(kpi, fig.value if fig else None, count_separators=False)
     arrow = _arrow(fig)
     out = Text(text + " " if arrow.plain else text + "  ")
@@ -67,14 +68,18 @@ def scorecard_table(
     score = KpiFigure.QUALITY_SCORE.value
     rows.sort(key=lambda g: -(float(g.figures[score].value or 0) if score in g.figures else 0))
     tiered = any(g.tier is not None for g in rows)
+    attributed = any(g.influenced for g in result.groups if g.period.name == period)
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
     table.add_column("#", justify="right", width=3)
-    table.add_column("Partner", overflow="ellipsis", max_width=14 if tiered else 24, no_wrap=True)
+    name_width = 24 - (10 if tiered else 0) - (8 if attributed else 0)
+    table.add_column("Partner", overflow="ellipsis", max_width=name_width, no_wrap=True)
     if tiered:  # kpi.tiers configured: the column fits the 100 by taking from the partner's name
         table.add_column("Tier", overflow="ellipsis", max_width=10, no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
     table.add_column("Won", justify="right", no_wrap=True)
     table.add_column("Revenue", justify="right", no_wrap=True)
+    if attributed:  # kpi.attribution influenced: the revenue of the deals the partner took part in
+        table.add_column("Influenced", justify="right", no_wrap=True)
     table.add_column("Avg deal", justify="right", no_wrap=True)
     table.add_column("Win rate", justify="right", no_wrap=True)
     table.add_column("Pipeline", justify="right", no_wrap=True)
@@ -90,6 +95,7 @@ def scorecard_table(
             _cell(g, KpiFigure.QUALITY_SCORE),
             _cell(g, KpiFigure.DEAL_COUNT),
             _cell(g, KpiFigure.WON_REVENUE),
+            *([_cell(g, KpiFigure.WON_REVENUE, influenced=True)] if attributed else []),
             _cell(g, KpiFigure.AVG_DEAL_SIZE),
             _cell(g, KpiFigure.WIN_RATE),
             _cell(g, KpiFigure.OPEN_AMOUNT),
@@ -104,6 +110,7 @@ def scorecard_table(
                     "",
                     _cell(g, KpiFigure.DEAL_COUNT),
                     _cell(g, KpiFigure.WON_REVENUE),
+                    *([_cell(g, KpiFigure.WON_REVENUE, influenced=True)] if attributed else []),
                     _cell(g, KpiFigure.AVG_DEAL_SIZE),
                     _cell(g, KpiFigure.WIN_RATE),
                     _cell(g, KpiFigure.OPEN_AMOUNT),
@@ -118,6 +125,10 @@ def scorecard_table(
         table.caption = f"* fewer closed deals than min_closed · {against}"
     if tiered:
         table.caption += " · • new tier"
+    if attributed:
+        table.caption += (
+            " · Influenced: revenue of the deals the partner took part in (each deal once per total)"
+        )
     return table
 
 

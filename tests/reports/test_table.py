@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
+
 from rich.console import Console
 
 from kpi_core.registry import KpiFigure
-from kpi_core.result import GroupKind, KpiResult
+from kpi_core.result import Figure, GroupKind, KpiResult
 from partnerkpi.reports import fmt
 from partnerkpi.reports.table import print_scorecard
 from tests.reports import synthetic
@@ -61,3 +64,22 @@ def test_each_cell_reads_as_fmt_writes_its_figures_unit_with_counts_in_plain_dig
         KpiFigure.OPEN_AMOUNT,
     ]
     assert cells == [fmt.figure(k, top.figures[k.value].value, count_separators=False) for k in kpis]
+
+
+def test_with_influenced_attribution_an_influenced_revenue_column_follows_revenue_within_100_columns() -> (
+    None
+):
+    base = synthetic.result(30)
+    big = Figure(Decimal("987654321.12"), Decimal(1), Decimal(1), 0.1)
+    result = dataclasses.replace(
+        base, groups=[dataclasses.replace(g, influenced={"won_revenue": big}) for g in base.groups]
+    )
+    names: dict[str, str | None] = {
+        synthetic.partner_id(i): f"A Very Long Partner Name {i}" for i in range(30)
+    }
+    lines = rendered(result, names)
+    assert max(len(line) for line in lines) <= 100
+    header = next(line for line in lines if "Revenue" in line)
+    assert header.index("Revenue") < header.index("Influenced") < header.index("Avg deal")
+    assert any(fmt.figure(KpiFigure.WON_REVENUE, big.value, count_separators=False) in line for line in lines)
+    assert "Influenced" not in "\n".join(rendered(base, names))
