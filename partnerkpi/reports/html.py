@@ -195,6 +195,7 @@ def tiles(c: ConnectorView, p: PeriodView) -> str:
             fmt.money_compact(revenue.value),
             _vs_prior(revenue, fmt.money_compact, ly),
         )
+        + influenced_tile(c, partners, ly)
         + tile("Partner deals won", fmt.count(deals.value), _vs_prior(deals, fmt.count, ly))
         + tile(
             "Partner win rate", fmt.rate(win.value), f"{win_change or ''} prior {fmt.rate(win.prior)}".strip()
@@ -210,6 +211,19 @@ def tiles(c: ConnectorView, p: PeriodView) -> str:
             f"{len(p.partners):,} partners · {low:,} with few closed deals",
         )
         + "</div>"
+    )
+
+
+def influenced_tile(c: ConnectorView, partners: GroupView, last_year: bool) -> str:
+    """With influenced attribution: the revenue of the deals some partner took part in, each deal once
+    (docs/kpis.md, "Sourced and influenced"); nothing without."""
+    if not partners.influenced:
+        return ""
+    influenced = partners.influenced_money("won_revenue")
+    return tile(
+        f"Partner-influenced revenue ({c.currency})",
+        fmt.money_compact(influenced.value),
+        _vs_prior(influenced, fmt.money_compact, last_year) + " · sourced or influenced, each deal once",
     )
 
 

@@ -19,10 +19,13 @@ PartnerHistory = Mapping[str, Sequence[HistoryPoint]]
 
 def leaderboard(c: ConnectorView, p: PeriodView, history: PartnerHistory | None) -> str:
     trends = history is not None
+    attributed = any(g.influenced for g in (*p.partners, *p.aggregates.values()))
     keys = "".join(f"<span>{svg.swatch(s)}{svg.SEGMENT_LABELS[s]}</span>" for s in SEGMENTS)
-    rows = "".join(partner_row(i, g, p, history) for i, g in enumerate(p.partners, 1))
+    rows = "".join(partner_row(i, g, p, history, attributed) for i, g in enumerate(p.partners, 1))
     aggregates = "".join(
-        aggregate_row(p.aggregates[k], trends) for k in ("partners", "direct", "overall") if k in p.aggregates
+        aggregate_row(p.aggregates[k], trends, attributed)
+        for k in ("partners", "direct", "overall")
+        if k in p.aggregates
     )
     caption = f"Partners ranked by quality score, {p.title.lower()}, {c.currency}"
     return (
@@ -71,14 +74,25 @@ def money_cell(fig: Fig[Decimal]) -> str:
     return f"<td>{fmt.money(fig.value)}<i{change_class(fig.change)}>{fmt.signed_rate(fig.change_pct)}</i>"
 
 
-def figures_cells(g: GroupView) -> str:
-    """Won revenue, deals, win rate, open pipeline (each with its change) and the channel mix."""
+def figures_cells(g: GroupView, attributed: bool = False) -> str:
+    """Won revenue (with influenced attribution, the influenced revenue beneath), deals, win rate, open
+    pipeline (each with its change) and the channel mix."""
     return (
         money_cell(g.money("won_revenue"))
+        + (influenced_line(g) if attributed else "")
         + f"<td>{fmt.count(g.count('deal_count').value)}"
         + f"<td>{fmt.rate(g.rate('win_rate').value)}"
         + money_cell(g.money("open_amount"))
         + f"<td>{svg.share_bar(dict(g.revenue_shares()), mix_title(g))}"
+    )
+
+
+def influenced_line(g: GroupView) -> str:
+    """Under the (sourced) won revenue: the revenue of the deals the partner took part in, in any role
+    (a line of the same cell: the columns' styles count on their positions)."""
+    value = g.influenced_money("won_revenue").value
+    return (
+        f'<i class=na title="Sourced or influenced: the deals it took part in">infl. {fmt.money(value)}</i>'
     )
 
 
@@ -105,7 +119,9 @@ def tier_badge(g: GroupView) -> str:
     return f' <span class=tier title="{escape(since + was)}">{escape(g.tier["tier"])}</span>'
 
 
-def partner_row(rank: int, g: GroupView, p: PeriodView, history: PartnerHistory | None) -> str:
+def partner_row(
+    rank: int, g: GroupView, p: PeriodView, history: PartnerHistory | None, attributed: bool = False
+) -> str:
     score = g.rate("quality_score")
     bar = f"{(score.value or 0) / 100:.2f}".lstrip("0")
     percentiles = "".join(
@@ -118,13 +134,15 @@ def partner_row(rank: int, g: GroupView, p: PeriodView, history: PartnerHistory 
     return (
         f"<tr><td>{rank}{partner_cell(g)}<td style=--s:{bar}>{fmt.score(score.value)}"
         f"<td{change_class(score.change)}>{fmt.signed_score(score.change)}{percentiles}"
-        f"{figures_cells(g)}{trend_cells}"
+        f"{figures_cells(g, attributed)}{trend_cells}"
     )
 
 
-def aggregate_row(g: GroupView, trends: bool) -> str:
+def aggregate_row(g: GroupView, trends: bool, attributed: bool = False) -> str:
     blanks = "<td>" * (2 if trends else 0)
-    return f"<tr class=agg><td><th>{escape(g.label)}<td><td><td><td><td>{figures_cells(g)}{blanks}"
+    return (
+        f"<tr class=agg><td><th>{escape(g.label)}<td><td><td><td><td>{figures_cells(g, attributed)}{blanks}"
+    )
 
 
 def trend_cell_pair(points: Sequence[HistoryPoint]) -> str:

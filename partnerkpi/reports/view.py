@@ -7,7 +7,7 @@ float and int, and ranks the partners."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -87,6 +87,8 @@ class GroupView:
     channels: Mapping[str, Mapping[str, Any]]
     tier: Mapping[str, str | None] | None = None
     """With kpi.tiers: ``{"tier", "reached_on", "previous"}`` of a partner group; None without."""
+    influenced: Mapping[str, Any] = field(default_factory=dict)
+    """With influenced attribution: the figures over the group's influenced deals; empty without."""
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> GroupView:
@@ -108,6 +110,7 @@ class GroupView:
                 if "tier" in raw
                 else None
             ),
+            influenced=raw.get("influenced", {}),
         )
 
     @property
@@ -121,6 +124,9 @@ class GroupView:
 
     def money(self, name: str) -> Fig[Decimal]:
         return money_fig(self.figures.get(name))
+
+    def influenced_money(self, name: str) -> Fig[Decimal]:
+        return money_fig(self.influenced.get(name))
 
     def rate(self, name: str) -> Fig[float]:
         return rate_fig(self.figures.get(name))

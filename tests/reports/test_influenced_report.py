@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from kpi_core import Status
 from partnerkpi.reports.csv_export import ATTRIBUTION_COLUMN, COLUMNS, write_csv
-from partnerkpi.reports.serialize import connector_report, json_default
+from partnerkpi.reports.html import render_html
+from partnerkpi.reports.serialize import connector_report, json_default, report_document
 from tests.kpi_core.builders import opp, run
 
 INFLUENCED = {"attribution": ["sourced", "influenced"]}
@@ -60,3 +62,15 @@ def test_the_csv_marks_each_row_sourced_or_influenced() -> None:
         ("sourced", "50"),
     ]
     assert {r[ATTRIBUTION_COLUMN] for r in found if r["segment"]} == {"sourced"}
+
+
+def html_of(doc: dict[str, Any]) -> str:
+    return render_html(report_document([doc], datetime(2024, 4, 1, tzinfo=timezone.utc)))
+
+
+def test_the_html_scorecard_shows_influenced_revenue_beside_sourced_only_when_configured() -> None:
+    page = html_of(report(**INFLUENCED))
+    assert "Partner-influenced revenue (USD)" in page
+    assert "infl. 150" in page  # p2's row: 50 sourced, 150 sourced or influenced
+    plain = html_of(report())
+    assert "influenced" not in plain.lower()
