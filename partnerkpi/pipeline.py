@@ -133,7 +133,7 @@ def compute_kpis(
     loaded = _load_saved_pass(store, name, acc, version, changes)
     if loaded is None:
         with gc_paused():
-            acc.add(store.iter_opportunities(name))
+            acc.add_rows(store.iter_pass_rows(name))
     if save_state and loaded != "as saved":
         store.save_kpi_state(name, acc.fingerprint, version, acc.state())
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Row, Table, bindparam, select, update
 
 from connectors.base import PullBatch
+from kpi_core.accumulate import PASS_FIELDS, PassRow
 from kpi_core.schema import Opportunity, Partner, Status
 from partnerkpi.state.records import BatchCounts, MirrorChanges
 from partnerkpi.state.tables import mirror_versions, opportunities, partners
@@ -298,6 +299,54 @@ class _RowReader:
                 )
             )
         return out
+
+    def pass_rows(self, rows: Sequence[Sequence[Any]]) -> list[PassRow]:
+        """Rows of the pass's columns (``_PASS_COLUMNS``) as PassRows."""
+        days, day, statuses = self.days, self.day, _STATUS
+        return [
+            (
+                partner_id,
+                None if amount is None else Decimal(amount),
+                None if original is None else Decimal(original),
+                statuses[status],
+                days[created] if created in days else day(created),
+                days[closed] if closed in days else day(closed),
+                probability,
+                channel,
+                False,
+                id_list(influencers),
+            )
+            for _, partner_id, amount, original, status, created, closed, probability, channel, _, influencers in rows
+        ]
+
+
+_PASS_COLUMNS = (_KEY, *PASS_FIELDS)
+"""The KPI pass's columns: the id (for paging), then a PassRow's fields in its order."""
+
+
+def _pass_sql(first: bool, marker: str) -> str:
+    after = "" if first else f" AND id > {marker}"
+    return (
+        f"SELECT {', '.join(_PASS_COLUMNS)} FROM {opportunities.name} "
+        f"WHERE connector = {marker}{after} AND deleted = {marker} ORDER BY id LIMIT {marker}"
+    )
+
+
+def iter_pass_rows(engine: Engine, connector: str, chunk_size: int) -> Iterator[PassRow]:
+    """The live opportunities of ``connector`` as the KPI pass reads them (kpi_core.accumulate.PassRow),
+    in id order and ``chunk_size`` rows per query like :func:`iter_opportunities`, but only the columns
+    the pass uses, and no Opportunity built: about half the time of the full records."""
+    reader = _RowReader()
+    last_id: str | None = None
+    while True:
+        with engine.connect() as conn:
+            marker = _marker(conn)
+            params = (connector, *(() if last_id is None else (last_id,)), False, chunk_size)
+            rows = conn.exec_driver_sql(_pass_sql(last_id is None, marker), params).cursor.fetchall()
+        yield from reader.pass_rows(rows)
+        if len(rows) < chunk_size:
+            return
+        last_id = rows[-1][0]
 
 
 def iter_opportunities(

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError
 
 from connectors.base import PullBatch
 from kpi_core import clock
+from kpi_core.accumulate import PassRow
 from kpi_core.schema import Opportunity, Partner
 from partnerkpi.state import forget, health, history, identity, locks, mirror, snapshots
 from partnerkpi.state.engine import open_engines, sqlite_path
@@ -217,6 +218,10 @@ class StateStore:
     def iter_opportunities(self, connector: str, include_deleted: bool = False) -> Iterator[Opportunity]:
         """Stream the mirror in id order, in bounded memory (chunks of ``iter_chunk_size``)."""
         return mirror.iter_opportunities(self._engine, connector, include_deleted, self.iter_chunk_size)
+
+    def iter_pass_rows(self, connector: str) -> Iterator[PassRow]:
+        """The live mirror as the KPI pass reads it (only its columns), in bounded memory."""
+        return mirror.iter_pass_rows(self._engine, connector, self.iter_chunk_size)
 
     def partners(self, connector: str, include_deleted: bool = False) -> list[Partner]:
         with self._engine.connect() as conn:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpi_core import GroupKind, KpiResult, KpiSettings, Opportunity, Status, compute
-from kpi_core.accumulate import relabelled
+from kpi_core.accumulate import PassRow, pass_row
 from kpi_core.compute import accumulator, kpis
 from kpi_core.registry import INFLUENCED_FIGURES
 from tests.kpi_core.builders import MODIFIED, group, opp, run
@@ -199,12 +199,13 @@ def test_a_saved_state_without_influence_is_not_folded_into_an_influenced_pass()
     assert not fresh.load(saved.state())
 
 
-def test_relabelling_a_deal_for_an_influencer_copies_every_other_field() -> None:
-    full = Opportunity(
-        id="o1", partner_id="A", amount=Decimal("9.5"), amount_original=Decimal("10"), currency="EUR",
-        status=WON, created_on=date(2024, 1, 2), closed_on=date(2024, 2, 3), expected_close_on=date(2024, 2, 1),
-        probability=0.7, channel="Web", modified_at=MODIFIED, deleted=True, stage="Closed Won",
-        influencers=("B", "C"),
+def test_the_pass_reads_only_the_fields_its_rules_use() -> None:
+    """An id, stage, currency label, expected close day or modification time never moves a figure: the
+    pass reads each record as a PassRow (its rules' fields only)."""
+    one = opp(WON, partner="p1", amount=100, influencers=("p2",))
+    other = dataclasses.replace(
+        one, id="elsewhere", stage="Anything", currency="EUR", expected_close_on=date(2030, 1, 1),
+        modified_at=MODIFIED.replace(year=2031),
     )  # fmt: skip
-    assert all(getattr(full, f.name) not in (None, f.default) for f in dataclasses.fields(Opportunity))
-    assert relabelled(full, "B") == dataclasses.replace(full, partner_id="B")
+    assert run([one], partners=PARTNERS, **INFLUENCED) == run([other], partners=PARTNERS, **INFLUENCED)
+    assert pass_row(one)[-1] == ("p2",) and len(pass_row(one)) == len(PassRow.__args__)  # type: ignore[attr-defined]

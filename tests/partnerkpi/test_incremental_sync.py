@@ -30,17 +30,17 @@ from tests.partnerkpi.test_sync_sandbox import (
 
 
 class MirrorReads:
-    """Counts the full passes over the mirror (StateStore.iter_opportunities)."""
+    """Counts the KPI pass's full reads of the mirror (StateStore.iter_pass_rows)."""
 
     def __init__(self, store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        original = store.iter_opportunities
+        original = store.iter_pass_rows
 
-        def counted(connector: str, include_deleted: bool = False) -> Iterator[object]:
+        def counted(connector: str) -> Iterator[object]:
             self.count += 1
-            return original(connector, include_deleted)
+            return original(connector)
 
-        monkeypatch.setattr(store, "iter_opportunities", counted)
+        monkeypatch.setattr(store, "iter_pass_rows", counted)
 
 
 @pytest.fixture
