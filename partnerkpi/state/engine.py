@@ -1,4 +1,4 @@
-"""Engines for the state store. SQLite: a private file (0600 in 0700 directories, made before SQLite
+"""Engines for the state store, SQLite or PostgreSQL (postgres.py). SQLite: a private file (0600 in 0700 directories, made before SQLite
 touches it), WAL, foreign keys, a busy timeout, and write transactions that take the write lock up front
 (BEGIN IMMEDIATE) so that a read-then-write never fails half-way with "database is locked"."""
 
@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from partnerkpi.state.errors import StateError
 from partnerkpi.state.health import translate_environment_errors
+from partnerkpi.state.postgres import postgres_engine
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -74,5 +76,10 @@ def open_engines(url_text: str) -> tuple[Engine, Engine]:
         engine = _sqlite_engine(url)
         translate_environment_errors(engine, str(path) if path is not None else url.render_as_string())
         return engine, engine.execution_options(sqlite_immediate=True)
-    engine = create_engine(url, pool_pre_ping=True)
-    return engine, engine
+    if url.get_backend_name() == "postgresql":
+        engine = postgres_engine(url)
+        return engine, engine
+    raise StateError(
+        f"state.url names a {url.get_backend_name()!r} database: the state store runs on SQLite "
+        "(sqlite:///path) or PostgreSQL (postgresql://user@host/db)"
+    )

@@ -10,6 +10,11 @@ class StateError(Exception):
     """The state database cannot be used as it is (cannot be created or opened, or too new)."""
 
 
+class StateUnreachable(StateError):
+    """The state database's server cannot be reached (refused, timed out, gone, credentials refused):
+    retryable like an unreachable CRM (exit 3), unlike the other StateErrors."""
+
+
 class SchemaTooNew(StateError):
     """The database was written by a newer partnerkpi."""
 

@@ -32,9 +32,11 @@ from sqlalchemy import (
 from kpi_core import clock
 from partnerkpi.state.errors import SchemaTooNew
 from partnerkpi.state.tables import schema_version
-from partnerkpi.state.types import JsonText, MoneyText, UtcDateTime
+from partnerkpi.state.types import JsonText, MoneyText, UtcDateTime, record_id_type
 
 Migration = Callable[[Connection], None]
+
+MIGRATION_LOCK_KEY = 0x706B6D6967  # "pkmig": PostgreSQL's advisory lock key for migrating one database
 
 
 def _v1_initial(conn: Connection) -> None:
@@ -59,7 +61,7 @@ def _v1_initial(conn: Connection) -> None:
         "opportunities",
         md,
         Column("connector", String(200), primary_key=True),
-        Column("id", String(200), primary_key=True),
+        Column("id", record_id_type(), primary_key=True),
         Column("partner_id", String(200)),
         Column("amount", MoneyText),
         Column("amount_original", MoneyText),
@@ -79,7 +81,7 @@ def _v1_initial(conn: Connection) -> None:
         "partners",
         md,
         Column("connector", String(200), primary_key=True),
-        Column("id", String(200), primary_key=True),
+        Column("id", record_id_type(), primary_key=True),
         Column("name", String(255)),
         Column("deleted", Boolean, nullable=False),
         Column("seen_run_id", Integer),
@@ -192,11 +194,14 @@ def migrate(write_engine: Engine, migrations: Sequence[Migration] = MIGRATIONS, 
     """Bring the database up to ``len(migrations)``, one step per transaction; return the version.
 
     ``write_engine`` must start write transactions (BEGIN IMMEDIATE on SQLite), so that two processes
-    opening a new database together do not both migrate it.
+    opening a new database together do not both migrate it; on PostgreSQL each step's transaction takes
+    an advisory lock first, for the same reason (DDL there takes no lock before the table exists).
     """
     target = len(migrations)
     while True:
         with write_engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             schema_version.create(conn, checkfirst=True)
             version = stored_version(conn)
             if version > target:

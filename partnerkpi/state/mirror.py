@@ -17,7 +17,7 @@ from kpi_core.schema import Opportunity, Partner, Status
 from partnerkpi.state.records import BatchCounts, MirrorChanges
 from partnerkpi.state.tables import mirror_versions, opportunities, partners
 from partnerkpi.state.types import id_list
-from partnerkpi.state.upsert import upsert
+from partnerkpi.state.upsert import dialect_insert
 
 IN_CHUNK = 500
 """Ids per ``IN (...)`` list: well under every backend's bound-parameter limit."""
@@ -145,11 +145,13 @@ def version(conn: Connection, connector: str) -> int:
 
 
 def _bump_version(conn: Connection, connector: str) -> None:
-    upsert(
-        conn,
-        mirror_versions,
-        [{"connector": connector, "version": version(conn, connector) + 1}],
-        keys=("connector",),
+    """One more, in one statement: two transactions bumping together (PostgreSQL runs them at once)
+    never both write the same number."""
+    insert = dialect_insert(conn, mirror_versions).values(connector=connector, version=1)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["connector"], set_={"version": mirror_versions.c.version + 1}
+        )
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-from partnerkpi.state.types import IdList, JsonText, MoneyText, UtcDateTime
+from partnerkpi.state.types import IdList, JsonText, MoneyText, UtcDateTime, record_id_type
 
 SCHEMA_VERSION = 4
 """The version this code reads and writes; migrations.MIGRATIONS has one step per version."""
@@ -53,7 +53,7 @@ opportunities = Table(
     "opportunities",
     metadata,
     Column("connector", String(200), primary_key=True),
-    Column("id", String(200), primary_key=True),
+    Column("id", record_id_type(), primary_key=True),
     Column("partner_id", String(200)),
     Column("amount", MoneyText),
     Column("amount_original", MoneyText),
@@ -75,7 +75,7 @@ partners = Table(
     "partners",
     metadata,
     Column("connector", String(200), primary_key=True),
-    Column("id", String(200), primary_key=True),
+    Column("id", record_id_type(), primary_key=True),
     Column("name", String(255)),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("seen_run_id", Integer),

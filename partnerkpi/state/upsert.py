@@ -13,15 +13,19 @@ def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], ke
     """Insert ``rows``; where the key exists, overwrite the other columns given."""
     if not rows:
         return
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        insert: Any = sqlite.insert(table)
-    elif dialect == "postgresql":
-        insert = postgresql.insert(table)
-    else:  # pragma: no cover - only the two above are supported
-        raise NotImplementedError(f"the state store does not support {dialect!r}")
+    insert = dialect_insert(conn, table)
     columns = [c for c in rows[0] if c not in keys]
     stmt = insert.on_conflict_do_update(
         index_elements=list(keys), set_={c: getattr(insert.excluded, c) for c in columns}
     )
     conn.execute(stmt, list(rows))
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """The backend's own INSERT, the one with ``on_conflict_do_update``."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    raise NotImplementedError(f"the state store does not support {dialect!r}")  # pragma: no cover

@@ -1,5 +1,6 @@
 """The state store: a private SQLite file, versioned migrations, the mirror, watermarks, snapshots,
-the ledger, the run history and locks."""
+the ledger, the run history and locks. Every test that takes ``store`` or ``state_url`` runs on SQLite and
+on PostgreSQL (tests/conftest.py); the others are about the SQLite file itself."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -56,8 +58,8 @@ def opp(oid: str, **changes: Any) -> Opportunity:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore.open(f"sqlite:///{tmp_path / 'state.sqlite'}")
+def store(state_url: str) -> StateStore:
+    return StateStore.open(state_url)
 
 
 def all_opps(store: StateStore, connector: str = "crm", include_deleted: bool = False) -> list[Opportunity]:
@@ -80,8 +82,8 @@ def test_new_database_file_is_private_and_its_new_parents_too(tmp_path: Path) ->
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_opening_twice_keeps_one_recorded_version(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+def test_opening_twice_keeps_one_recorded_version(state_url: str) -> None:
+    url = state_url
     first = StateStore.open(url)
     first.start_run("crm", "pull")
     second = StateStore.open(url)
@@ -93,15 +95,14 @@ def test_opening_twice_keeps_one_recorded_version(tmp_path: Path) -> None:
     assert [r.command for r in second.runs()] == ["pull"]
 
 
-def test_a_database_from_a_newer_partnerkpi_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    store = StateStore.open(f"sqlite:///{path}")
+def test_a_database_from_a_newer_partnerkpi_is_refused(state_url: str) -> None:
+    store = StateStore.open(state_url)
     with store.engine.begin() as conn:
         conn.execute(insert(schema_version).values(version=7, applied_at=T0))
     with pytest.raises(
         SchemaTooNew, match=rf"schema version 7, newer than this partnerkpi understands \({SCHEMA_VERSION}\)"
     ):
-        StateStore.open(f"sqlite:///{path}")
+        StateStore.open(state_url)
 
 
 def test_a_file_that_is_not_a_database_or_a_path_that_cannot_be_made_is_a_state_error(tmp_path: Path) -> None:
@@ -121,14 +122,13 @@ def test_a_file_that_is_not_a_database_or_a_path_that_cannot_be_made_is_a_state_
         StateStore.open(f"sqlite:///{blocker}/s.sqlite")
 
 
-def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    StateStore.open(f"sqlite:///{path}")
+def test_an_older_database_is_migrated_step_by_step(state_url: str) -> None:
+    StateStore.open(state_url)
 
     def next_add_column(conn: Any) -> None:
         conn.exec_driver_sql("ALTER TABLE partners ADD COLUMN segment VARCHAR(20)")
 
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(state_url)
     newer = len(MIGRATIONS) + 1
     assert migrate(engine, [*MIGRATIONS, next_add_column]) == newer
     assert migrate(engine, [*MIGRATIONS, next_add_column]) == newer  # idempotent
@@ -139,23 +139,24 @@ def test_an_older_database_is_migrated_step_by_step(tmp_path: Path) -> None:
 
 
 def test_a_state_of_schema_version_3_upgrades_with_its_opportunities_kept_and_no_influencers(
-    tmp_path: Path,
+    state_url: str,
 ) -> None:
-    path = tmp_path / "s.sqlite"
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(state_url)
     assert migrate(engine, MIGRATIONS[:3]) == 3
     row = {k: v for k, v in mirror.opportunity_values(opp("A")).items() if k != "influencers"}
     with engine.begin() as conn:
         conn.execute(insert(opportunities).values(connector="crm", id="A", status="open", **{
             k: v for k, v in row.items() if k != "status"}))  # fmt: skip
-    store = StateStore.open(f"sqlite:///{path}")
+    store = StateStore.open(state_url)
     assert all_opps(store) == [opp("A")]
     store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A", influencers=("P9",))]), 1)
     assert all_opps(store) == [opp("A", influencers=("P9",))]
 
 
-def test_the_migrations_build_exactly_the_tables_the_code_reads(store: StateStore) -> None:
-    reference = create_engine("sqlite://")
+def test_the_migrations_build_exactly_the_tables_the_code_reads(
+    store: StateStore, new_state_url: Callable[[], str]
+) -> None:
+    reference = create_engine(new_state_url())
     metadata.create_all(reference)
 
     def shape(engine: Any) -> dict[str, Any]:
@@ -303,11 +304,10 @@ def test_money_round_trips_exactly(store: StateStore) -> None:
     (back,) = all_opps(store)
     assert back.amount == big and str(back.amount) == "12345678901234.5678"
     assert back.amount_original == tiny
+    type_of = "typeof(amount)" if store.engine.dialect.name == "sqlite" else "pg_typeof(amount)::text"
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT typeof(amount), amount FROM opportunities")).one() == (
-            "text",
-            "12345678901234.5678",
-        )
+        stored = conn.execute(text(f"SELECT {type_of}, amount FROM opportunities")).one()
+    assert tuple(stored) == ("text", "12345678901234.5678")
 
 
 STORED_ELSEWHERE = {"id"}
@@ -362,7 +362,7 @@ def test_the_watermark_is_stored_with_its_batch(store: StateStore) -> None:
 def test_a_batch_that_fails_on_a_constraint_stores_neither_rows_nor_watermark(store: StateStore) -> None:
     store.apply_pull_batch("crm", PullBatch(opportunities=[opp("A")], watermark="w1"), 1)
     broken = opp("C", modified_at=None)  # NOT NULL in the mirror
-    with pytest.raises(Exception, match="NOT NULL"):
+    with pytest.raises(Exception, match=r"(?i)not[ -]null"):  # SQLite: NOT NULL, PostgreSQL: not-null
         store.apply_pull_batch(
             "crm", PullBatch(opportunities=[opp("B"), opp("A", amount=Decimal(5)), broken], watermark="w2"), 2
         )
@@ -526,8 +526,8 @@ def test_the_run_history_records_counts_quality_and_failures(store: StateStore) 
 
 
 # -- locks -------------------------------------------------------------------------------------------
-def test_a_held_lock_raises_lock_held_with_its_holder(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+def test_a_held_lock_raises_lock_held_with_its_holder(state_url: str) -> None:
+    url = state_url
     one, two = StateStore.open(url), StateStore.open(url)
     run = one.start_run("crm", "sync")
     with one.lock("crm", run):
@@ -649,8 +649,8 @@ sys.stdin.read()  # hold on (alive, lock kept) until the test has heard from eve
 """
 
 
-def test_processes_racing_for_a_lock_get_it_exactly_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+def test_processes_racing_for_a_lock_get_it_exactly_once(state_url: str) -> None:
+    url = state_url
     StateStore.open(url)
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
