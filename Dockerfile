@@ -16,7 +16,8 @@ RUN useradd --system --uid 10001 --create-home --home-dir /home/partnerkpi partn
  && mkdir -p /var/lib/partnerkpi \
  && chown partnerkpi /var/lib/partnerkpi
 COPY --from=build /dist /dist
-RUN python -m pip install --no-cache-dir /dist/*.whl && rm -rf /dist
+# With the postgres extra (psycopg 3), so that state.url may name a PostgreSQL database shared by workers.
+RUN python -m pip install --no-cache-dir "$(echo /dist/*.whl)[postgres]" && rm -rf /dist
 USER 10001
 WORKDIR /var/lib/partnerkpi
 VOLUME ["/var/lib/partnerkpi"]

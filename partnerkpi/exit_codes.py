@@ -21,7 +21,7 @@ from connectors.errors import (
 )
 from partnerkpi.config import ConfigError
 from partnerkpi.errors import UsageError
-from partnerkpi.state import LockHeld, StateError
+from partnerkpi.state import LockHeld, StateError, StateUnreachable
 
 __all__ = [
     "ERRORS",
@@ -62,7 +62,7 @@ class ExitCode(IntEnum):
     )
     CONNECTION = (
         3,
-        "credentials refused, or the CRM unreachable or answering what its API does not document",
+        "credentials refused, the CRM or the PostgreSQL state server unreachable, or the CRM answering what its API does not document",
         "retry with backoff; alert when it persists",
     )
     LOCKED = (
@@ -110,6 +110,7 @@ def worst(codes: Iterable[int]) -> ExitCode:
 
 ERRORS: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (LockHeld, ExitCode.LOCKED),  # before StateError, which it is
+    (StateUnreachable, ExitCode.CONNECTION),  # a PostgreSQL state server down or refusing: outages end
     (StateError, ExitCode.CONFIG),  # also InstanceMismatch, a StateError raised by a connector's run
     (ConfigError, ExitCode.CONFIG),
     (UsageError, ExitCode.CONFIG),

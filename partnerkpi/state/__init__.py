@@ -1,6 +1,6 @@
 """The state store (SQLAlchemy Core; SQLite by default, one URL setting)."""
 
-from partnerkpi.state.errors import LockHeld, SchemaTooNew, StateError
+from partnerkpi.state.errors import LockHeld, SchemaTooNew, StateError, StateUnreachable
 from partnerkpi.state.records import (
     BatchCounts,
     LockInfo,
@@ -24,4 +24,5 @@ __all__ = [
     "SnapshotRow",
     "StateError",
     "StateStore",
+    "StateUnreachable",
 ]

@@ -4,7 +4,6 @@ server and database but never the password (the URL may hold one: it is register
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from sqlalchemy import Engine, ExceptionContext, create_engine, event
@@ -40,10 +39,12 @@ def postgres_engine(url: URL) -> Engine:
             f"state.url uses the driver {url.drivername!r}: the PostgreSQL state store runs on psycopg 3, "
             f"write postgresql://... or {DRIVER}://..."
         )
-    if importlib.util.find_spec("psycopg") is None:
+    try:
+        import psycopg  # noqa: F401  (the dialect imports it; here its absence gets words)
+    except ImportError as exc:
         raise StateError(
             f"state.url names a {describe(url)}, but its driver (psycopg 3) is not installed: {EXTRA_HINT}"
-        )
+        ) from exc
     if url.password:
         register_secrets([str(url.password)])
     connect_args: dict[str, Any] = {}
@@ -57,7 +58,7 @@ def postgres_engine(url: URL) -> Engine:
 def _translate_connection_errors(engine: Engine, where: str) -> None:
     """A server that cannot be reached (refused, timed out, gone mid-run, credentials refused) is
     StateUnreachable naming ``where``: retryable, unlike a usage error."""
-    import psycopg  # present: postgres_engine checked
+    import psycopg  # present: postgres_engine imported it
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:

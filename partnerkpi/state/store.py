@@ -26,6 +26,7 @@ from partnerkpi.state.engine import open_engines, sqlite_path
 from partnerkpi.state.errors import InstanceMismatch, LockHeld, StateError
 from partnerkpi.state.identity import Instance
 from partnerkpi.state.migrations import MIGRATIONS, migrate
+from partnerkpi.state.postgres import one_line
 from partnerkpi.state.records import (
     BatchCounts,
     LockInfo,
@@ -75,7 +76,7 @@ class StateStore:
                 f"cannot create the state database {self._where()}: {exc.strerror or exc}"
             ) from exc
         except (ArgumentError, DatabaseError) as exc:
-            reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
+            reason = one_line(exc.orig if isinstance(exc, DBAPIError) else exc)
             raise StateError(f"cannot open the state database {self._where()}: {reason}") from exc
         if verify:
             self._verify()

@@ -36,10 +36,10 @@ def export_tracked_files(target: Path) -> Path:
     return target
 
 
-def test_the_dockerfile_builds_a_wheel_and_installs_only_that() -> None:
+def test_the_dockerfile_builds_a_wheel_and_installs_only_that_with_the_postgres_extra() -> None:
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert "RUN python -m pip wheel --no-deps --wheel-dir /dist ." in dockerfile
-    assert "RUN python -m pip install --no-cache-dir /dist/*.whl" in dockerfile
+    assert 'RUN python -m pip install --no-cache-dir "$(echo /dist/*.whl)[postgres]"' in dockerfile
 
 
 @pytest.mark.slow
@@ -55,8 +55,10 @@ def test_the_wheel_installed_in_a_clean_venv_runs_the_demo_outside_the_checkout(
     python = env_dir / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], outside, env)
-    where = run([str(python), "-c", "import partnerkpi; print(partnerkpi.__file__)"], outside, env).stdout
+    run([str(python), "-m", "pip", "install", "--quiet", f"{wheel}[postgres]"], outside, env)
+    where = run(
+        [str(python), "-c", "import partnerkpi, psycopg; print(partnerkpi.__file__)"], outside, env
+    ).stdout
     assert str(env_dir) in where and str(REPO) not in where
     demo = run(
         [str(env_dir / "bin" / "partnerkpi"), "demo", "--workdir", str(outside / "demo")], outside, env

@@ -36,7 +36,7 @@ from partnerkpi.exit_codes import PRECEDENCE, ExitCode, exit_code_of, help_text,
 from partnerkpi.progress import ProgressReporter
 from partnerkpi.sandbox.core import Sandbox
 from partnerkpi.sandbox.testing import SandboxFactory
-from partnerkpi.state import LockHeld, StateError, StateStore
+from partnerkpi.state import LockHeld, StateError, StateStore, StateUnreachable
 from tests.reliability.harness import (
     CRMS,
     OPPORTUNITIES,
@@ -366,6 +366,7 @@ def test_the_connectors_errors_get_their_codes_from_the_one_table() -> None:
 def test_every_error_maps_to_its_code_through_the_one_table() -> None:
     assert exit_code_of(LockHeld("crm", None)) is ExitCode.LOCKED  # a StateError, but locked
     assert exit_code_of(StateError("read-only state file")) is ExitCode.CONFIG
+    assert exit_code_of(StateUnreachable("PostgreSQL down")) is ExitCode.CONNECTION  # a StateError, retryable
     assert exit_code_of(ConfigError("partnerkpi.yaml", [Problem("x", "bad", 1)])) is ExitCode.CONFIG
     assert exit_code_of(AuthError("refused")) is ExitCode.CONNECTION
     assert exit_code_of(UnexpectedAnswer("GET /query", "no totalSize")) is ExitCode.CONNECTION

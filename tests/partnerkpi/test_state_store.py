@@ -424,6 +424,19 @@ def test_iter_opportunities_with_an_exact_chunk_boundary_and_deleted_rows(store:
     assert all_opps(store, "empty") == []
 
 
+def test_the_stream_and_the_partners_come_in_byte_order_of_their_ids_whatever_the_collation(
+    store: StateStore,
+) -> None:
+    """Salesforce ids mix cases: the stream's keyset paging must follow one order on both backends."""
+    ids = ["b0", "B1", "a2", "A3", "_4", "Z5", "é6"]
+    store.iter_chunk_size = 2
+    store.apply_pull_batch("crm", PullBatch(opportunities=[opp(i) for i in ids], partners=[
+        Partner(i) for i in ids]), 1)  # fmt: skip
+    in_bytes = sorted(ids, key=lambda i: i.encode("utf-8"))
+    assert [o.id for o in all_opps(store)] == in_bytes == ["A3", "B1", "Z5", "_4", "a2", "b0", "é6"]
+    assert [p.id for p in store.partners("crm")] == in_bytes
+
+
 # -- snapshots ---------------------------------------------------------------------------------------
 def snap(
     kind: str, partner: str | None, last: date, amount: str | None, period: str = "last_30_days"
@@ -647,6 +660,30 @@ store = StateStore.open(sys.argv[1])
 print(store.acquire_lock("crm"), flush=True)
 sys.stdin.read()  # hold on (alive, lock kept) until the test has heard from everyone
 """
+
+
+OPENER = """
+import sys
+from partnerkpi.state import StateStore
+print(StateStore.open(sys.argv[1]).schema_version, flush=True)
+"""
+
+
+def test_processes_opening_a_new_database_together_migrate_it_once(state_url: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, state_url], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4 and outs == [str(SCHEMA_VERSION)] * 4
+    with StateStore.open(state_url).engine.connect() as conn:
+        assert conn.execute(select(schema_version.c.version)).scalars().all() == list(
+            range(1, SCHEMA_VERSION + 1)
+        )
 
 
 def test_processes_racing_for_a_lock_get_it_exactly_once(state_url: str) -> None:
