@@ -76,7 +76,7 @@ class StateStore:
                 f"cannot create the state database {self._where()}: {exc.strerror or exc}"
             ) from exc
         except (ArgumentError, DatabaseError) as exc:
-            reason = one_line(exc.orig if isinstance(exc, DBAPIError) else exc)
+            reason = one_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
             raise StateError(f"cannot open the state database {self._where()}: {reason}") from exc
         if verify:
             self._verify()
