@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from partnerkpi.state import SnapshotRow, StateStore
 
@@ -25,8 +24,8 @@ def row(kind: str, partner: str | None, amount: str) -> SnapshotRow:
     )
 
 
-def test_all_groups_of_a_day_in_one_lookup_the_latest_run_winning(tmp_path: Path) -> None:
-    store = StateStore.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+def test_all_groups_of_a_day_in_one_lookup_the_latest_run_winning(state_url: str) -> None:
+    store = StateStore.open(state_url)
     first, second = store.start_run("c", "sync"), store.start_run("c", "sync")
     store.save_snapshot(
         "c", first, date(2026, 10, 31), [row("partner", "p1", "100"), row("overall", None, "900")]

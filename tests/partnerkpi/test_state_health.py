@@ -39,7 +39,7 @@ from tests.reliability.harness import REPO, cli_env, run_cli
 
 CONFIG = """
 version: 1
-state: {{url: "sqlite:///{state}", snapshot_retention_days: {retention}}}
+state: {{url: "{url}", snapshot_retention_days: {retention}}}
 kpi: {{reporting_currency: USD, timezone: UTC, periods: [last_3_days, last_7_days]}}
 connectors:
   - name: export
@@ -65,12 +65,13 @@ def rows_until(day: int, n_per_day: int = 3) -> str:
     return "".join(lines)
 
 
-def setup(tmp_path: Path, retention: int = 400, state: Path | None = None) -> Path:
+def setup(tmp_path: Path, retention: int = 400, state: Path | None = None, url: str | None = None) -> Path:
+    """A config of one file connector; its state ``url`` (a state test's), else the SQLite file ``state``."""
     export = tmp_path / "export.csv"
     export.write_text(rows_until(0))
     config = tmp_path / "partnerkpi.yaml"
-    state = state or tmp_path / "state.sqlite"
-    config.write_text(CONFIG.format(state=state, retention=retention, path=export))
+    url = url or f"sqlite:///{state or tmp_path / 'state.sqlite'}"
+    config.write_text(CONFIG.format(url=url, retention=retention, path=export))
     return config
 
 
@@ -102,8 +103,10 @@ def killed_run(url: str) -> int:
     return int(proc.stdout.split()[0])
 
 
-def test_a_killed_run_is_marked_interrupted_by_the_next_run_and_runs_shows_it(tmp_path: Path) -> None:
-    config = setup(tmp_path)
+def test_a_killed_run_is_marked_interrupted_by_the_next_run_and_runs_shows_it(
+    tmp_path: Path, state_url: str
+) -> None:
+    config = setup(tmp_path, url=state_url)
     url = load_config(config).state.url
     dead = killed_run(url)
     store = StateStore.open(url)
@@ -126,9 +129,9 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_run_and_runs_shows_it(tm
 
 
 def test_a_pull_after_a_killed_run_marks_it_and_keeps_its_own_run_running_until_it_ends(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
-    config = setup(tmp_path)
+    config = setup(tmp_path, url=state_url)
     url = load_config(config).state.url
     dead = killed_run(url)
     proc = run_cli(config, "pull")
@@ -139,8 +142,8 @@ def test_a_pull_after_a_killed_run_marks_it_and_keeps_its_own_run_running_until_
     assert store.run(dead).status == "interrupted"  # type: ignore[union-attr]
 
 
-def test_a_run_whose_holder_is_alive_is_not_marked(tmp_path: Path) -> None:
-    config = setup(tmp_path)
+def test_a_run_whose_holder_is_alive_is_not_marked(tmp_path: Path, state_url: str) -> None:
+    config = setup(tmp_path, url=state_url)
     store = StateStore.open(load_config(config).state.url)
     with store.lock("export"):  # this live process holds the lock
         live = store.start_run("export", "sync")
@@ -156,9 +159,9 @@ def snapshot_days(store: StateStore) -> list[date]:
         return sorted(conn.execute(select(kpi_snapshots.c.as_of).distinct()).scalars())
 
 
-def test_snapshots_past_the_retention_are_pruned_when_a_run_stores_its_own(tmp_path: Path) -> None:
-    store = StateStore.open(f"sqlite:///{tmp_path / 's.sqlite'}", snapshot_retention_days=5)
-    other = StateStore.open(f"sqlite:///{tmp_path / 's.sqlite'}")  # no retention: keeps everything
+def test_snapshots_past_the_retention_are_pruned_when_a_run_stores_its_own(state_url: str) -> None:
+    store = StateStore.open(state_url, snapshot_retention_days=5)
+    other = StateStore.open(state_url)  # no retention: keeps everything
     for d in range(12):
         day = DAY0 + timedelta(days=d)
         run_id = store.start_run("a", "sync")
@@ -179,9 +182,9 @@ def test_snapshots_past_the_retention_are_pruned_when_a_run_stores_its_own(tmp_p
     assert store.snapshot_open_amounts("a", last - timedelta(days=6)).get(("partner", "P1")) is None
 
 
-def test_a_run_day_after_today_prunes_from_today(tmp_path: Path) -> None:
+def test_a_run_day_after_today_prunes_from_today(state_url: str) -> None:
     """A mistyped --as-of far in the future does not wipe the snapshots of the last retention days."""
-    store = StateStore.open(f"sqlite:///{tmp_path / 's.sqlite'}", snapshot_retention_days=5)
+    store = StateStore.open(state_url, snapshot_retention_days=5)
     today = date.today()
     for day in (today - timedelta(days=3), today + timedelta(days=3650)):
         store.save_snapshot(
@@ -190,9 +193,9 @@ def test_a_run_day_after_today_prunes_from_today(tmp_path: Path) -> None:
     assert snapshot_days(store) == [today - timedelta(days=3), today + timedelta(days=3650)]
 
 
-def daily_syncs(tmp_path: Path, retention: int, days: int) -> tuple[Any, StateStore]:
+def daily_syncs(tmp_path: Path, retention: int, days: int, url: str) -> tuple[Any, StateStore]:
     tmp_path.mkdir()
-    config = setup(tmp_path, retention)
+    config = setup(tmp_path, retention, url=url)
     cfg = load_config(config)
     store = StateStore.open(cfg.state.url, snapshot_retention_days=cfg.state.snapshot_retention_days)
     for d in range(days):
@@ -202,12 +205,14 @@ def daily_syncs(tmp_path: Path, retention: int, days: int) -> tuple[Any, StateSt
     return cfg, store
 
 
-def test_priors_within_the_retention_read_the_same_snapshots_as_without_pruning(tmp_path: Path) -> None:
+def test_priors_within_the_retention_read_the_same_snapshots_as_without_pruning(
+    tmp_path: Path, new_state_url: Callable[[], str]
+) -> None:
     """last_3_days reads snapshots 3 and 6 days back: with a 10-day retention it reads exactly what an
     unpruned state gives. last_7_days' before-prior (14 days back) is pruned: it is rebuilt, no error."""
     days = 20
-    pruned_cfg, pruned = daily_syncs(tmp_path / "pruned", 10, days)
-    kept_cfg, kept = daily_syncs(tmp_path / "kept", 36_500, days)
+    pruned_cfg, pruned = daily_syncs(tmp_path / "pruned", 10, days, new_state_url())
+    kept_cfg, kept = daily_syncs(tmp_path / "kept", 36_500, days, new_state_url())
     last = DAY0 + timedelta(days=days - 1)
     assert snapshot_days(pruned)[0] == last - timedelta(days=10)
     assert snapshot_days(kept)[0] == DAY0

@@ -23,7 +23,7 @@ from partnerkpi.state import StateStore
 from partnerkpi.state.engine import open_engines
 from partnerkpi.state.identity import Instance
 from partnerkpi.state.migrations import MIGRATIONS, migrate
-from partnerkpi.state.tables import runs, watermarks
+from partnerkpi.state.tables import SCHEMA_VERSION, runs, watermarks
 from tests.reliability.harness import connector_doc, prepared, run_cli_in_process, write_config
 
 SF = "salesforce-sandbox"
@@ -142,7 +142,7 @@ def test_a_hubspot_connector_under_a_salesforce_connectors_name_is_refused(
 
 FILE_CONFIG = """
 version: 1
-state: {{url: "sqlite:///state.sqlite"}}
+state: {{url: "{url}"}}
 kpi: {{reporting_currency: USD, periods: [last_365_days]}}
 connectors:
   - name: export
@@ -156,18 +156,18 @@ ROWS = (
 )
 
 
-def file_config(tmp_path: Path, export: Path) -> Path:
+def file_config(tmp_path: Path, export: Path, url: str) -> Path:
     export.write_text(ROWS)
     config = tmp_path / "partnerkpi.yaml"
-    config.write_text(FILE_CONFIG.format(path=export))
+    config.write_text(FILE_CONFIG.format(path=export, url=url))
     return config
 
 
-def test_a_file_connector_pointed_at_another_file_is_refused(tmp_path: Path) -> None:
-    config = file_config(tmp_path, tmp_path / "a.csv")
+def test_a_file_connector_pointed_at_another_file_is_refused(tmp_path: Path, state_url: str) -> None:
+    config = file_config(tmp_path, tmp_path / "a.csv", state_url)
     assert run_cli_in_process(config, "pull").returncode == 0
     assert store_of(config).instance("export") == Instance("file", str((tmp_path / "a.csv").resolve()))
-    config = file_config(tmp_path, tmp_path / "b.csv")
+    config = file_config(tmp_path, tmp_path / "b.csv", state_url)
     proc = run_cli_in_process(config, "sync")
     assert proc.returncode == 2
     text = " ".join(proc.stdout.split() + proc.stderr.split())
@@ -176,9 +176,9 @@ def test_a_file_connector_pointed_at_another_file_is_refused(tmp_path: Path) -> 
 
 
 def test_a_state_from_before_upgrades_in_place_and_records_the_instance_at_its_next_pull(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
-    config = file_config(tmp_path, tmp_path / "a.csv")
+    config = file_config(tmp_path, tmp_path / "a.csv", state_url)
     url = load_config(config).state.url
     _, write = open_engines(url)
     assert migrate(write, MIGRATIONS[:2]) == 2  # a state written before the instances table existed
@@ -186,7 +186,7 @@ def test_a_state_from_before_upgrades_in_place_and_records_the_instance_at_its_n
     proc = run_cli_in_process(config, "sync")
     assert proc.returncode == 0, proc.stderr
     store = StateStore.open(url)
-    assert store.schema_version == len(MIGRATIONS) == 3
+    assert store.schema_version == len(MIGRATIONS) == SCHEMA_VERSION
     assert store.instance("export") == Instance("file", str((tmp_path / "a.csv").resolve()))
 
 

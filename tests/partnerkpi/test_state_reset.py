@@ -25,7 +25,7 @@ from tests.reliability.harness import cli_command, cli_env, run_cli, run_cli_in_
 
 CONFIG = """
 version: 1
-state: {{url: "sqlite:///state.sqlite"}}
+state: {{url: "{url}"}}
 kpi: {{reporting_currency: USD, periods: [last_365_days]}}
 connectors:
   - name: export
@@ -50,11 +50,11 @@ ROWS = (
 )
 
 
-def setup(tmp_path: Path, export: str = "a.csv") -> Path:
+def setup(tmp_path: Path, export: str = "a.csv", url: str = "sqlite:///state.sqlite") -> Path:
     for name in ("a.csv", "b.csv", "o.csv"):
         (tmp_path / name).write_text(ROWS)
     config = tmp_path / "partnerkpi.yaml"
-    config.write_text(CONFIG.format(path=tmp_path / export, other=tmp_path / "o.csv"))
+    config.write_text(CONFIG.format(path=tmp_path / export, other=tmp_path / "o.csv", url=url))
     return config
 
 
@@ -70,8 +70,8 @@ def counts(store: StateStore, name: str) -> dict[str, int]:
         }
 
 
-def synced(tmp_path: Path) -> tuple[Path, StateStore]:
-    config = setup(tmp_path)
+def synced(tmp_path: Path, url: str = "sqlite:///state.sqlite") -> tuple[Path, StateStore]:
+    config = setup(tmp_path, url=url)
     proc = run_cli_in_process(config, "sync", "--as-of", "2026-11-01")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     store = StateStore.open(load_config(config).state.url)
@@ -79,8 +79,8 @@ def synced(tmp_path: Path) -> tuple[Path, StateStore]:
     return config, store
 
 
-def test_reset_forgets_the_connectors_data_and_keeps_its_run_history(tmp_path: Path) -> None:
-    config, store = synced(tmp_path)
+def test_reset_forgets_the_connectors_data_and_keeps_its_run_history(tmp_path: Path, state_url: str) -> None:
+    config, store = synced(tmp_path, state_url)
     other_before = counts(store, "other")
     proc = run_cli_in_process(config, "state", "reset", "--connector", "export", "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -101,9 +101,9 @@ def test_reset_forgets_the_connectors_data_and_keeps_its_run_history(tmp_path: P
     assert newest.counts["written_fields"] > 0  # the ledger was forgotten: every mapped value written again
 
 
-def test_reset_lets_a_name_move_to_another_instance(tmp_path: Path) -> None:
-    config, store = synced(tmp_path)
-    config.write_text(CONFIG.format(path=tmp_path / "b.csv", other=tmp_path / "o.csv"))
+def test_reset_lets_a_name_move_to_another_instance(tmp_path: Path, state_url: str) -> None:
+    config, store = synced(tmp_path, state_url)
+    config.write_text(CONFIG.format(path=tmp_path / "b.csv", other=tmp_path / "o.csv", url=state_url))
     assert run_cli_in_process(config, "sync", "--connector", "export").returncode == 2
     assert run_cli_in_process(config, "state", "reset", "--connector", "export", "--yes").returncode == 0
     assert run_cli_in_process(config, "sync", "--connector", "export").returncode == 0
@@ -172,8 +172,8 @@ def test_reset_on_a_real_terminal_prompts_and_takes_the_answer(tmp_path: Path) -
     assert counts(store, "export")["opportunities"] == 0
 
 
-def test_reset_while_a_run_holds_the_lock_is_refused_with_exit_4(tmp_path: Path) -> None:
-    config, store = synced(tmp_path)
+def test_reset_while_a_run_holds_the_lock_is_refused_with_exit_4(tmp_path: Path, state_url: str) -> None:
+    config, store = synced(tmp_path, state_url)
     before = counts(store, "export")
     with store.lock("export"):  # this live process holds it
         proc = run_cli(config, "state", "reset", "--connector", "export", "--yes")  # another process
