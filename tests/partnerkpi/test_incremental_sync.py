@@ -98,8 +98,10 @@ class Synced:
 
 
 @pytest.fixture
-def synced(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Synced:
+def synced(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, state_url: str) -> Synced:
+    """On SQLite and on PostgreSQL: the saved KPI pass is state like any other."""
     cfg = write_config(tmp_path, sandbox)
+    cfg = cfg.model_copy(update={"state": cfg.state.model_copy(update={"url": state_url})})
     provision(cfg)
     store = StateStore.open(cfg.state.url)
     reads = MirrorReads(store, monkeypatch)

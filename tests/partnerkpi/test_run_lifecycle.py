@@ -92,8 +92,8 @@ def test_a_failed_pull_finishes_its_row_failed_and_exits_with_the_errors_code(
     assert event["message"] == "alpha: cannot reach crm.example.test (DNS)"
 
 
-def test_the_lock_is_taken_before_the_row_and_released_after_it_is_finished(tmp_path: Path) -> None:
-    store = StateStore.open(f"sqlite:///{tmp_path / 'state.sqlite'}")
+def test_the_lock_is_taken_before_the_row_and_released_after_it_is_finished(state_url: str) -> None:
+    store = StateStore.open(state_url)
     with connector_run(store, "crm", "pull") as run:
         assert not run.skipped and run.run_id is not None
         assert store.lock_holder("crm") is not None
@@ -102,8 +102,8 @@ def test_the_lock_is_taken_before_the_row_and_released_after_it_is_finished(tmp_
     assert store.run(run.run_id).status == "ok"  # type: ignore[union-attr]
 
 
-def test_a_skipped_run_records_the_lock_as_its_error(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+def test_a_skipped_run_records_the_lock_as_its_error(state_url: str) -> None:
+    url = state_url
     holder, store = StateStore.open(url), StateStore.open(url)
     with holder.lock("crm"), connector_run(store, "crm", "sync") as run:
         assert run.skipped and run.run_id is None
@@ -111,8 +111,8 @@ def test_a_skipped_run_records_the_lock_as_its_error(tmp_path: Path) -> None:
     assert store.runs() == []
 
 
-def test_an_unexpected_error_fails_the_run_with_exit_1_and_is_not_raised(tmp_path: Path) -> None:
-    store = StateStore.open(f"sqlite:///{tmp_path / 'state.sqlite'}")
+def test_an_unexpected_error_fails_the_run_with_exit_1_and_is_not_raised(state_url: str) -> None:
+    store = StateStore.open(state_url)
     with connector_run(store, "crm", "sync") as run:
         raise KeyError("Id")
     assert (run.status, run.exit_code) == (RunStatus.FAILED, ExitCode.FAILED)
@@ -120,8 +120,8 @@ def test_an_unexpected_error_fails_the_run_with_exit_1_and_is_not_raised(tmp_pat
     assert store.runs()[0].status == "failed"
 
 
-def test_an_interrupt_marks_the_row_interrupted_and_goes_on(tmp_path: Path) -> None:
-    store = StateStore.open(f"sqlite:///{tmp_path / 'state.sqlite'}")
+def test_an_interrupt_marks_the_row_interrupted_and_goes_on(state_url: str) -> None:
+    store = StateStore.open(state_url)
     with pytest.raises(KeyboardInterrupt), connector_run(store, "crm", "sync") as run:
         raise KeyboardInterrupt
     assert run.exit_code is ExitCode.INTERRUPTED
