@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from partnerkpi.config import AppConfig
 from partnerkpi.errors import UsageError
+from partnerkpi.exit_codes import exit_code_of
 from partnerkpi.pipeline import ExitCode
 from partnerkpi.state import StateError, StateStore
 from partnerkpi.state.engine import sqlite_path
@@ -76,13 +77,14 @@ def check_state(cfg: AppConfig, out: Console, open_store: Callable[[AppConfig], 
         store = open_store(cfg)
     except StateError as exc:
         out.print(f"[red]fail[/] state: {exc}")
-        return ExitCode.CONFIG
+        return exit_code_of(exc)  # 2, or 3 for a PostgreSQL server that cannot be reached
     try:
         store.probe_write()
     except StateError as exc:
         out.print(f"[red]fail[/] state: {exc}")
-        return ExitCode.CONFIG
+        return exit_code_of(exc)
     finally:
         store.close()
-    out.print(f"[green]ok[/] state: {store.where} (schema version {store.schema_version}, quick_check ok)")
+    checked = ", quick_check ok" if store.engine.dialect.name == "sqlite" else ""
+    out.print(f"[green]ok[/] state: {store.where} (schema version {store.schema_version}{checked})")
     return ExitCode.OK

@@ -57,7 +57,8 @@ def postgres_engine(url: URL) -> Engine:
 
 def _translate_connection_errors(engine: Engine, where: str) -> None:
     """A server that cannot be reached (refused, timed out, gone mid-run, credentials refused) is
-    StateUnreachable naming ``where``: retryable, unlike a usage error."""
+    StateUnreachable naming ``where``: retryable, unlike a usage error. A role without the rights, or a
+    read-only replica, is a StateError: a human has to act."""
     import psycopg  # present: postgres_engine imported it
 
     @event.listens_for(engine, "handle_error")
@@ -68,6 +69,11 @@ def _translate_connection_errors(engine: Engine, where: str) -> None:
         ):
             raise StateUnreachable(
                 f"the state database ({where}) cannot be reached: {one_line(error)}"
+            ) from error
+        if isinstance(error, (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction)):
+            raise StateError(
+                f"the state database ({where}) cannot be used: {one_line(error)}; grant the role in "
+                "state.url the right to create, read and write its tables (or use a primary, not a replica)"
             ) from error
 
 

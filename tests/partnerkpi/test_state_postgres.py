@@ -5,17 +5,24 @@ tested with everything else (every state test runs on both backends: tests/conft
 from __future__ import annotations
 
 import builtins
+import io
 import os
 import re
 import socket
 import tempfile
 from typing import Any
 
+import psycopg
 import pytest
+from rich.console import Console
 
+from partnerkpi.commands.state import check_state
+from partnerkpi.commands.store import open_store
+from partnerkpi.config import AppConfig
+from partnerkpi.config.models import StateConfig
 from partnerkpi.exit_codes import ExitCode, exit_code_of
 from partnerkpi.redaction import redact
-from partnerkpi.state import StateError, StateStore, StateUnreachable
+from partnerkpi.state import SCHEMA_VERSION, StateError, StateStore, StateUnreachable
 from tests.postgres_server import Server
 
 PASSWORD = "s3cret-Pa55word-for-the-state"
@@ -107,3 +114,51 @@ def test_the_test_server_runs_unprivileged_with_a_collation_that_is_not_byte_ord
         assert cluster.port == postgres_server.admin.port and str(cluster.root).startswith(
             tempfile.gettempdir()
         )
+
+
+def check_line(url: str) -> tuple[int, str]:
+    out = Console(file=io.StringIO(), width=300, color_system=None)
+    code = check_state(AppConfig(state=StateConfig(url=url)), out, open_store)
+    return int(code), " ".join(out.file.getvalue().split())  # type: ignore[attr-defined]
+
+
+def test_check_on_a_postgresql_state_says_ok_without_claiming_sqlites_quick_check(
+    postgres_server: Server,
+) -> None:
+    url = postgres_server.create_database()
+    try:
+        code, line = check_line(url.render_as_string(hide_password=False))
+        assert (code, line) == (0, f"ok state: {url.render_as_string()} (schema version {SCHEMA_VERSION})")
+        assert PASSWORD not in line and postgres_server.admin.password not in line
+    finally:
+        postgres_server.drop_database(url)
+
+
+def test_check_on_an_unreachable_postgresql_state_fails_with_exit_3() -> None:
+    code, line = check_line(f"postgresql://pk:{PASSWORD}@127.0.0.1:{closed_port()}/partners")
+    assert code == ExitCode.CONNECTION and line.startswith("fail state: the state database (PostgreSQL")
+    assert PASSWORD not in line
+
+
+def test_a_role_without_rights_on_the_state_is_a_state_error_naming_the_database(
+    postgres_server: Server,
+) -> None:
+    url = postgres_server.create_database()
+    admin = postgres_server._admin()
+    role = f"reader_{url.database}"
+    admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'")
+    try:
+        admin_store = StateStore.open(url.render_as_string(hide_password=False))  # the schema, by its owner
+        admin_store.close()
+        with psycopg.connect(Server._libpq(url), autocommit=True) as owner:
+            owner.execute(f"REVOKE ALL ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {role}")
+            owner.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        reader = url.set(username=role, password=PASSWORD).render_as_string(hide_password=False)
+        store = StateStore.open(reader)  # reads pass: the schema is current
+        with pytest.raises(StateError, match=r"cannot be used: permission denied for table") as caught:
+            store.probe_write()
+        assert PASSWORD not in str(caught.value) and not isinstance(caught.value, StateUnreachable)
+        store.close()
+    finally:
+        postgres_server.drop_database(url)
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
