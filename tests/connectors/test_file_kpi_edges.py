@@ -23,7 +23,7 @@ AS_OF = date(2026, 3, 31)  # last_90_days: Jan 1 .. Mar 31; its prior Oct 3 .. D
 CONFIG = """
 version: 1
 state:
-  url: sqlite:///{state}
+  url: "{url}"
 kpi:
   periods: [last_90_days]
 connectors:
@@ -45,9 +45,10 @@ connectors:
 """
 
 
-def app_for(tmp_path: Path, source: Path) -> AppConfig:
+def app_for(tmp_path: Path, source: Path, url: str | None = None) -> AppConfig:
+    """The file connector's config on the state ``url`` (a state test's), else a SQLite file."""
     path = tmp_path / "partnerkpi.yaml"
-    path.write_text(CONFIG.format(state=tmp_path / "state.sqlite", path=source))
+    path.write_text(CONFIG.format(url=url or f"sqlite:///{tmp_path / 'state.sqlite'}", path=source))
     return load_config(path)
 
 
@@ -81,7 +82,7 @@ def scope(result: KpiResult) -> list[str | None]:
 # -- JSONL amounts are Decimal ---------------------------------------------------------------------
 
 
-def test_jsonl_amounts_are_exact_decimals_and_sum_to_the_cent(tmp_path: Path) -> None:
+def test_jsonl_amounts_are_exact_decimals_and_sum_to_the_cent(tmp_path: Path, state_url: str) -> None:
     won = '"stage": "Won", "created": "2026-01-05", "closed": "2026-02-10"'
     lines = [
         # as a binary float 98765432109876.54 reads back as ...76.55 (and 12345678901234.565 as .564)
@@ -94,7 +95,7 @@ def test_jsonl_amounts_are_exact_decimals_and_sum_to_the_cent(tmp_path: Path) ->
     ]
     source = tmp_path / "o.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    store, result = sync(app_for(tmp_path, source))
+    store, result = sync(app_for(tmp_path, source, state_url))
     amounts = {o.id: o.amount for o in store.iter_opportunities("f")}
     assert amounts["big"] == Decimal("98765432109876.54")
     assert amounts["odd"] == Decimal("12345678901234.565")
@@ -123,9 +124,11 @@ def scope_rows(gone_deleted: str = "true") -> list[list[str]]:
     ]
 
 
-def test_a_partner_seen_only_on_deleted_deals_is_out_of_the_quality_score_scope(tmp_path: Path) -> None:
+def test_a_partner_seen_only_on_deleted_deals_is_out_of_the_quality_score_scope(
+    tmp_path: Path, state_url: str
+) -> None:
     source = write_csv(tmp_path / "o.csv", scope_rows())
-    store, result = sync(app_for(tmp_path, source))
+    store, result = sync(app_for(tmp_path, source, state_url))
     assert store.partner_ids("f") == {"A", "B", "C"}
     assert scope(result) == ["A", "B", "C"]
     # Among A, B, C (n = 3): revenue A 200, B 300, C 0 -> C 1/6, A 3/6, B 5/6;
@@ -144,10 +147,10 @@ def test_a_partner_seen_only_on_deleted_deals_is_out_of_the_quality_score_scope(
 
 
 def test_a_partner_whose_last_live_deal_is_deleted_leaves_the_scope_on_the_next_pull(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
     source = write_csv(tmp_path / "o.csv", scope_rows(gone_deleted=""))
-    app = app_for(tmp_path, source)
+    app = app_for(tmp_path, source, state_url)
     _, before = sync(app)
     assert scope(before) == ["A", "B", "C", "Gone"]
     write_csv(source, scope_rows(gone_deleted="yes"))

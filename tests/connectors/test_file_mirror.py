@@ -29,7 +29,7 @@ def pull(store: StateStore, connector: FileConnector) -> dict[str, int]:
     return pull_into_store(store, connector, run, ProgressReporter(Console(quiet=True), mode="none"))
 
 
-def test_pulling_the_same_file_twice_leaves_the_same_mirror(tmp_path: Path) -> None:
+def test_pulling_the_same_file_twice_leaves_the_same_mirror(tmp_path: Path, state_url: str) -> None:
     source = tmp_path / "o.csv"
     write(source, [f"o{i}" for i in range(30)])
     config = FileConnectorConfig.model_validate(
@@ -43,7 +43,7 @@ def test_pulling_the_same_file_twice_leaves_the_same_mirror(tmp_path: Path) -> N
         }
     )
     connector = FileConnector(config)
-    store = StateStore.open(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    store = StateStore.open(state_url)
 
     first = pull(store, connector)
     mirror = list(store.iter_opportunities("f"))
