@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,9 @@ from tests.partnerkpi.test_state_store import opp
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore.open(f"sqlite:///{tmp_path / 'state.sqlite'}")
+def store(state_url: str) -> StateStore:
+    """On SQLite and on PostgreSQL (tests/conftest.py)."""
+    return StateStore.open(state_url)
 
 
 def test_the_pass_rows_are_the_live_records_fields_the_pass_reads(store: StateStore) -> None:
