@@ -55,6 +55,7 @@ test: lint typecheck pytest
 # table printed at the end (docs/performance.md carries it).
 bench: $(STAMP)
 	$(BIN)/python -m bench.kpi_compute
+	$(BIN)/python -m bench.kpi_from_mirror
 	$(BIN)/python -m bench.api_calls
 	$(BIN)/python -m bench.rate_limit
 	$(BIN)/python -m bench.throughput
