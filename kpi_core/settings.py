@@ -12,7 +12,15 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from kpi_core.periods import parse_period
 from kpi_core.schema import Segment
@@ -183,20 +191,17 @@ class KpiSettings(BaseModel):
             seen.add(name)
         return value
 
-    @field_validator("compare_to")
+    @field_validator("compare_to", "attribution")
     @classmethod
-    def _each_comparison_once(cls, value: list[Comparison]) -> list[Comparison]:
+    def _each_once(cls, value: list[str], info: ValidationInfo) -> list[str]:
         for i, name in enumerate(value):
             if name in value[:i]:
-                raise ValueError(f"compare_to[{i}]: {name!r} is listed twice")
+                raise ValueError(f"{info.field_name}[{i}]: {name!r} is listed twice")
         return value
 
     @field_validator("attribution")
     @classmethod
     def _sourced_always(cls, value: list[Attribution]) -> list[Attribution]:
-        for i, name in enumerate(value):
-            if name in value[:i]:
-                raise ValueError(f"attribution[{i}]: {name!r} is listed twice")
         if "sourced" not in value:
             raise ValueError(
                 "attribution: sourced figures are always computed; list sourced (and influenced)"

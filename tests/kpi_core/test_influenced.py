@@ -8,8 +8,10 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from kpi_core import GroupKind, KpiResult, KpiSettings, Opportunity, Status, compute
 from kpi_core.accumulate import PassRow, pass_row
@@ -209,3 +211,11 @@ def test_the_pass_reads_only_the_fields_its_rules_use() -> None:
     )  # fmt: skip
     assert run([one], partners=PARTNERS, **INFLUENCED) == run([other], partners=PARTNERS, **INFLUENCED)
     assert pass_row(one)[-1] == ("p2",) and len(pass_row(one)) == len(PassRow.__args__)  # type: ignore[attr-defined]
+
+
+def test_attribution_always_lists_sourced_and_each_name_once() -> None:
+    assert KpiSettings().attribution == ["sourced"] and not KpiSettings().influenced
+    with pytest.raises(ValidationError, match="sourced figures are always computed"):
+        KpiSettings.model_validate({"attribution": ["influenced"]})
+    with pytest.raises(ValidationError, match=r"attribution\[1\]: 'influenced' is listed twice"):
+        KpiSettings.model_validate({"attribution": ["influenced", "influenced", "sourced"]})
